@@ -1,0 +1,28 @@
+/**
+ * Recurrent Spatial Transformer Networks (Sønderby et al., 2015) for TensorFlow.js.
+ *
+ * A differentiable affine sampler with fused kernels on WebGPU, WASM (Rust SIMD128) and CPU; the
+ * paper's RNN-SPN model and its CNN and CNN-SPN baselines; the cluttered MNIST sequence data set;
+ * and the paper's training recipe.
+ *
+ * @example
+ * ```ts
+ * import { selectBackend } from "@rnnspn/core";
+ * const backend = await selectBackend(); // "webgpu", "wasm" or "cpu"
+ * ```
+ *
+ * @module
+ */
+import { registerKernels } from "./src/kernels/register.ts";
+
+registerKernels();
+
+export {
+  type BackendInfo,
+  type BackendName,
+  type BackendPreference,
+  describeBackend,
+  hasWebGpuAdapter,
+  selectBackend,
+  type SelectBackendOptions,
+} from "./src/backend.ts";

@@ -1,0 +1,24 @@
+/**
+ * The one list of this library's kernels, for every backend, and their registration.
+ *
+ * Each entry is a tfjs `KernelConfig` from `src/kernels/{cpu,wasm,webgpu}/<kernel>.ts`. They are
+ * registered once, when `mod.ts` is imported; registering a kernel for a backend name does not
+ * initialise that backend, so this does no I/O.
+ *
+ * @module
+ */
+import { tf } from "../tf.ts";
+
+/** Every kernel this library adds to TensorFlow.js. Add new kernels here and nowhere else. */
+export const KERNELS: readonly tf.KernelConfig[] = [];
+
+let registered = false;
+
+/** Registers {@linkcode KERNELS} with tfjs (idempotent; kernels already present are left alone). */
+export function registerKernels(): void {
+  if (registered) return;
+  registered = true;
+  for (const config of KERNELS) {
+    if (tf.getKernel(config.kernelName, config.backendName) == null) tf.registerKernel(config);
+  }
+}
