@@ -104,9 +104,9 @@ export async function selectBackend(
 ): Promise<BackendName> {
   if (preference !== "auto" && !BACKENDS.includes(preference)) {
     throw new Error(
-      `selectBackend: preference must be one of "auto", ${
-        BACKENDS.map((b) => `"${b}"`).join(", ")
-      }; got ${JSON.stringify(preference)}`,
+      `selectBackend: preference must be one of "auto", ${BACKENDS.map((b) => `"${b}"`).join(", ")}; got ${
+        JSON.stringify(preference)
+      }`,
     );
   }
   if (preference === "webgpu") {
@@ -132,7 +132,9 @@ export async function selectBackend(
     return "wasm";
   }
   if (preference === "cpu") {
-    if (!(await activate("cpu", options))) throw new Error("selectBackend: the cpu backend failed to initialise");
+    if (!(await activate("cpu", options))) {
+      throw new Error("selectBackend: the cpu backend failed to initialise");
+    }
     return "cpu";
   }
   if (await hasWebGpuAdapter() && await activate("webgpu", options)) return "webgpu";
@@ -165,7 +167,8 @@ export async function describeBackend(): Promise<BackendInfo> {
     // tfjs keeps only vendor/architecture; ask the adapter itself for a readable description.
     const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
     const info = (await gpu?.requestAdapter())?.info;
-    const adapter = [info?.vendor, info?.architecture, info?.device, info?.description].filter(Boolean).join(" ") ||
+    const adapter =
+      [info?.vendor, info?.architecture, info?.device, info?.description].filter(Boolean).join(" ") ||
       "unknown adapter";
     return { name, adapter };
   }

@@ -20,7 +20,9 @@ if (!WEBGPU_AVAILABLE) {
 }
 
 /** Backends to run cross-backend tests on: all three when WebGPU is present. */
-export const BACKENDS: readonly BackendName[] = WEBGPU_AVAILABLE ? ["cpu", "wasm", "webgpu"] : ["cpu", "wasm"];
+export const BACKENDS: readonly BackendName[] = WEBGPU_AVAILABLE
+  ? ["cpu", "wasm", "webgpu"]
+  : ["cpu", "wasm"];
 
 /** Runs `fn` with `backend` active, restoring nothing (every test selects the backend it needs). */
 export async function on<T>(backend: BackendName, fn: () => T | Promise<T>): Promise<T> {

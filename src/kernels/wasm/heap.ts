@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { tf } from "../../tf.ts";
+import type { tf } from "../../tf.ts";
 import { wasmKernels } from "./module.ts";
 
 /** The parts of tfjs-backend-wasm's `BackendWasm` our kernels use. */
@@ -69,7 +69,12 @@ export function copyIn(backend: WasmBackendLike, t: tf.TensorInfo, ptr: number):
 }
 
 /** Allocates a tfjs output tensor and fills it from our memory at `ptr`. */
-export function copyOut(backend: WasmBackendLike, shape: number[], dtype: tf.DataType, ptr: number): tf.TensorInfo {
+export function copyOut(
+  backend: WasmBackendLike,
+  shape: number[],
+  dtype: tf.DataType,
+  ptr: number,
+): tf.TensorInfo {
   const out = backend.makeOutput(shape, dtype);
   const dst = backend.typedArrayFromHeap(out);
   dst.set(
