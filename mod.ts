@@ -26,3 +26,9 @@ export {
   selectBackend,
   type SelectBackendOptions,
 } from "./src/backend.ts";
+export {
+  type PaddingMode,
+  spatialTransform,
+  type SpatialTransformOptions,
+} from "./src/ops/spatial_transform.ts";
+export { affineGrid } from "./src/ops/affine_grid.ts";

@@ -1,0 +1,168 @@
+/**
+ * `spatialTransform`: the differentiable affine sampler (PyTorch's `F.affine_grid` +
+ * `F.grid_sample(mode="bilinear")`), as one fused kernel per backend and one for its gradient.
+ *
+ * @module
+ */
+import { tf } from "../tf.ts";
+import {
+  type PaddingMode,
+  SPATIAL_TRANSFORM,
+  SPATIAL_TRANSFORM_GRAD,
+  type SpatialTransformAttrs,
+} from "../kernels/spatial_transform_spec.ts";
+
+export type { PaddingMode };
+
+/** Options of {@linkcode spatialTransform} (and of the `SpatialTransformer` layer). */
+export interface SpatialTransformOptions {
+  /** Output size `[height, width]`, positive integers. Takes precedence over `downsampleFactor`. */
+  outputSize?: [number, number];
+  /**
+   * Without `outputSize`, the output is `floor(H / f) × floor(W / f)` (the paper's 100 / 3 → 33).
+   * A finite number > 0; default 1.
+   */
+  downsampleFactor?: number;
+  /** PyTorch's `align_corners`: default `true` (the paper's Lasagne layer). */
+  alignCorners?: boolean;
+  /** How samples outside the image are treated: `"border"` (default, clip to the edge) or `"zeros"`. */
+  paddingMode?: PaddingMode;
+}
+
+const PADDING_MODES: readonly PaddingMode[] = ["border", "zeros"];
+
+function describe(t: tf.Tensor): string {
+  return `shape [${t.shape.join(", ")}] (${t.dtype})`;
+}
+
+/**
+ * Checks `options` and resolves the output size for an input of `height × width` pixels.
+ * Shared with the layer, which must compute its output shape before it sees a tensor.
+ */
+export function resolveSpatialTransformAttrs(
+  height: number,
+  width: number,
+  options: SpatialTransformOptions = {},
+  caller = "spatialTransform",
+): SpatialTransformAttrs {
+  const { outputSize, downsampleFactor, alignCorners = true, paddingMode = "border" } = options;
+  let outHeight: number, outWidth: number;
+  if (outputSize !== undefined) {
+    if (
+      !Array.isArray(outputSize) || outputSize.length !== 2 ||
+      !outputSize.every((v) => Number.isInteger(v) && v > 0)
+    ) {
+      throw new Error(
+        `${caller}: options.outputSize must be [height, width] with positive integers; got ${
+          JSON.stringify(outputSize)
+        }`,
+      );
+    }
+    [outHeight, outWidth] = outputSize;
+  } else {
+    const f = downsampleFactor ?? 1;
+    if (typeof f !== "number" || !Number.isFinite(f) || f <= 0) {
+      throw new Error(`${caller}: options.downsampleFactor must be a finite number > 0; got ${f}`);
+    }
+    outHeight = Math.floor(height / f);
+    outWidth = Math.floor(width / f);
+    if (outHeight < 1 || outWidth < 1) {
+      throw new Error(
+        `${caller}: options.downsampleFactor ${f} turns the ${height}×${width} image into a zero-size ` +
+          `${outHeight}×${outWidth} output`,
+      );
+    }
+  }
+  if (typeof alignCorners !== "boolean") {
+    throw new Error(`${caller}: options.alignCorners must be a boolean; got ${JSON.stringify(alignCorners)}`);
+  }
+  if (!PADDING_MODES.includes(paddingMode)) {
+    throw new Error(
+      `${caller}: options.paddingMode must be "border" or "zeros"; got ${JSON.stringify(paddingMode)}`,
+    );
+  }
+  return { outHeight, outWidth, alignCorners, paddingMode };
+}
+
+/** Checks `image` and `theta` and returns the number of glimpses per image, k = M / N. */
+function checkInputs(image: tf.Tensor, theta: tf.Tensor): number {
+  if (!(image instanceof tf.Tensor)) throw new Error("spatialTransform: image must be a tf.Tensor");
+  if (!(theta instanceof tf.Tensor)) throw new Error("spatialTransform: theta must be a tf.Tensor");
+  if (image.rank !== 4 || image.dtype !== "float32") {
+    throw new Error(`spatialTransform: image must be a float32 [N, H, W, C] tensor; got ${describe(image)}`);
+  }
+  if (image.shape.some((d) => d < 1)) {
+    throw new Error(`spatialTransform: image must have no zero-size dimension; got ${describe(image)}`);
+  }
+  const thetaOk = theta.dtype === "float32" &&
+    ((theta.rank === 2 && theta.shape[1] === 6) ||
+      (theta.rank === 3 && theta.shape[1] === 2 && theta.shape[2] === 3));
+  if (!thetaOk) {
+    throw new Error(
+      `spatialTransform: theta must be a float32 [M, 6] or [M, 2, 3] tensor; got ${describe(theta)}`,
+    );
+  }
+  const n = image.shape[0], m = theta.shape[0];
+  if (m < 1 || m % n !== 0) {
+    throw new Error(
+      `spatialTransform: theta's rows M must be a positive multiple k·N of the image batch N = ${n}; ` +
+        `got theta ${describe(theta)} for image ${describe(image)}`,
+    );
+  }
+  return m / n;
+}
+
+/**
+ * Samples `image` through the affine maps `theta`: output pixel (x, y) of row `m`, in normalised
+ * coordinates [-1, 1], reads `image[floor(m / k)]` bilinearly at `θ_m · (x, y, 1)`, with
+ * `k = M / N` glimpses per image (no tiling of the image in memory). Matches PyTorch's
+ * `F.grid_sample(F.affine_grid(θ), mode="bilinear", padding_mode, align_corners)`.
+ * Differentiable with respect to both `image` and `theta`. Coordinates that are NaN or infinite
+ * give an output of 0 for that pixel and no gradient. The caller disposes the result.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { spatialTransform } from "@rnnspn/core";
+ * const image = tf.randomUniform([2, 100, 100, 1]) as tf.Tensor4D;
+ * // Three glimpses per image, each a 2× zoom at the centre.
+ * const theta = tf.tile(tf.tensor2d([[0.5, 0, 0, 0, 0.5, 0]]), [6, 1]) as tf.Tensor2D;
+ * const glimpses = spatialTransform(image, theta, { downsampleFactor: 3 }); // [6, 33, 33, 1]
+ * ```
+ *
+ * @param image float32 `[N, H, W, C]`.
+ * @param theta float32 `[M, 6]` or `[M, 2, 3]`, `M = k·N` (k ≥ 1); row `m` samples image `floor(m / k)`.
+ * @param options output size, corner alignment and padding.
+ * @returns float32 `[M, h, w, C]`.
+ */
+export function spatialTransform(
+  image: tf.Tensor4D,
+  theta: tf.Tensor2D | tf.Tensor3D,
+  options: SpatialTransformOptions = {},
+): tf.Tensor4D {
+  checkInputs(image, theta);
+  const attrs = resolveSpatialTransformAttrs(image.shape[1], image.shape[2], options);
+  return tf.tidy(() => {
+    // The kernels see θ as [M, 6]; reshape's own gradient brings ∂θ back to [M, 2, 3].
+    const flat = theta.rank === 3 ? tf.reshape(theta, [theta.shape[0], 6]) : theta;
+    return tf.engine().runKernel(
+      SPATIAL_TRANSFORM,
+      { image, theta: flat } as unknown as tf.NamedTensorMap,
+      attrs as unknown as tf.NamedAttrMap,
+    ) as tf.Tensor4D;
+  });
+}
+
+tf.registerGradient({
+  kernelName: SPATIAL_TRANSFORM,
+  inputsToSave: ["image", "theta"],
+  gradFunc: (dy, saved, attrs) => {
+    const [image, theta] = saved;
+    const [dImage, dTheta] = tf.engine().runKernel(
+      SPATIAL_TRANSFORM_GRAD,
+      { dy: dy as tf.Tensor, image, theta } as unknown as tf.NamedTensorMap,
+      attrs as tf.NamedAttrMap,
+    ) as tf.Tensor[];
+    return { image: () => dImage, theta: () => tf.reshape(dTheta, theta.shape) };
+  },
+});
