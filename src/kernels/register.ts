@@ -10,15 +10,11 @@
 import { tf } from "../tf.ts";
 import { spatialTransformCpuConfig } from "./cpu/spatial_transform.ts";
 import { spatialTransformGradCpuConfig } from "./cpu/spatial_transform_grad.ts";
-import { conv2dBackpropFilterConfig } from "./wasm/conv2d_backprop_filter.ts";
-import { unsortedSegmentSumConfig } from "./wasm/unsorted_segment_sum.ts";
 
 /** Every kernel this library adds to TensorFlow.js. Add new kernels here and nowhere else. */
 export const KERNELS: readonly tf.KernelConfig[] = [
   spatialTransformCpuConfig,
   spatialTransformGradCpuConfig,
-  conv2dBackpropFilterConfig,
-  unsortedSegmentSumConfig,
 ];
 
 let registered = false;
