@@ -1,0 +1,216 @@
+/**
+ * `loadMnist`: the four official MNIST files, located, optionally downloaded, verified and decoded.
+ *
+ * @module
+ */
+import { gunzip, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, parseIdx } from "./idx.ts";
+import { md5Hex } from "./md5.ts";
+
+/** One half of MNIST: `count` images of 28×28 uint8 pixels (0..255, row-major) and their labels 0..9. */
+export interface MnistSplit {
+  /** `count · 28 · 28` bytes, image after image, each row-major, 0 = background. */
+  images: Uint8Array;
+  /** `count` labels, each 0..9. */
+  labels: Uint8Array;
+  /** The number of images. */
+  count: number;
+}
+
+/** MNIST as `loadMnist` returns it: the 60,000 training and the 10,000 test images. */
+export interface Mnist {
+  /** `train-images-idx3-ubyte.gz` and `train-labels-idx1-ubyte.gz`: 60,000 images. */
+  train: MnistSplit;
+  /** `t10k-images-idx3-ubyte.gz` and `t10k-labels-idx1-ubyte.gz`: 10,000 images. */
+  test: MnistSplit;
+  /** Image height in pixels (28). */
+  rows: number;
+  /** Image width in pixels (28). */
+  cols: number;
+  /** The directory the files were read from. */
+  dir: string;
+}
+
+/** Options of {@linkcode loadMnist}. */
+export interface LoadMnistOptions {
+  /** Directory holding the four `.gz` files. Default: env `MNIST_DIR`, else the cache directory. */
+  dir?: string;
+  /**
+   * Fetch missing files from `mirrors` into the directory (created if needed), verifying each before it is
+   * atomically renamed into place. Default false: no network access.
+   */
+  download?: boolean;
+  /** Base URLs tried in order for each missing file. Default: {@linkcode MNIST_MIRRORS}. */
+  mirrors?: readonly string[];
+  /**
+   * Check each file's size and MD5 against the official ones. Default true; turn off only for a
+   * re-compressed copy (the IDX headers are checked either way). Downloads are always verified.
+   */
+  verify?: boolean;
+}
+
+/** The mirrors torchvision downloads MNIST from, then TensorFlow's, tried in this order. */
+export const MNIST_MIRRORS: readonly string[] = [
+  "https://ossci-datasets.s3.amazonaws.com/mnist/",
+  "http://yann.lecun.com/exdb/mnist/",
+  "https://storage.googleapis.com/cvdf-datasets/mnist/",
+];
+
+/** The four official files with their sizes and MD5 digests (as published by LeCun et al. and torchvision). */
+export const MNIST_FILES: readonly { name: string; bytes: number; md5: string }[] = [
+  { name: "train-images-idx3-ubyte.gz", bytes: 9912422, md5: "f68b3c2dcbeaaa9fbdd348bbdeb94873" },
+  { name: "train-labels-idx1-ubyte.gz", bytes: 28881, md5: "d53e105ee54ea40749a09fcbcd1e9432" },
+  { name: "t10k-images-idx3-ubyte.gz", bytes: 1648877, md5: "9fb629c4189551a2d022fa330f9573f3" },
+  { name: "t10k-labels-idx1-ubyte.gz", bytes: 4542, md5: "ec29112dd5afa0611ce80d1b7f02629c" },
+];
+
+const ROWS = 28;
+const COLS = 28;
+const DOWNLOAD_TIMEOUT_MS = 120_000;
+
+/**
+ * Loads MNIST from `options.dir`, else env `MNIST_DIR`, else `$XDG_CACHE_HOME/rnnspn/mnist` (or
+ * `~/.cache/rnnspn/mnist`). Each file's size and MD5 are checked against the official ones, then its IDX
+ * magic number, dimensions and length. With `download: true`, missing files are fetched from
+ * `mirrors`, verified, and written atomically (temp file + rename), so a failed download leaves nothing
+ * behind. Every failure is an `Error` naming the file and what was wrong.
+ *
+ * Needs file-system access (Deno: `--allow-read --allow-env`, plus `--allow-write --allow-net` to download).
+ *
+ * @example
+ * ```ts
+ * import { loadMnist } from "@rnnspn/core";
+ * const mnist = await loadMnist({ dir: "../shared/mnist" });
+ * console.log(mnist.train.count, mnist.test.count); // 60000 10000
+ * ```
+ */
+export async function loadMnist(options: LoadMnistOptions = {}): Promise<Mnist> {
+  const fs = await import("node:fs/promises");
+  const path = await import("node:path");
+  const { dir, source } = await resolveDir(options.dir);
+  const verify = options.verify ?? true;
+  const paths = MNIST_FILES.map((f) => path.join(dir, f.name));
+  const exists = await Promise.all(paths.map((p) => fs.stat(p).then((s) => s.isFile(), () => false)));
+  const missing = MNIST_FILES.filter((_, i) => !exists[i]);
+
+  if (missing.length > 0) {
+    if (!options.download) {
+      const dirExists = await fs.stat(dir).then((s) => s.isDirectory(), () => false);
+      throw new Error(missingMessage(dir, source, dirExists, missing.map((f) => f.name)));
+    }
+    await fs.mkdir(dir, { recursive: true });
+    for (const file of missing) {
+      await download(file, dir, options.mirrors ?? MNIST_MIRRORS, source);
+    }
+  }
+
+  const raw = await Promise.all(paths.map((p) => fs.readFile(p)));
+  const gz = raw.map((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
+  if (verify) MNIST_FILES.forEach((f, i) => checkFile(f, gz[i], paths[i]));
+  const [trainImages, trainLabels, testImages, testLabels] = await Promise.all(
+    gz.map((b, i) => gunzip(b, paths[i])),
+  );
+  return {
+    train: decodeSplit(trainImages, trainLabels, paths[0], paths[1], 60000),
+    test: decodeSplit(testImages, testLabels, paths[2], paths[3], 10000),
+    rows: ROWS,
+    cols: COLS,
+    dir,
+  };
+}
+
+function decodeSplit(
+  imageBytes: Uint8Array,
+  labelBytes: Uint8Array,
+  imagesName: string,
+  labelsName: string,
+  count: number,
+): MnistSplit {
+  const images = parseIdx(imageBytes, imagesName, IDX_IMAGES_MAGIC, [count, ROWS, COLS]);
+  const labels = parseIdx(labelBytes, labelsName, IDX_LABELS_MAGIC, [count]);
+  const bad = labels.data.findIndex((l) => l > 9);
+  if (bad >= 0) throw new Error(`${labelsName}: label ${bad} is ${labels.data[bad]}, expected 0..9`);
+  return { images: images.data, labels: labels.data, count };
+}
+
+/** Size first (so a truncated file says so), then MD5. */
+function checkFile(file: (typeof MNIST_FILES)[number], bytes: Uint8Array, where: string): void {
+  if (bytes.length < file.bytes) {
+    throw new Error(`${where}: truncated: ${bytes.length} bytes, expected ${file.bytes}`);
+  }
+  if (bytes.length !== file.bytes) {
+    throw new Error(`${where}: wrong size: ${bytes.length} bytes, expected ${file.bytes}`);
+  }
+  const md5 = md5Hex(bytes);
+  if (md5 !== file.md5) {
+    throw new Error(`${where}: checksum mismatch: md5 ${md5}, expected ${file.md5} (corrupt copy?)`);
+  }
+}
+
+async function download(
+  file: (typeof MNIST_FILES)[number],
+  dir: string,
+  mirrors: readonly string[],
+  source: string,
+): Promise<void> {
+  const fs = await import("node:fs/promises");
+  const path = await import("node:path");
+  const target = path.join(dir, file.name);
+  const failures: string[] = [];
+  for (const mirror of mirrors) {
+    const url = mirror.endsWith("/") ? mirror + file.name : `${mirror}/${file.name}`;
+    let bytes: Uint8Array;
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS) });
+      if (!res.ok) {
+        await res.body?.cancel();
+        throw new Error(`HTTP ${res.status} ${res.statusText}`.trim());
+      }
+      bytes = new Uint8Array(await res.arrayBuffer());
+      checkFile(file, bytes, url);
+    } catch (e) {
+      failures.push(`  ${url}: ${(e as Error).message}`);
+      continue;
+    }
+    // Verified in memory; write beside the target and rename, so the cache never holds a partial file.
+    const temp = `${target}.${crypto.randomUUID()}.part`;
+    try {
+      await fs.writeFile(temp, bytes);
+      await fs.rename(temp, target);
+    } catch (e) {
+      await fs.rm(temp, { force: true });
+      throw new Error(
+        `${target}: downloaded and verified, but could not be written: ${(e as Error).message}`,
+      );
+    }
+    return;
+  }
+  throw new Error(
+    `could not download ${file.name} into ${dir} (${source}); tried ${mirrors.length} mirror(s):\n` +
+      `${failures.join("\n")}\n` +
+      `Without network access, copy the four official MNIST files (${
+        MNIST_FILES.map((f) => f.name).join(", ")
+      }) ` +
+      `into a folder and set MNIST_DIR to it, or pass { dir }.`,
+  );
+}
+
+function missingMessage(dir: string, source: string, dirExists: boolean, names: string[]): string {
+  const what = dirExists
+    ? `MNIST files not found in ${dir} (${source}): missing ${names.join(", ")}.`
+    : `MNIST directory ${dir} (${source}) does not exist: looked there for ${names.join(", ")}.`;
+  return `${what}\n` +
+    `Set MNIST_DIR to a folder holding the four official files (${
+      MNIST_FILES.map((f) => f.name).join(", ")
+    }), ` +
+    `pass { dir }, or pass { download: true } to fetch them into ${dir}.`;
+}
+
+async function resolveDir(dir: string | undefined): Promise<{ dir: string; source: string }> {
+  if (dir !== undefined) return { dir, source: "options.dir" };
+  const { env } = await import("node:process");
+  if (env.MNIST_DIR) return { dir: env.MNIST_DIR, source: "env MNIST_DIR" };
+  const path = await import("node:path");
+  const os = await import("node:os");
+  const base = env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache");
+  return { dir: path.join(base, "rnnspn", "mnist"), source: "the cache directory" };
+}
