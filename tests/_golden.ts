@@ -20,23 +20,8 @@ const url = shared
 /** The 16 golden cases (float64 reference values from PyTorch 1.13). */
 export const GOLDEN: GoldenCase[] = JSON.parse(await Deno.readTextFile(url)).cases;
 
-/** Max-abs error of `actual` against `expected`, and the issue's tolerance 1e-4 · max(1, max|ref|). */
-export function compare(
-  actual: ArrayLike<number>,
-  expected: ArrayLike<number>,
-): { err: number; tol: number } {
-  if (actual.length !== expected.length) {
-    throw new Error(`length ${actual.length} differs from the reference's ${expected.length}`);
-  }
-  let err = 0, ref = 0;
-  for (let i = 0; i < expected.length; i++) {
-    const d = Math.abs(actual[i] - expected[i]);
-    // NaN must count as a failure, not vanish in Math.max.
-    err = Number.isNaN(d) ? Infinity : Math.max(err, d);
-    ref = Math.max(ref, Math.abs(expected[i]));
-  }
-  return { err, tol: 1e-4 * Math.max(1, ref) };
-}
+/** Max-abs error against a reference and the issue's tolerance 1e-4 · max(1, max|ref|). */
+export { maxAbsError as compare } from "./_reference_sampler.ts";
 
 /** A short label of a case: shape, output size and options. */
 export function label(c: GoldenCase): string {

@@ -1,0 +1,117 @@
+/**
+ * Finite-difference checks of spatialTransform's gradients on small random cases, on every backend.
+ *
+ * The numeric gradient is a central difference of L = Σ upstream · output computed with the float64
+ * reference sampler (tests/_reference_sampler.ts): with eps = 1e-6 its truncation error is O(eps²)
+ * and its rounding error ~1e-16/eps ≈ 1e-10, far below the float32 kernels' own rounding (~1e-6
+ * relative), so the tolerance 1e-4 · max(1, max|numeric|) measures the kernels alone. θ is random
+ * so no sample sits within eps of a bilinear kink (an integer pixel coordinate) or a clip edge.
+ */
+import assert from "node:assert/strict";
+import { tf } from "../src/tf.ts";
+import { type PaddingMode, selectBackend, spatialTransform } from "../mod.ts";
+import { BACKENDS, needs } from "./_backends.ts";
+import {
+  maxAbsError,
+  prng,
+  randomTheta,
+  referenceForward,
+  type RefOptions,
+  uniform,
+} from "./_reference_sampler.ts";
+
+interface Case {
+  shape: [number, number, number, number];
+  k: number;
+  out: [number, number];
+  alignCorners: boolean;
+  paddingMode: PaddingMode;
+  thetaRank: 2 | 3;
+}
+
+const CASES: Case[] = [];
+for (const alignCorners of [true, false]) {
+  for (const paddingMode of ["border", "zeros"] as const) {
+    CASES.push({ shape: [2, 5, 7, 2], k: 2, out: [4, 5], alignCorners, paddingMode, thetaRank: 2 });
+    CASES.push({ shape: [1, 6, 4, 3], k: 3, out: [3, 1], alignCorners, paddingMode, thetaRank: 3 });
+  }
+}
+
+function numericGradients(
+  image: Float32Array,
+  shape: readonly number[],
+  theta: Float32Array,
+  upstream: Float32Array,
+  o: RefOptions,
+): { dImage: Float64Array; dTheta: Float64Array } {
+  const loss = (im: ArrayLike<number>, th: ArrayLike<number>) => {
+    const out = referenceForward(im, shape, th, o);
+    let s = 0;
+    for (let i = 0; i < out.length; i++) s += upstream[i] * out[i];
+    return s;
+  };
+  const central = (x: Float64Array, eps: number, f: () => number, i: number) => {
+    const v = x[i];
+    x[i] = v + eps;
+    const up = f();
+    x[i] = v - eps;
+    const down = f();
+    x[i] = v;
+    return (up - down) / (2 * eps);
+  };
+  const im = Float64Array.from(image), th = Float64Array.from(theta);
+  const f = () => loss(im, th);
+  const dImage = Float64Array.from(im, (_, i) => central(im, 1e-3, f, i)); // L is linear in the image
+  const dTheta = Float64Array.from(th, (_, i) => central(th, 1e-6, f, i));
+  return { dImage, dTheta };
+}
+
+for (const backend of BACKENDS) {
+  Deno.test({
+    name: `spatialTransform gradients match central differences of a float64 reference (${backend})`,
+    ...needs(backend),
+    fn: async () => {
+      await selectBackend(backend);
+      const rand = prng(20151);
+      const failures: string[] = [];
+      for (const c of CASES) {
+        const [n, , , ch] = c.shape;
+        const m = n * c.k;
+        const o: RefOptions = {
+          outHeight: c.out[0],
+          outWidth: c.out[1],
+          alignCorners: c.alignCorners,
+          paddingMode: c.paddingMode,
+        };
+        const imageData = uniform(rand, c.shape.reduce((a, b) => a * b));
+        const thetaData = randomTheta(rand, m);
+        const upstreamData = uniform(rand, m * c.out[0] * c.out[1] * ch);
+        const numeric = numericGradients(imageData, c.shape, thetaData, upstreamData, o);
+
+        const image = tf.tensor4d(imageData, c.shape);
+        const theta = c.thetaRank === 2 ? tf.tensor2d(thetaData, [m, 6]) : tf.tensor3d(thetaData, [m, 2, 3]);
+        const upstream = tf.tensor4d(upstreamData, [m, c.out[0], c.out[1], ch]);
+        const options = { outputSize: c.out, alignCorners: c.alignCorners, paddingMode: c.paddingMode };
+        const [dImage, dTheta] = tf.grads((im: tf.Tensor, th: tf.Tensor) =>
+          tf.sum(tf.mul(spatialTransform(im as tf.Tensor4D, th as tf.Tensor2D, options), upstream))
+        )([image, theta]);
+        assert.deepEqual(dTheta.shape, theta.shape, "∂θ has θ's own shape");
+        assert.deepEqual(dImage.shape, image.shape, "∂image has the image's shape");
+        const tag = `[${c.shape}] k=${c.k} →${c.out.join("×")} align=${c.alignCorners} ${c.paddingMode}`;
+        for (
+          const [what, actual, expected] of [
+            ["∂image", await dImage.data(), numeric.dImage],
+            ["∂θ", await dTheta.data(), numeric.dTheta],
+          ] as const
+        ) {
+          const { err, tol } = maxAbsError(actual, expected);
+          if (!(err <= tol)) failures.push(`${tag} ${what}: max-abs error ${err} > ${tol}`);
+        }
+        // A gradient that is identically zero would match a zero reference: make sure it is not.
+        assert.ok(numeric.dTheta.some((v) => Math.abs(v) > 1e-3), `${tag}: the case exercises ∂θ`);
+        tf.dispose([image, theta, upstream, dImage, dTheta]);
+      }
+      assert.deepEqual(failures, []);
+    },
+  });
+}
