@@ -10,11 +10,15 @@
 import { tf } from "../tf.ts";
 import { spatialTransformCpuConfig } from "./cpu/spatial_transform.ts";
 import { spatialTransformGradCpuConfig } from "./cpu/spatial_transform_grad.ts";
+import { spatialTransformWasmConfig } from "./wasm/spatial_transform.ts";
+import { spatialTransformGradWasmConfig } from "./wasm/spatial_transform_grad.ts";
 
 /** Every kernel this library adds to TensorFlow.js. Add new kernels here and nowhere else. */
 export const KERNELS: readonly tf.KernelConfig[] = [
   spatialTransformCpuConfig,
   spatialTransformGradCpuConfig,
+  spatialTransformWasmConfig,
+  spatialTransformGradWasmConfig,
 ];
 
 let registered = false;

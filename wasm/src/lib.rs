@@ -7,6 +7,8 @@
 
 use std::alloc::{alloc, dealloc, Layout};
 
+mod spatial_transform;
+
 /// Allocates `bytes` bytes aligned to 16 and returns the offset, or 0 when memory is exhausted.
 #[no_mangle]
 pub extern "C" fn rnnspn_alloc(bytes: usize) -> *mut u8 {

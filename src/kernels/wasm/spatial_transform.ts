@@ -1,0 +1,100 @@
+/**
+ * wasm forward kernel of {@linkcode SPATIAL_TRANSFORM}: the fused affine grid + bilinear sampler in
+ * our Rust module (`wasm/src/spatial_transform.rs`, SIMD128), run on tfjs-backend-wasm's tensors.
+ *
+ * @module
+ */
+import type { tf } from "../../tf.ts";
+import { SPATIAL_TRANSFORM, type SpatialTransformAttrs } from "../spatial_transform_spec.ts";
+import { arena, copyIn, copyOut, type WasmBackendLike } from "./heap.ts";
+import { wasmKernels } from "./module.ts";
+
+/** The dimensions both wasm spatial-transform kernels pass to Rust, checked once. */
+export interface StGeometry {
+  n: number;
+  h: number;
+  w: number;
+  c: number;
+  m: number;
+  outHeight: number;
+  outWidth: number;
+  alignCorners: number;
+  zeros: number;
+}
+
+/** Checks what the kernels rely on (the op checked it for users) and flattens it for the Rust call. */
+export function stGeometry(
+  image: tf.TensorInfo,
+  theta: tf.TensorInfo,
+  attrs: unknown,
+  kernel: string,
+): StGeometry {
+  const { outHeight, outWidth, alignCorners, paddingMode } = attrs as SpatialTransformAttrs;
+  for (const [name, t] of [["image", image], ["theta", theta]] as const) {
+    if (t.dtype !== "float32") throw new Error(`${kernel} (wasm): ${name} must be float32; got ${t.dtype}`);
+  }
+  if (image.shape.length !== 4) {
+    throw new Error(`${kernel} (wasm): image must be [N,H,W,C]; got [${image.shape}]`);
+  }
+  const [n, h, w, c] = image.shape;
+  const m = theta.shape[0];
+  if (theta.shape.length !== 2 || theta.shape[1] !== 6 || n === 0 || m % n !== 0) {
+    throw new Error(`${kernel} (wasm): theta must be [k·N, 6] with N = ${n}; got [${theta.shape}]`);
+  }
+  if (!(Number.isInteger(outHeight) && outHeight > 0 && Number.isInteger(outWidth) && outWidth > 0)) {
+    throw new Error(
+      `${kernel} (wasm): outHeight/outWidth must be integers > 0; got ${outHeight}×${outWidth}`,
+    );
+  }
+  if (paddingMode !== "border" && paddingMode !== "zeros") {
+    throw new Error(`${kernel} (wasm): paddingMode must be "border" or "zeros"; got ${paddingMode}`);
+  }
+  return {
+    n,
+    h,
+    w,
+    c,
+    m,
+    outHeight,
+    outWidth,
+    alignCorners: alignCorners ? 1 : 0,
+    zeros: paddingMode === "zeros" ? 1 : 0,
+  };
+}
+
+function spatialTransformWasm(
+  { inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: unknown },
+): tf.TensorInfo {
+  const wasm = backend as WasmBackendLike;
+  const { image, theta } = inputs as Record<string, tf.TensorInfo>;
+  const g = stGeometry(image, theta, attrs, SPATIAL_TRANSFORM);
+  const outShape = [g.m, g.outHeight, g.outWidth, g.c];
+  const imageLen = g.n * g.h * g.w * g.c;
+  const outLen = g.m * g.outHeight * g.outWidth * g.c;
+  const [imagePtr, thetaPtr, outPtr] = arena([imageLen * 4, g.m * 24, outLen * 4]);
+  copyIn(wasm, image, imagePtr);
+  copyIn(wasm, theta, thetaPtr);
+  const status = wasmKernels().rnnspn_spatial_transform(
+    imagePtr,
+    thetaPtr,
+    outPtr,
+    g.n,
+    g.h,
+    g.w,
+    g.c,
+    g.m,
+    g.outHeight,
+    g.outWidth,
+    g.alignCorners,
+    g.zeros,
+  );
+  if (status !== 0) throw new Error(`${SPATIAL_TRANSFORM} (wasm): kernel refused shapes (status ${status})`);
+  return copyOut(wasm, outShape, "float32", outPtr);
+}
+
+/** The wasm forward kernel (see `spatial_transform_spec.ts`). */
+export const spatialTransformWasmConfig: tf.KernelConfig = {
+  kernelName: SPATIAL_TRANSFORM,
+  backendName: "wasm",
+  kernelFunc: spatialTransformWasm as unknown as tf.KernelFunc,
+};

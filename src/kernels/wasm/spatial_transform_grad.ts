@@ -1,0 +1,67 @@
+/**
+ * wasm backward kernel of {@linkcode SPATIAL_TRANSFORM_GRAD}: ∂image (a sequential, hence
+ * deterministic, scatter) and ∂θ (per-line f32 sums added in f64) in one pass of our Rust module.
+ *
+ * @module
+ */
+import type { tf } from "../../tf.ts";
+import { SPATIAL_TRANSFORM_GRAD } from "../spatial_transform_spec.ts";
+import { arena, copyIn, copyOut, type WasmBackendLike } from "./heap.ts";
+import { wasmKernels } from "./module.ts";
+import { stGeometry } from "./spatial_transform.ts";
+
+function spatialTransformGradWasm(
+  { inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: unknown },
+): tf.TensorInfo[] {
+  const wasm = backend as WasmBackendLike;
+  const { dy, image, theta } = inputs as Record<string, tf.TensorInfo>;
+  const g = stGeometry(image, theta, attrs, SPATIAL_TRANSFORM_GRAD);
+  const dyShape = [g.m, g.outHeight, g.outWidth, g.c];
+  if (dy.dtype !== "float32" || dy.shape.join() !== dyShape.join()) {
+    throw new Error(
+      `${SPATIAL_TRANSFORM_GRAD} (wasm): dy must be float32 [${dyShape}]; got ${dy.dtype} [${dy.shape}]`,
+    );
+  }
+  const imageLen = g.n * g.h * g.w * g.c;
+  const dyLen = g.m * g.outHeight * g.outWidth * g.c;
+  const [dyPtr, imagePtr, thetaPtr, dImagePtr, dThetaPtr] = arena([
+    dyLen * 4,
+    imageLen * 4,
+    g.m * 24,
+    imageLen * 4,
+    g.m * 24,
+  ]);
+  copyIn(wasm, dy, dyPtr);
+  copyIn(wasm, image, imagePtr);
+  copyIn(wasm, theta, thetaPtr);
+  const status = wasmKernels().rnnspn_spatial_transform_grad(
+    dyPtr,
+    imagePtr,
+    thetaPtr,
+    dImagePtr,
+    dThetaPtr,
+    g.n,
+    g.h,
+    g.w,
+    g.c,
+    g.m,
+    g.outHeight,
+    g.outWidth,
+    g.alignCorners,
+    g.zeros,
+  );
+  if (status !== 0) {
+    throw new Error(`${SPATIAL_TRANSFORM_GRAD} (wasm): kernel refused shapes (status ${status})`);
+  }
+  return [
+    copyOut(wasm, [...image.shape], "float32", dImagePtr),
+    copyOut(wasm, [g.m, 6], "float32", dThetaPtr),
+  ];
+}
+
+/** The wasm backward kernel: outputs `[dImage, dTheta]` (see `spatial_transform_spec.ts`). */
+export const spatialTransformGradWasmConfig: tf.KernelConfig = {
+  kernelName: SPATIAL_TRANSFORM_GRAD,
+  backendName: "wasm",
+  kernelFunc: spatialTransformGradWasm as unknown as tf.KernelFunc,
+};
