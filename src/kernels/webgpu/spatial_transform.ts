@@ -1,0 +1,115 @@
+/**
+ * Forward spatial transform on WebGPU (WGSL): one invocation per output pixel `(m, i, j)`, which
+ * computes the sampling footprint once and then interpolates every channel. Row `m` of θ samples
+ * image `floor(m / k)`, `k = M / N`, so glimpses never tile the image.
+ *
+ * @module
+ */
+import type { tf } from "../../tf.ts";
+import { SPATIAL_TRANSFORM } from "../spatial_transform_spec.ts";
+import {
+  assertFloat32,
+  flatDispatch,
+  readAttrs,
+  samplerWgsl,
+  variantKey,
+  type WebGpuBackendLike,
+  type WebGPUProgram,
+} from "./spatial_transform_wgsl.ts";
+
+const WORKGROUP = 64;
+
+/** Forward program: output `[M, h, w, C]` from `Image [N, H, W, C]` and `Theta [M, 6]`. */
+function forwardProgram(
+  outShape: number[],
+  alignCorners: boolean,
+  paddingMode: "border" | "zeros",
+): WebGPUProgram {
+  const pixels = outShape[0] * outShape[1] * outShape[2];
+  return {
+    variableNames: ["Image", "Theta"],
+    outputShape: outShape,
+    shaderKey: `rnnspnSpatialTransform_${variantKey(alignCorners, paddingMode)}`,
+    dispatchLayout: { x: [0, 1, 2, 3] },
+    dispatch: flatDispatch(pixels, WORKGROUP),
+    workgroupSize: [WORKGROUP, 1, 1],
+    getUserCode: () => `
+      ${samplerWgsl(alignCorners, paddingMode)}
+
+      fn main(index : i32) {
+        let N = uniforms.imageShape.x;
+        let H = uniforms.imageShape.y;
+        let W = uniforms.imageShape.z;
+        let C = uniforms.imageShape.w;
+        let M = uniforms.outShape.x;
+        let h = uniforms.outShape.y;
+        let w = uniforms.outShape.z;
+        if (index >= M * h * w) { return; }
+        let m = index / (h * w);
+        let ij = index - m * h * w;
+        let i = ij / w;
+        let j = ij - i * w;
+        let outBase = index * C;
+        let f = sampleAt(thetaX(m), thetaY(m), baseCoord(j, w), baseCoord(i, h), W, H);
+        if (!f.valid) {
+          for (var c = 0; c < C; c++) { result[outBase + c] = 0.0; }
+          return;
+        }
+        let n = m / (M / N);
+        let x1 = f.x0 + 1;
+        let y1 = f.y0 + 1;
+        let inX0 = f.x0 >= 0 && f.x0 < W;
+        let inX1 = x1 >= 0 && x1 < W;
+        let inY0 = f.y0 >= 0 && f.y0 < H;
+        let inY1 = y1 >= 0 && y1 < H;
+        // Out-of-image taps keep a clamped in-buffer index and a zero weight.
+        let w00 = select(0.0, (1.0 - f.wx) * (1.0 - f.wy), inX0 && inY0);
+        let w01 = select(0.0, f.wx * (1.0 - f.wy), inX1 && inY0);
+        let w10 = select(0.0, (1.0 - f.wx) * f.wy, inX0 && inY1);
+        let w11 = select(0.0, f.wx * f.wy, inX1 && inY1);
+        let cx0 = clamp(f.x0, 0, W - 1);
+        let cx1 = clamp(x1, 0, W - 1);
+        let rowBase = n * H;
+        let r0 = (rowBase + clamp(f.y0, 0, H - 1)) * W;
+        let r1 = (rowBase + clamp(y1, 0, H - 1)) * W;
+        let i00 = (r0 + cx0) * C;
+        let i01 = (r0 + cx1) * C;
+        let i10 = (r1 + cx0) * C;
+        let i11 = (r1 + cx1) * C;
+        for (var c = 0; c < C; c++) {
+          var v = 0.0;
+          if (w00 != 0.0) { v += w00 * Image[i00 + c]; }
+          if (w01 != 0.0) { v += w01 * Image[i01 + c]; }
+          if (w10 != 0.0) { v += w10 * Image[i10 + c]; }
+          if (w11 != 0.0) { v += w11 * Image[i11 + c]; }
+          result[outBase + c] = v;
+        }
+      }
+    `,
+  };
+}
+
+function spatialTransformWebGpu(
+  { inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap },
+): tf.TensorInfo {
+  const { image, theta } = inputs as { image: tf.TensorInfo; theta: tf.TensorInfo };
+  const { outHeight, outWidth, alignCorners, paddingMode } = readAttrs(attrs, SPATIAL_TRANSFORM);
+  assertFloat32(SPATIAL_TRANSFORM, { image, theta });
+  const [n, , , c] = image.shape;
+  const m = theta.shape[0];
+  if (theta.shape.length !== 2 || theta.shape[1] !== 6 || n < 1 || m % n !== 0) {
+    throw new Error(
+      `${SPATIAL_TRANSFORM} (webgpu): theta must be [k·N, 6] for image [${image.shape.join(", ")}]; ` +
+        `got [${theta.shape.join(", ")}]`,
+    );
+  }
+  const program = forwardProgram([m, outHeight, outWidth, c], alignCorners, paddingMode);
+  return (backend as WebGpuBackendLike).runWebGPUProgram(program, [image, theta], "float32");
+}
+
+/** The forward kernel on the `webgpu` backend. */
+export const spatialTransformWebGpuConfig: tf.KernelConfig = {
+  kernelName: SPATIAL_TRANSFORM,
+  backendName: "webgpu",
+  kernelFunc: spatialTransformWebGpu as unknown as tf.KernelFunc,
+};
