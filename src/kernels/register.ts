@@ -12,6 +12,8 @@ import { spatialTransformCpuConfig } from "./cpu/spatial_transform.ts";
 import { spatialTransformGradCpuConfig } from "./cpu/spatial_transform_grad.ts";
 import { spatialTransformWasmConfig } from "./wasm/spatial_transform.ts";
 import { spatialTransformGradWasmConfig } from "./wasm/spatial_transform_grad.ts";
+import { spatialTransformWebGpuConfig } from "./webgpu/spatial_transform.ts";
+import { spatialTransformGradWebGpuConfig } from "./webgpu/spatial_transform_grad.ts";
 
 /** Every kernel this library adds to TensorFlow.js. Add new kernels here and nowhere else. */
 export const KERNELS: readonly tf.KernelConfig[] = [
@@ -19,6 +21,8 @@ export const KERNELS: readonly tf.KernelConfig[] = [
   spatialTransformGradCpuConfig,
   spatialTransformWasmConfig,
   spatialTransformGradWasmConfig,
+  spatialTransformWebGpuConfig,
+  spatialTransformGradWebGpuConfig,
 ];
 
 let registered = false;
