@@ -32,3 +32,4 @@ export {
   type SpatialTransformOptions,
 } from "./src/ops/spatial_transform.ts";
 export { affineGrid } from "./src/ops/affine_grid.ts";
+export { SpatialTransformer, type SpatialTransformerArgs } from "./src/layers/spatial_transformer.ts";

@@ -36,8 +36,43 @@ function describe(t: tf.Tensor): string {
 }
 
 /**
- * Checks `options` and resolves the output size for an input of `height × width` pixels.
- * Shared with the layer, which must compute its output shape before it sees a tensor.
+ * Checks `options` (everything that does not depend on the image size); `caller` names the API in
+ * errors. Shared with the `SpatialTransformer` layer, which checks its config at construction.
+ */
+export function checkSpatialTransformOptions(options: SpatialTransformOptions, caller: string): void {
+  const { outputSize, downsampleFactor, alignCorners, paddingMode } = options;
+  if (
+    outputSize !== undefined &&
+    (!Array.isArray(outputSize) || outputSize.length !== 2 ||
+      !outputSize.every((v) => Number.isInteger(v) && v > 0))
+  ) {
+    throw new Error(
+      `${caller}: options.outputSize must be [height, width] with positive integers; got ${
+        JSON.stringify(outputSize)
+      }`,
+    );
+  }
+  if (
+    downsampleFactor !== undefined &&
+    (typeof downsampleFactor !== "number" || !Number.isFinite(downsampleFactor) || downsampleFactor <= 0)
+  ) {
+    throw new Error(
+      `${caller}: options.downsampleFactor must be a finite number > 0; got ${downsampleFactor}`,
+    );
+  }
+  if (alignCorners !== undefined && typeof alignCorners !== "boolean") {
+    throw new Error(`${caller}: options.alignCorners must be a boolean; got ${JSON.stringify(alignCorners)}`);
+  }
+  if (paddingMode !== undefined && !PADDING_MODES.includes(paddingMode)) {
+    throw new Error(
+      `${caller}: options.paddingMode must be "border" or "zeros"; got ${JSON.stringify(paddingMode)}`,
+    );
+  }
+}
+
+/**
+ * Checks `options` and resolves the kernel attributes for an input of `height × width` pixels:
+ * `outputSize`, else `floor(height / f) × floor(width / f)`, which must not be empty.
  */
 export function resolveSpatialTransformAttrs(
   height: number,
@@ -45,40 +80,16 @@ export function resolveSpatialTransformAttrs(
   options: SpatialTransformOptions = {},
   caller = "spatialTransform",
 ): SpatialTransformAttrs {
-  const { outputSize, downsampleFactor, alignCorners = true, paddingMode = "border" } = options;
-  let outHeight: number, outWidth: number;
+  checkSpatialTransformOptions(options, caller);
+  const { outputSize, downsampleFactor = 1, alignCorners = true, paddingMode = "border" } = options;
   if (outputSize !== undefined) {
-    if (
-      !Array.isArray(outputSize) || outputSize.length !== 2 ||
-      !outputSize.every((v) => Number.isInteger(v) && v > 0)
-    ) {
-      throw new Error(
-        `${caller}: options.outputSize must be [height, width] with positive integers; got ${
-          JSON.stringify(outputSize)
-        }`,
-      );
-    }
-    [outHeight, outWidth] = outputSize;
-  } else {
-    const f = downsampleFactor ?? 1;
-    if (typeof f !== "number" || !Number.isFinite(f) || f <= 0) {
-      throw new Error(`${caller}: options.downsampleFactor must be a finite number > 0; got ${f}`);
-    }
-    outHeight = Math.floor(height / f);
-    outWidth = Math.floor(width / f);
-    if (outHeight < 1 || outWidth < 1) {
-      throw new Error(
-        `${caller}: options.downsampleFactor ${f} turns the ${height}×${width} image into a zero-size ` +
-          `${outHeight}×${outWidth} output`,
-      );
-    }
+    return { outHeight: outputSize[0], outWidth: outputSize[1], alignCorners, paddingMode };
   }
-  if (typeof alignCorners !== "boolean") {
-    throw new Error(`${caller}: options.alignCorners must be a boolean; got ${JSON.stringify(alignCorners)}`);
-  }
-  if (!PADDING_MODES.includes(paddingMode)) {
+  const outHeight = Math.floor(height / downsampleFactor), outWidth = Math.floor(width / downsampleFactor);
+  if (outHeight < 1 || outWidth < 1) {
     throw new Error(
-      `${caller}: options.paddingMode must be "border" or "zeros"; got ${JSON.stringify(paddingMode)}`,
+      `${caller}: options.downsampleFactor ${downsampleFactor} turns the ${height}×${width} image into a ` +
+        `zero-size ${outHeight}×${outWidth} output`,
     );
   }
   return { outHeight, outWidth, alignCorners, paddingMode };
