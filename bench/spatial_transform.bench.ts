@@ -1,0 +1,78 @@
+/**
+ * The spatial transform at the paper's size: images [100, 100, 100, 1], θ [300, 6] (k = 3 glimpses
+ * per image, no tiling), output 33×33; forward and forward+backward (∂image and ∂θ), per backend.
+ *
+ *   deno bench -A bench/spatial_transform.bench.ts
+ *
+ * Tensors are made before `b.start()` and results are read back (`data()`) before `b.end()`, so a
+ * measurement covers the kernels and the readback, not the setup. WebGPU benches are ignored where
+ * `navigator.gpu` has no adapter. BENCH_N sets the iterations per bench (default 20).
+ *
+ * Bytes touched per forward call (the memory-bound floor is bytes / bandwidth): θ 7.2 kB read, at most
+ * 4 taps × 326 700 pixels × 4 B ≈ 5.2 MB of image gathered (the image itself is 4 MB), 1.3 MB written.
+ * The backward pass also reads the 1.3 MB upstream gradient and writes the 4 MB ∂image.
+ */
+import { tf } from "../src/tf.ts";
+import { type BackendName, hasWebGpuAdapter, selectBackend, spatialTransform } from "../mod.ts";
+
+const N = 100, K = 3, SIZE = 100, OUT: [number, number] = [33, 33];
+const ITERATIONS = Number(Deno.env.get("BENCH_N") ?? 20);
+const webgpu = await hasWebGpuAdapter();
+
+function inputs(): { image: tf.Tensor4D; theta: tf.Tensor2D } {
+  const image = tf.randomUniform([N, SIZE, SIZE, 1], 0, 1, "float32", 1) as tf.Tensor4D;
+  // Scale 0.5 ± 0.1 and translation ± 0.5: glimpses of the kind RNN-SPN takes.
+  const scale = tf.randomUniform([N * K, 1], 0.4, 0.6, "float32", 2);
+  const shift = tf.randomUniform([N * K, 2], -0.5, 0.5, "float32", 3);
+  const zeros = tf.zeros([N * K, 1]);
+  const theta = tf.concat([
+    scale,
+    zeros,
+    shift.slice([0, 0], [-1, 1]),
+    zeros,
+    scale,
+    shift.slice([0, 1], [-1, 1]),
+  ], 1);
+  tf.dispose([scale, shift, zeros]);
+  return { image, theta: theta as tf.Tensor2D };
+}
+
+const options = { outputSize: OUT };
+
+for (const backend of ["cpu", "wasm", "webgpu"] as BackendName[]) {
+  const ignore = backend === "webgpu" && !webgpu;
+  Deno.bench({
+    name: `spatialTransform forward [100,100,100,1] θ[300,6] → 33×33 (${backend})`,
+    group: "forward",
+    ignore,
+    n: ITERATIONS,
+    warmup: 2,
+    async fn(b) {
+      await selectBackend(backend);
+      const { image, theta } = inputs();
+      b.start();
+      const out = spatialTransform(image, theta, options);
+      await out.data();
+      b.end();
+      tf.dispose([image, theta, out]);
+    },
+  });
+  Deno.bench({
+    name: `spatialTransform forward+backward [100,100,100,1] θ[300,6] → 33×33 (${backend})`,
+    group: "forward+backward",
+    ignore,
+    n: ITERATIONS,
+    warmup: 2,
+    async fn(b) {
+      await selectBackend(backend);
+      const { image, theta } = inputs();
+      b.start();
+      const { value, grads } = tf.valueAndGrads((im: tf.Tensor, th: tf.Tensor) =>
+        tf.sum(spatialTransform(im as tf.Tensor4D, th as tf.Tensor2D, options))
+      )([image, theta]);
+      await Promise.all([value.data(), grads[0].data(), grads[1].data()]);
+      b.end();
+      tf.dispose([image, theta, value, ...grads]);
+    },
+  });
+}
