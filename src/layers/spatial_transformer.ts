@@ -45,7 +45,11 @@ export class SpatialTransformer extends tf.layers.Layer {
   /** The sampler's options, as given (defaults are applied by {@linkcode spatialTransform}). */
   readonly options: SpatialTransformOptions;
 
-  /** @param args the sampler's options and an optional layer name. */
+  /**
+   * Creates the layer; throws an `Error` naming the option when an option is invalid.
+   *
+   * @param args the sampler's options and an optional layer name.
+   */
   constructor(args: SpatialTransformerArgs = {}) {
     const { outputSize, downsampleFactor, alignCorners, paddingMode, ...layerArgs } = args ?? {};
     super(layerArgs);
