@@ -55,7 +55,7 @@ export const MNIST_MIRRORS: readonly string[] = [
   "https://storage.googleapis.com/cvdf-datasets/mnist/",
 ];
 
-/** The four official files with their sizes and MD5 digests (as published by LeCun et al. and torchvision). */
+/** The four official files with their sizes and MD5 digests (as LeCun et al. and torchvision list them). */
 export const MNIST_FILES: readonly { name: string; bytes: number; md5: string }[] = [
   { name: "train-images-idx3-ubyte.gz", bytes: 9912422, md5: "f68b3c2dcbeaaa9fbdd348bbdeb94873" },
   { name: "train-labels-idx1-ubyte.gz", bytes: 28881, md5: "d53e105ee54ea40749a09fcbcd1e9432" },
