@@ -33,3 +33,22 @@ export {
 } from "./src/ops/spatial_transform.ts";
 export { affineGrid } from "./src/ops/affine_grid.ts";
 export { SpatialTransformer, type SpatialTransformerArgs } from "./src/layers/spatial_transformer.ts";
+export {
+  loadMnist,
+  type LoadMnistOptions,
+  type Mnist,
+  MNIST_FILES,
+  MNIST_MIRRORS,
+  type MnistSplit,
+} from "./src/data/mnist.ts";
+export {
+  type BatchOptions,
+  type ClutteredBatch,
+  ClutteredMnist,
+  type ClutteredMnistOptions,
+  type ClutteredSample,
+  type ClutteredSplit,
+  type DigitPlacement,
+  type SampleRecipe,
+} from "./src/data/cluttered_mnist.ts";
+export { hashWords, Xoshiro128 } from "./src/data/prng.ts";
