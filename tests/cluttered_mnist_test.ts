@@ -177,9 +177,8 @@ Deno.test("bad arguments throw errors naming the argument, the expectation and t
     () => ds.sample("train", 60000),
     /index must be an integer in \[0, 59999\] for train, got 60000/,
   );
-  // deno-lint-ignore no-explicit-any
   assert.throws(
-    () => ds.sample("validation" as any, 0),
+    () => ds.sample("validation" as "valid", 0),
     /split must be "train", "valid" or "test", got "validation"/,
   );
   assert.throws(

@@ -280,11 +280,10 @@ export class ClutteredMnist {
       throw new Error(`batches: start must be an integer in [0, ${total}], got ${start}`);
     }
     const order = this.order(split, options);
-    const self = this;
+    const batch = (b: number): ClutteredBatch =>
+      this.batch(split, order.subarray(b * batchSize, Math.min((b + 1) * batchSize, order.length)));
     return (async function* () {
-      for (let b = start; b < total; b++) {
-        yield self.batch(split, order.subarray(b * batchSize, Math.min((b + 1) * batchSize, order.length)));
-      }
+      for (let b = start; b < total; b++) yield batch(b);
     })();
   }
 
