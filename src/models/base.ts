@@ -1,0 +1,141 @@
+/**
+ * What the three models share: a tfjs LayersModel (functional API) wrapped with the forward pass used
+ * both for training and for `predict`, parameter counting, and save/load in the standard tfjs format
+ * with the model's kind and config stored in `model.json`'s `userDefinedMetadata`.
+ *
+ * @module
+ */
+import { tf } from "../tf.ts";
+import { fileIO } from "./io.ts";
+
+/** Which of the paper's models. */
+export type ModelKind = "rnn-spn" | "spn" | "cnn";
+
+/** Raw outputs of a forward pass (tensors the caller disposes). */
+export interface ModelOutput {
+  /** Per-step (per-digit) class scores `[B, steps, 10]`. */
+  logits: tf.Tensor3D;
+  /** Affine transforms `[B, steps, 2, 3]` (`[B, 1, 2, 3]` for the single-transform CNN-SPN); absent for the CNN. */
+  theta?: tf.Tensor4D;
+}
+
+/** What `predict` returns (tensors the caller disposes). */
+export interface Prediction extends ModelOutput {
+  /** Softmax of `logits`, `[B, steps, 10]`. */
+  probabilities: tf.Tensor3D;
+  /** Predicted digits, int32 `[B, steps]`. */
+  digits: tf.Tensor2D;
+}
+
+/** The metadata key under which a model's kind and config are saved. */
+export const METADATA_KEY = "rnnspn";
+
+/** Saved metadata of a model. */
+export interface ModelMetadata {
+  /** Which model. */
+  kind: ModelKind;
+  /** Its fully resolved config. */
+  config: Record<string, unknown>;
+}
+
+/** Base of {@linkcode RecurrentAttention}, {@linkcode SpnBaseline} and {@linkcode CnnBaseline}. */
+export abstract class SequenceModel<C extends object> {
+  /** Which model this is. */
+  abstract readonly kind: ModelKind;
+  /** The config with every default filled in. */
+  readonly config: Readonly<Required<C>>;
+  /** The underlying tfjs LayersModel (inputs `[B, H, W, 1]`; outputs logits and, with a transformer, θ). */
+  readonly model: tf.LayersModel;
+  /** Input image size `[height, width]`. */
+  abstract readonly inputSize: readonly [number, number];
+
+  /** Wraps a built `model` with its resolved `config` (subclasses build or load the model). */
+  protected constructor(config: Required<C>, model: tf.LayersModel) {
+    this.config = Object.freeze({ ...config });
+    this.model = model;
+  }
+
+  /** Number of sequence steps (digits) the model outputs. */
+  abstract get steps(): number;
+
+  /**
+   * The forward pass: logits `[B, steps, 10]` and θ. `training` turns dropout on. Training and
+   * `predict` both run through this one function. The caller disposes the result.
+   */
+  forward(images: tf.Tensor4D, training = false): ModelOutput {
+    checkImages(images, this.inputSize, this.constructor.name);
+    const out = this.model.apply(images, { training }) as tf.Tensor | tf.Tensor[];
+    const [logits, theta] = Array.isArray(out) ? out : [out];
+    return theta
+      ? { logits: logits as tf.Tensor3D, theta: theta as tf.Tensor4D }
+      : { logits: logits as tf.Tensor3D };
+  }
+
+  /**
+   * Predicts digits, per-step probabilities and θ for `images` `[B, H, W, 1]` (dropout off). The
+   * caller disposes every returned tensor.
+   */
+  predict(images: tf.Tensor4D): Prediction {
+    return tf.tidy(() => {
+      const out = this.forward(images, false);
+      return {
+        ...out,
+        probabilities: tf.softmax(out.logits) as tf.Tensor3D,
+        digits: tf.argMax(out.logits, -1).toInt() as tf.Tensor2D,
+      };
+    }) as Prediction;
+  }
+
+  /** Total number of weights (trainable and not). */
+  countParams(): number {
+    return this.model.countParams();
+  }
+
+  /** tfjs's layer-by-layer summary as text. */
+  summary(): string {
+    const lines: string[] = [];
+    this.model.summary(110, undefined, (line: string) => lines.push(line));
+    return lines.join("\n");
+  }
+
+  /** Saves `model.json` + `weights.bin` (the standard tfjs LayersModel format) into `dir`, atomically. */
+  async save(dir: string): Promise<void> {
+    this.model.setUserDefinedMetadata({ [METADATA_KEY]: { kind: this.kind, config: this.config } });
+    await this.model.save(fileIO(dir));
+  }
+
+  /** Frees the model's weights. */
+  dispose(): void {
+    this.model.dispose();
+  }
+}
+
+function checkImages(images: tf.Tensor4D, inputSize: readonly [number, number], where: string): void {
+  const [h, w] = inputSize;
+  if (
+    !(images instanceof tf.Tensor) || images.rank !== 4 || images.shape[1] !== h || images.shape[2] !== w ||
+    images.shape[3] !== 1 || images.dtype !== "float32"
+  ) {
+    const got = images instanceof tf.Tensor ? `[${images.shape}] (${images.dtype})` : String(images);
+    throw new Error(`${where}: images must be float32 [B, ${h}, ${w}, 1]; got ${got}`);
+  }
+}
+
+/** Loads a saved LayersModel and its metadata from `dir`; checks the kind when `expected` is given. */
+export async function loadSaved(
+  dir: string,
+  expected?: ModelKind,
+): Promise<{ model: tf.LayersModel; metadata: ModelMetadata }> {
+  const model = await tf.loadLayersModel(fileIO(dir));
+  const metadata = (model.getUserDefinedMetadata() as Record<string, ModelMetadata> | undefined)
+    ?.[METADATA_KEY];
+  if (!metadata?.kind || !metadata.config) {
+    model.dispose();
+    throw new Error(`load: ${dir}/model.json has no "${METADATA_KEY}" metadata: not saved by @rnnspn/core`);
+  }
+  if (expected && metadata.kind !== expected) {
+    model.dispose();
+    throw new Error(`load: ${dir} holds a "${metadata.kind}" model, not "${expected}"`);
+  }
+  return { model, metadata };
+}

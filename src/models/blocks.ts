@@ -1,0 +1,166 @@
+/**
+ * Building blocks shared by the three models: the paper's conv/pool stacks (3×3 "valid" convolutions
+ * with ReLU, 2×2 max pools, Glorot-uniform weights) and dense layers, each initialised from an
+ * explicit seed so that the same config builds the same weights in any runtime.
+ *
+ * @module
+ */
+import { tf } from "../tf.ts";
+
+/** One element of a stack: a 3×3 valid ReLU convolution with that many filters, or a 2×2 max pool. */
+export type StackItem = number | "pool";
+
+/** Hands out consecutive seeds so every layer's initialiser gets its own, reproducibly. */
+export class Seeds {
+  #next: number;
+  constructor(seed: number) {
+    this.#next = seed >>> 0;
+  }
+  /** The next seed. */
+  next(): number {
+    return this.#next++;
+  }
+}
+
+/** Glorot-uniform initialiser with a fixed seed. */
+export function glorot(seeds: Seeds): ReturnType<typeof tf.initializers.glorotUniform> {
+  return tf.initializers.glorotUniform({ seed: seeds.next() });
+}
+
+/** Applies a conv/pool stack to `x`; layers are named `${prefix}_conv<i>` / `${prefix}_pool<i>`. */
+export function convStack(
+  x: tf.SymbolicTensor,
+  items: readonly StackItem[],
+  prefix: string,
+  seeds: Seeds,
+): tf.SymbolicTensor {
+  let convs = 0;
+  let pools = 0;
+  for (const item of items) {
+    if (item === "pool") {
+      x = tf.layers.maxPooling2d({
+        poolSize: 2,
+        strides: 2,
+        padding: "valid",
+        name: `${prefix}_pool${++pools}`,
+      })
+        .apply(x) as tf.SymbolicTensor;
+    } else {
+      x = tf.layers.conv2d({
+        filters: item,
+        kernelSize: 3,
+        padding: "valid",
+        activation: "relu",
+        kernelInitializer: glorot(seeds),
+        name: `${prefix}_conv${++convs}`,
+      }).apply(x) as tf.SymbolicTensor;
+    }
+  }
+  return x;
+}
+
+/** A dense layer with Glorot-uniform weights and zero bias. */
+export function dense(
+  x: tf.SymbolicTensor,
+  units: number,
+  activation: "relu" | "linear",
+  name: string,
+  seeds: Seeds,
+): tf.SymbolicTensor {
+  return tf.layers.dense({ units, activation, kernelInitializer: glorot(seeds), name }).apply(
+    x,
+  ) as tf.SymbolicTensor;
+}
+
+/** Dropout when `rate > 0`, else `x` unchanged (so a rate of 0 adds no layer and no weights). */
+export function maybeDropout(
+  x: tf.SymbolicTensor,
+  rate: number,
+  name: string,
+  seeds: Seeds,
+): tf.SymbolicTensor {
+  if (!(rate > 0)) return x;
+  // No seed: a tfjs Dropout layer with a fixed seed draws the same mask at every call.
+  void seeds;
+  return tf.layers.dropout({ rate, name }).apply(x) as tf.SymbolicTensor;
+}
+
+/**
+ * The dense layer that emits the 6 affine parameters: zero weights, bias = identity [1,0,0,0,1,0], so
+ * that every transform starts as the identity (the paper's initialisation).
+ */
+export function affineHead(
+  x: tf.SymbolicTensor,
+  name: string,
+): { output: tf.SymbolicTensor; layer: tf.layers.Layer } {
+  const layer = tf.layers.dense({
+    units: 6,
+    kernelInitializer: "zeros",
+    biasInitializer: "zeros",
+    name,
+  });
+  const output = layer.apply(x) as tf.SymbolicTensor;
+  return { output, layer };
+}
+
+/** Sets an {@linkcode affineHead} layer's weights to zero and its bias to the identity transform. */
+export function setIdentity(layer: tf.layers.Layer): void {
+  const [kernel] = layer.getWeights();
+  const zeros = tf.zerosLike(kernel);
+  const bias = tf.tensor1d([1, 0, 0, 0, 1, 0]);
+  layer.setWeights([zeros, bias]);
+  tf.dispose([zeros, bias]);
+}
+
+/** Spatial size after a conv/pool stack on an `h × w` input (valid convs: −2, pools: floor ÷2). */
+export function stackOutputSize(h: number, w: number, items: readonly StackItem[]): [number, number] {
+  for (const item of items) {
+    if (item === "pool") {
+      h = Math.floor(h / 2);
+      w = Math.floor(w / 2);
+    } else {
+      h -= 2;
+      w -= 2;
+    }
+  }
+  return [h, w];
+}
+
+/** Checks a positive integer config value. */
+export function positiveInt(value: number, name: string, where: string): number {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new Error(`${where}: ${name} must be a positive integer; got ${value}`);
+  }
+  return value;
+}
+
+/** Fills defaults into `config` and checks the shared fields; `where` names the model in errors. */
+export function resolveConfig<C extends object>(
+  defaults: Required<C>,
+  config: C,
+  where: string,
+): Required<C> {
+  const c = {
+    ...defaults,
+    ...Object.fromEntries(Object.entries(config ?? {}).filter(([, v]) => v !== undefined)),
+  } as Required<C>;
+  const rec = c as Record<string, unknown>;
+  for (const [key, value] of Object.entries(rec)) {
+    if (["seed", "dropout", "inputSize", "downsampleFactor"].includes(key)) continue;
+    positiveInt(value as number, key, where);
+  }
+  const inputSize = rec.inputSize as number[];
+  if (!Array.isArray(inputSize) || inputSize.length !== 2) {
+    throw new Error(`${where}: inputSize must be [height, width]; got ${JSON.stringify(inputSize)}`);
+  }
+  inputSize.forEach((v, i) => positiveInt(v, `inputSize[${i}]`, where));
+  const dropout = rec.dropout as number;
+  if (!(dropout >= 0 && dropout < 1)) throw new Error(`${where}: dropout must be in [0, 1); got ${dropout}`);
+  if (!Number.isInteger(rec.seed)) throw new Error(`${where}: seed must be an integer; got ${rec.seed}`);
+  return c;
+}
+
+/** The localization network's conv/pool stack (the paper's: pool, then three 3×3 convs with pools between). */
+export function localizationStack(filters: number): StackItem[] {
+  return ["pool", filters, "pool", filters, "pool", filters];
+}

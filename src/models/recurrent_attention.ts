@@ -1,0 +1,147 @@
+/**
+ * `RecurrentAttention`: the paper's RNN-SPN. A localization CNN turns the whole image into one
+ * feature vector; a GRU reads that same vector at each of `steps` time steps and a dense layer
+ * turns each GRU output into an affine θ; each θ samples a glimpse of the image; one CNN, shared
+ * across steps, classifies every glimpse.
+ *
+ * @module
+ */
+import { tf } from "../tf.ts";
+import { Glimpses } from "../layers/glimpses.ts";
+import { SplitSteps } from "../layers/steps.ts";
+import { loadSaved, SequenceModel } from "./base.ts";
+import {
+  affineHead,
+  convStack,
+  dense,
+  glorot,
+  localizationStack,
+  maybeDropout,
+  resolveConfig,
+  Seeds,
+  setIdentity,
+} from "./blocks.ts";
+
+/** Config of {@linkcode RecurrentAttention}; every field is optional (defaults: the paper's). */
+export interface RecurrentAttentionConfig {
+  /** Glimpses = digits per sequence (default 3). */
+  steps?: number;
+  /** Glimpse downsampling: 100×100 → floor(100 / f)² (default 3 → 33×33). */
+  downsampleFactor?: number;
+  /** Input image size `[height, width]` (default `[100, 100]`). */
+  inputSize?: [number, number];
+  /** Filters of each of the three localization convolutions (default 20). */
+  locFilters?: number;
+  /** GRU units (default 256). */
+  gruUnits?: number;
+  /** Filters of each of the three classifier convolutions (default 32). */
+  classifierFilters?: number;
+  /** Units of the classifier's hidden dense layer (default 400). */
+  denseUnits?: number;
+  /** Number of classes (default 10). */
+  classes?: number;
+  /** Dropout rate before the classifier's dense layers (default 0: none). */
+  dropout?: number;
+  /** Seed of the Glorot-uniform weight initialisation (default 0). */
+  seed?: number;
+}
+
+const DEFAULTS: Required<RecurrentAttentionConfig> = {
+  steps: 3,
+  downsampleFactor: 3,
+  inputSize: [100, 100],
+  locFilters: 20,
+  gruUnits: 256,
+  classifierFilters: 32,
+  denseUnits: 400,
+  classes: 10,
+  dropout: 0,
+  seed: 0,
+};
+
+function build(c: Required<RecurrentAttentionConfig>): tf.LayersModel {
+  const seeds = new Seeds(c.seed);
+  const images = tf.input({ shape: [c.inputSize[0], c.inputSize[1], 1], name: "images" });
+  // Localization: one feature vector per image, fed to the GRU at every step.
+  let features = convStack(images, localizationStack(c.locFilters), "loc", seeds);
+  features = tf.layers.flatten({ name: "loc_flatten" }).apply(features) as tf.SymbolicTensor;
+  const repeated = tf.layers.repeatVector({ n: c.steps, name: "loc_repeat" }).apply(
+    features,
+  ) as tf.SymbolicTensor;
+  const hidden = tf.layers.gru({
+    units: c.gruUnits,
+    returnSequences: true,
+    // Lasagne's (and PyTorch's) GRU gate is the logistic sigmoid; tfjs defaults to hardSigmoid.
+    recurrentActivation: "sigmoid",
+    kernelInitializer: glorot(seeds),
+    // Glorot rather than tfjs's default orthogonal: the paper's recipe is Glorot everywhere, and
+    // tfjs's orthogonal init runs a slow QR on a 256×768 matrix.
+    recurrentInitializer: glorot(seeds),
+    name: "loc_gru",
+  }).apply(repeated) as tf.SymbolicTensor;
+  const { output: thetaSteps, layer: head } = affineHead(hidden, "loc_theta"); // [B, steps, 6]
+  const glimpses = new Glimpses({ downsampleFactor: c.downsampleFactor, name: "glimpses" })
+    .apply([images, thetaSteps]) as tf.SymbolicTensor; // [B·steps, h, w, 1]
+  // Classifier, shared across steps: all B·steps glimpses run as one batch.
+  let x = convStack(
+    glimpses,
+    [c.classifierFilters, "pool", c.classifierFilters, "pool", c.classifierFilters],
+    "cls",
+    seeds,
+  );
+  x = tf.layers.flatten({ name: "cls_flatten" }).apply(x) as tf.SymbolicTensor;
+  x = maybeDropout(x, c.dropout, "cls_dropout1", seeds);
+  x = dense(x, c.denseUnits, "relu", "cls_dense", seeds);
+  x = maybeDropout(x, c.dropout, "cls_dropout2", seeds);
+  x = dense(x, c.classes, "linear", "cls_logits", seeds);
+  const logits = new SplitSteps({ steps: c.steps, name: "logits" }).apply(x) as tf.SymbolicTensor;
+  const theta = tf.layers.reshape({ targetShape: [c.steps, 2, 3], name: "theta" })
+    .apply(thetaSteps) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: images, outputs: [logits, theta], name: "rnn_spn" });
+  setIdentity(head);
+  return model;
+}
+
+/**
+ * The paper's RNN-SPN: recurrent spatial-transformer attention over a cluttered image holding a
+ * sequence of digits. `predict(images)` gives logits `[B, steps, 10]` and θ `[B, steps, 2, 3]`.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { RecurrentAttention } from "@rnnspn/core";
+ * const model = new RecurrentAttention({ steps: 3, downsampleFactor: 3 });
+ * const { digits, theta, logits, probabilities } = model.predict(tf.zeros([2, 100, 100, 1]));
+ * console.log(digits.shape, theta?.shape); // [2, 3] [2, 3, 2, 3]
+ * tf.dispose([digits, theta!, logits, probabilities]);
+ * ```
+ */
+export class RecurrentAttention extends SequenceModel<RecurrentAttentionConfig> {
+  /** Always `"rnn-spn"`. */
+  readonly kind = "rnn-spn" as const;
+  /** Input image size `[height, width]`. */
+  readonly inputSize: readonly [number, number];
+
+  /**
+   * Builds the model with fresh (seeded) weights; the θ layer starts at the identity.
+   *
+   * @param config architecture (defaults: the paper's).
+   * @param model internal: an already built LayersModel for this config (used by `load`).
+   */
+  constructor(config: RecurrentAttentionConfig = {}, model?: tf.LayersModel) {
+    const c = resolveConfig(DEFAULTS, config, "RecurrentAttention");
+    super(c, model ?? build(c));
+    this.inputSize = [c.inputSize[0], c.inputSize[1]];
+  }
+
+  /** Glimpses (digits) per image. */
+  get steps(): number {
+    return this.config.steps;
+  }
+
+  /** Loads a model saved with `save(dir)` (model.json + weights.bin). */
+  static async load(dir: string): Promise<RecurrentAttention> {
+    const { model, metadata } = await loadSaved(dir, "rnn-spn");
+    return new RecurrentAttention(metadata.config as RecurrentAttentionConfig, model);
+  }
+}

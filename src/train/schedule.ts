@@ -1,0 +1,55 @@
+/**
+ * Learning-rate schedules, as pure functions of the (1-based) epoch, so that a resumed run
+ * recomputes exactly the rate it would have had.
+ *
+ * @module
+ */
+
+/** Which schedule. `"paper"`: constant, then ÷ `decayFactor` every `decayEvery` epochs after `decayStart`. */
+export type ScheduleName = "paper" | "cosine" | "constant";
+
+/** Parameters of {@linkcode learningRateAt}. */
+export interface ScheduleOptions {
+  /** The schedule (default `"paper"`). */
+  schedule?: ScheduleName;
+  /** Base learning rate. */
+  learningRate: number;
+  /** Total epochs (the cosine schedule's period). */
+  epochs: number;
+  /** `"paper"`: last epoch at the base rate (default 30). */
+  decayStart?: number;
+  /** `"paper"`: epochs between decays (default 10). */
+  decayEvery?: number;
+  /** `"paper"`: divisor per decay (default 1.5). */
+  decayFactor?: number;
+}
+
+/**
+ * The learning rate of 1-based `epoch`. Paper: `lr` for epochs 1..30, `lr/1.5` for 31..40, `lr/1.5²` for
+ * 41..50, …; cosine: `lr · (1 + cos(π·(epoch−1)/epochs)) / 2`; constant: `lr`.
+ */
+export function learningRateAt(epoch: number, options: ScheduleOptions): number {
+  const {
+    schedule = "paper",
+    learningRate: lr,
+    epochs,
+    decayStart = 30,
+    decayEvery = 10,
+    decayFactor = 1.5,
+  } = options;
+  if (!Number.isInteger(epoch) || epoch < 1) {
+    throw new Error(`learningRateAt: epoch must be an integer >= 1; got ${epoch}`);
+  }
+  switch (schedule) {
+    case "constant":
+      return lr;
+    case "cosine":
+      return lr * 0.5 * (1 + Math.cos(Math.PI * (epoch - 1) / Math.max(1, epochs)));
+    case "paper":
+      if (epoch <= decayStart) return lr;
+      return lr / decayFactor ** (Math.floor((epoch - decayStart - 1) / decayEvery) + 1);
+  }
+  throw new Error(
+    `learningRateAt: schedule must be "paper", "cosine" or "constant"; got ${JSON.stringify(schedule)}`,
+  );
+}

@@ -1,0 +1,102 @@
+/**
+ * One optimisation step of the paper's recipe: mean softmax cross-entropy over all digits; each
+ * gradient element clipped to ±`clipValue`, then the global norm scaled to ≤ `clipNorm`; one
+ * optimizer update.
+ *
+ * @module
+ */
+import { tf } from "../tf.ts";
+import type { SequenceModel } from "../models/base.ts";
+
+/**
+ * Mean softmax cross-entropy over every (sample, step): `logits [B, S, C]`, int32 `labels [B, S]`.
+ * The caller disposes the scalar.
+ */
+export function sequenceLoss(logits: tf.Tensor, labels: tf.Tensor): tf.Scalar {
+  if (
+    logits.rank !== 3 || labels.rank !== 2 || logits.shape[0] !== labels.shape[0] ||
+    logits.shape[1] !== labels.shape[1]
+  ) {
+    throw new Error(
+      `sequenceLoss: logits must be [B, S, C] and labels [B, S]; got logits [${logits.shape}] and labels [${labels.shape}]`,
+    );
+  }
+  return tf.tidy(() => {
+    const classes = logits.shape[2]!;
+    const flat = tf.reshape(logits, [-1, classes]);
+    const oneHot = tf.oneHot(tf.reshape(labels.toInt(), [-1]) as tf.Tensor1D, classes);
+    return tf.neg(tf.mean(tf.sum(tf.mul(oneHot, tf.logSoftmax(flat)), -1))) as tf.Scalar;
+  });
+}
+
+/** Clipping of {@linkcode clipGradients}. */
+export interface ClipOptions {
+  /** Each element clipped to ±clipValue (default 1; 0 or Infinity: off). */
+  clipValue?: number;
+  /** Then the global L2 norm scaled down to ≤ clipNorm (default 5; 0 or Infinity: off). */
+  clipNorm?: number;
+}
+
+/** Element-wise clip, then global-norm clip, of `grads` (new tensors; the caller disposes them). */
+export function clipGradients(grads: tf.Tensor[], options: ClipOptions = {}): tf.Tensor[] {
+  const { clipValue = 1, clipNorm = 5 } = options;
+  return tf.tidy(() => {
+    let out = clipValue > 0 && Number.isFinite(clipValue)
+      ? grads.map((g) => tf.clipByValue(g, -clipValue, clipValue))
+      : grads.map((g) => g.clone());
+    if (clipNorm > 0 && Number.isFinite(clipNorm)) {
+      const norm = tf.sqrt(tf.addN(out.map((g) => tf.sum(tf.square(g)))));
+      // scale = min(1, clipNorm / norm); a zero norm gives scale 1.
+      const scale = tf.minimum(1, tf.div(clipNorm, tf.maximum(norm, 1e-12)));
+      out = out.map((g) => tf.mul(g, scale));
+    }
+    return out;
+  });
+}
+
+/** The model's trainable variables, in a fixed order (the optimizer's accumulators follow it). */
+export function trainableVariables(model: SequenceModel<object>): tf.Variable[] {
+  return model.model.trainableWeights.map((w) => w.read() as tf.Variable);
+}
+
+/** What {@linkcode gradientsOf} returns (tensors the caller disposes). */
+export interface LossAndGradients {
+  /** The loss before the update. */
+  loss: tf.Scalar;
+  /** ∂loss/∂variable, one per trainable variable, before clipping. */
+  grads: tf.Tensor[];
+}
+
+/** Loss and raw gradients of one batch through the training forward pass (dropout on). */
+export function gradientsOf(
+  model: SequenceModel<object>,
+  images: tf.Tensor4D,
+  labels: tf.Tensor2D,
+): LossAndGradients {
+  const vars = trainableVariables(model);
+  const { value, grads } = tf.variableGrads(
+    () => sequenceLoss(model.forward(images, true).logits, labels),
+    vars,
+  );
+  return { loss: value, grads: vars.map((v) => grads[v.name]) };
+}
+
+/**
+ * One training step: forward, loss, gradients, clipping, optimizer update. Returns the loss (a scalar
+ * the caller disposes); everything else is freed here.
+ */
+export function trainStep(
+  model: SequenceModel<object>,
+  optimizer: tf.Optimizer,
+  images: tf.Tensor4D,
+  labels: tf.Tensor2D,
+  clip: ClipOptions = {},
+): tf.Scalar {
+  const vars = trainableVariables(model);
+  const { loss, grads } = gradientsOf(model, images, labels);
+  const clipped = clipGradients(grads, clip);
+  tf.dispose(grads);
+  optimizer.applyGradients(vars.map((v, i) => ({ name: v.name, tensor: clipped[i] })));
+  tf.dispose(clipped);
+  return loss;
+}

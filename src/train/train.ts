@@ -1,0 +1,269 @@
+/**
+ * `train()`: the paper's recipe end to end — epochs of clipped RMSprop (or Adam) steps, the learning
+ * rate schedule, per-epoch evaluation on a train subset, valid and test, early stopping on the
+ * validation per-digit error, JSONL metrics, a progress bar, atomic per-epoch checkpoints, resume,
+ * and the best model saved separately.
+ *
+ * @module
+ */
+import { tf } from "../tf.ts";
+import type { SequenceModel } from "../models/base.ts";
+import { type EpochMetrics, loadLatestCheckpoint, type RunState, saveCheckpoint } from "./checkpoint.ts";
+import { evaluate, type TrainingData } from "./metrics.ts";
+import { createOptimizer, type OptimizerName, setLearningRate } from "./optimizer.ts";
+import { ProgressBar, stderrIsTerminal } from "./progress.ts";
+import { learningRateAt, type ScheduleName } from "./schedule.ts";
+import { trainStep } from "./step.ts";
+
+/** Options of {@linkcode train}; all optional (defaults: the paper's recipe). */
+export interface TrainOptions {
+  /** Maximum number of epochs (default 300). */
+  epochs?: number;
+  /** Sequences per batch (default 100). */
+  batchSize?: number;
+  /** `"rmsprop"` (default: ρ 0.9, ε 1e-6) or `"adam"`. */
+  optimizer?: OptimizerName;
+  /** Base learning rate (default 5e-4). */
+  learningRate?: number;
+  /** `"paper"` (default: ÷1.5 every 10 epochs after epoch 30), `"cosine"` or `"constant"`. */
+  schedule?: ScheduleName;
+  /** Element-wise gradient clip (default 1). */
+  clipValue?: number;
+  /** Global gradient-norm clip after the element-wise one (default 5). */
+  clipNorm?: number;
+  /** Early stopping: epochs without a better validation per-digit error (default 50). */
+  patience?: number;
+  /** Training sequences scored each epoch (default 10,000; the first ones, in order). */
+  trainEvalSize?: number;
+  /** Skip the per-epoch test-split evaluation (default false). */
+  skipTest?: boolean;
+  /** The data set's seed, recorded in checkpoints as the data-order state (default 0). */
+  dataSeed?: number;
+  /**
+   * Run directory: `metrics.jsonl`, `checkpoints/epoch-NNNN/` (the newest two) and `best/` (model.json +
+   * weights.bin). Without it nothing is written.
+   */
+  outDir?: string;
+  /** Continue from the newest loadable checkpoint in `outDir` (default false). */
+  resume?: boolean;
+  /** Draw a progress bar on stderr (default: when stderr is a terminal). */
+  progress?: boolean;
+  /** Receives the one-line summary of every epoch (default `console.log`; `null`: silent). */
+  log?: ((line: string) => void) | null;
+  /** Called after every training step (e.g. to interrupt through `signal`). */
+  onBatch?: (info: { epoch: number; batch: number }) => void;
+  /** Aborting it stops training between two steps; the unfinished epoch is not checkpointed. */
+  signal?: AbortSignal;
+}
+
+/** What {@linkcode train} returns. */
+export interface TrainResult {
+  /** Metrics of every completed epoch (from the start of the run, resumed epochs included). */
+  history: EpochMetrics[];
+  /** Best validation per-digit error and its epoch (`epoch` 0 when no epoch completed). */
+  best: { epoch: number; validDigitError: number };
+  /** Why training ended. */
+  stopped: "epochs" | "early-stopping" | "aborted";
+  /** Last completed epoch. */
+  epoch: number;
+}
+
+const TRAIN_DEFAULTS = {
+  epochs: 300,
+  batchSize: 100,
+  optimizer: "rmsprop" as OptimizerName,
+  learningRate: 5e-4,
+  schedule: "paper" as ScheduleName,
+  clipValue: 1,
+  clipNorm: 5,
+  patience: 50,
+  trainEvalSize: 10000,
+  skipTest: false,
+  dataSeed: 0,
+  resume: false,
+};
+
+/** The one-line summary of an epoch. */
+export function formatEpoch(m: EpochMetrics): string {
+  const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+  return `epoch ${m.epoch} lr ${m.learningRate.toPrecision(3)} loss ${m.trainLoss.toFixed(4)} | ` +
+    `train ${pct(m.train.digitError)} seq ${pct(m.train.sequenceError)} | ` +
+    `valid ${pct(m.valid.digitError)} seq ${pct(m.valid.sequenceError)} | ` +
+    `test ${pct(m.test.digitError)} seq ${pct(m.test.sequenceError)} | ` +
+    `${m.samplesPerSec.toFixed(1)} samples/s ${m.seconds.toFixed(0)} s`;
+}
+
+function check(cond: boolean, message: string): void {
+  if (!cond) throw new Error(`train: ${message}`);
+}
+
+/**
+ * Trains `model` on `data` with the paper's recipe (see {@linkcode TrainOptions}); resumable from
+ * `outDir`'s checkpoints. Returns the metrics history and the best epoch.
+ *
+ * @example
+ * ```ts
+ * import { ClutteredMnist, loadMnist, RecurrentAttention, selectBackend, train } from "@rnnspn/core";
+ * await selectBackend("cpu");
+ * const data = new ClutteredMnist(await loadMnist(), { sizes: { train: 1000, valid: 200, test: 200 } });
+ * const model = new RecurrentAttention();
+ * const result = await train(model, data, { epochs: 1, outDir: "runs/demo" });
+ * console.log(result.best);
+ * ```
+ */
+export async function train(
+  model: SequenceModel<object>,
+  data: TrainingData,
+  options: TrainOptions = {},
+): Promise<TrainResult> {
+  const o: TrainOptions & typeof TRAIN_DEFAULTS = {
+    ...TRAIN_DEFAULTS,
+    ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
+  };
+  check(Number.isInteger(o.epochs) && o.epochs >= 1, `epochs must be a positive integer; got ${o.epochs}`);
+  check(
+    Number.isInteger(o.batchSize) && o.batchSize >= 1,
+    `batchSize must be a positive integer; got ${o.batchSize}`,
+  );
+  check(o.learningRate > 0, `learningRate must be > 0; got ${o.learningRate}`);
+  check(
+    Number.isInteger(o.patience) && o.patience >= 1,
+    `patience must be a positive integer; got ${o.patience}`,
+  );
+  check(!o.resume || o.outDir !== undefined, "resume needs outDir");
+  check(data.size("train") > 0, "the train split is empty");
+  const log = o.log === null ? () => {} : o.log ?? ((line: string) => console.log(line));
+  const bar = new ProgressBar(o.progress ?? stderrIsTerminal());
+  const recorded = {
+    epochs: o.epochs,
+    batchSize: o.batchSize,
+    optimizer: o.optimizer,
+    learningRate: o.learningRate,
+    schedule: o.schedule,
+    clipValue: o.clipValue,
+    clipNorm: o.clipNorm,
+    patience: o.patience,
+    trainEvalSize: o.trainEvalSize,
+    dataSeed: o.dataSeed,
+  };
+
+  if (o.outDir) await (await import("node:fs/promises")).mkdir(o.outDir, { recursive: true });
+  let optimizer: tf.Optimizer;
+  let history: EpochMetrics[] = [];
+  let best = { epoch: 0, validDigitError: Infinity };
+  let start = 1;
+  const resumed = o.resume
+    ? await loadLatestCheckpoint(o.outDir!, model, () => createOptimizer(o.optimizer, o.learningRate))
+    : undefined;
+  if (resumed) {
+    const { state } = resumed.checkpoint;
+    check(
+      state.optimizer === o.optimizer,
+      `resume: the checkpoint used ${state.optimizer}, not ${o.optimizer}`,
+    );
+    optimizer = resumed.optimizer;
+    history = state.history;
+    best = { epoch: state.best.epoch, validDigitError: state.best.validDigitError ?? Infinity };
+    start = state.rng.nextEpoch;
+    log(`resumed from ${resumed.checkpoint.dir} (epoch ${state.epoch})`);
+  } else {
+    optimizer = createOptimizer(o.optimizer, o.learningRate);
+  }
+
+  let stopped: TrainResult["stopped"] = "epochs";
+  try {
+    if (start > 1 && start - 1 - best.epoch >= o.patience) stopped = "early-stopping";
+    for (let epoch = start; epoch <= o.epochs && stopped === "epochs"; epoch++) {
+      const t0 = performance.now();
+      const lr = learningRateAt(epoch, {
+        schedule: o.schedule,
+        learningRate: o.learningRate,
+        epochs: o.epochs,
+      });
+      setLearningRate(optimizer, lr);
+      const total = Math.ceil(data.size("train") / o.batchSize);
+      let lossSum: tf.Scalar = tf.keep(tf.scalar(0));
+      let batches = 0, samples = 0, stepSeconds = 0;
+      // Data epochs are 0-based: epoch e of training draws data epoch e − 1's order.
+      for await (
+        const { images, labels } of data.batches("train", o.batchSize, { shuffle: true, epoch: epoch - 1 })
+      ) {
+        if (o.signal?.aborted) {
+          tf.dispose([images, labels]);
+          stopped = "aborted";
+          break;
+        }
+        const ts = performance.now();
+        const loss = trainStep(model, optimizer, images, labels, {
+          clipValue: o.clipValue,
+          clipNorm: o.clipNorm,
+        });
+        const next = tf.keep(tf.add(lossSum, loss) as tf.Scalar);
+        tf.dispose([lossSum, loss, images]);
+        lossSum = next;
+        samples += labels.shape[0];
+        labels.dispose();
+        batches++;
+        stepSeconds += (performance.now() - ts) / 1000;
+        o.onBatch?.({ epoch, batch: batches });
+        bar.update(`epoch ${epoch}`, batches, total, samples, stepSeconds);
+      }
+      bar.clear();
+      const trainLoss = (await lossSum.data())[0] / Math.max(1, batches);
+      lossSum.dispose();
+      if (stopped === "aborted") break;
+      const evalOpts = { batchSize: o.batchSize };
+      const trainM = await evaluate(model, data, "train", { ...evalOpts, limit: o.trainEvalSize });
+      const valid = await evaluate(model, data, "valid", evalOpts);
+      const test = o.skipTest
+        ? { loss: NaN, digitError: NaN, sequenceError: NaN }
+        : await evaluate(model, data, "test", evalOpts);
+      const metrics: EpochMetrics = {
+        epoch,
+        learningRate: lr,
+        trainLoss,
+        train: trainM,
+        valid,
+        test,
+        samplesPerSec: samples / Math.max(stepSeconds, 1e-9),
+        seconds: (performance.now() - t0) / 1000,
+      };
+      history.push(metrics);
+      const improved = valid.digitError < best.validDigitError ||
+        (best.epoch === 0 && Number.isNaN(valid.digitError));
+      if (improved) best = { epoch, validDigitError: valid.digitError };
+      if (o.outDir) {
+        if (improved) await model.save(`${o.outDir}/best`);
+        const state: RunState = {
+          version: 1,
+          epoch,
+          learningRate: lr,
+          optimizer: o.optimizer,
+          best,
+          rng: { dataSeed: o.dataSeed, nextEpoch: epoch + 1 },
+          history,
+          options: recorded,
+        };
+        await saveCheckpoint(o.outDir, model, optimizer, state);
+        await writeDirAtomicFile(
+          o.outDir,
+          "metrics.jsonl",
+          history.map((m) => JSON.stringify(m)).join("\n") + "\n",
+        );
+      }
+      log(formatEpoch(metrics));
+      if (epoch - best.epoch >= o.patience) stopped = "early-stopping";
+    }
+  } finally {
+    optimizer.dispose();
+  }
+  return { history, best, stopped, epoch: history.at(-1)?.epoch ?? 0 };
+}
+
+/** Replaces one file atomically (temp file + rename) inside an existing directory. */
+async function writeDirAtomicFile(dir: string, name: string, text: string): Promise<void> {
+  const fs = await import("node:fs/promises");
+  const tmp = `${dir}/.${name}.tmp-${Math.random().toString(36).slice(2, 8)}`;
+  await fs.writeFile(tmp, text);
+  await fs.rename(tmp, `${dir}/${name}`);
+}
