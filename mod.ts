@@ -52,3 +52,15 @@ export {
   type SampleRecipe,
 } from "./src/data/cluttered_mnist.ts";
 export { hashWords, Xoshiro128 } from "./src/data/prng.ts";
+export { type ModelKind, type ModelOutput, type Prediction, SequenceModel } from "./src/models/base.ts";
+export { RecurrentAttention, type RecurrentAttentionConfig } from "./src/models/recurrent_attention.ts";
+export { SpnBaseline, type SpnBaselineConfig } from "./src/models/spn_baseline.ts";
+export { CnnBaseline, type CnnBaselineConfig } from "./src/models/cnn_baseline.ts";
+export { type AnyModel, createModel, loadModel, MODEL_KINDS } from "./src/models/load.ts";
+export { fileIO } from "./src/models/io.ts";
+export { formatEpoch, train, type TrainOptions, type TrainResult } from "./src/train/train.ts";
+export { type EpochMetrics, type RunState, type SplitMetrics } from "./src/train/checkpoint.ts";
+export { type Batch, evaluate, type Split, type TrainingData } from "./src/train/metrics.ts";
+export { type OptimizerName } from "./src/train/optimizer.ts";
+export { learningRateAt, type ScheduleName, type ScheduleOptions } from "./src/train/schedule.ts";
+export { clipGradients, type ClipOptions, sequenceLoss } from "./src/train/step.ts";
