@@ -102,7 +102,7 @@ export class Xoshiro128 {
 
   /** The four state words (uint32), a copy: JSON-serialisable, restorable with `fromState`. */
   state(): [number, number, number, number] {
-    return [this.#s0, this.#s1, this.#s2, this.#s3];
+    return [this.#s0 >>> 0, this.#s1 >>> 0, this.#s2 >>> 0, this.#s3 >>> 0];
   }
 
   /** The next uniform uint32. */
