@@ -1,30 +1,37 @@
 //! The fused spatial transformer: PyTorch's `F.affine_grid` + `F.grid_sample(mode="bilinear")`,
-//! forward and backward, as `src/kernels/spatial_transform_spec.ts` states them.
+//! forward (here) and backward (`spatial_transform/grad.rs`), as
+//! `src/kernels/spatial_transform_spec.ts` states them.
 //!
 //! Layout: image `[N,H,W,C]`, theta `[M,6]` with `M = k·N` (row `m` samples image `m / k`), output
 //! and upstream gradient `[M,h,w,C]`, all f32, row-major.
 //!
-//! Vectorisation: sampling coordinates are computed four output columns at a time (f32x4), which
-//! is the whole arithmetic of a C = 1 image besides the four gathers; the channel loops run four
-//! channels at a time when C ≥ 4. Bounds safety does not depend on θ: a lane whose coordinates are
-//! not finite, or (zeros padding) fall wholly outside the image, is marked invalid and its
-//! coordinates replaced by 0 *before* any float→int conversion, and every tap index is clamped
-//! into the image, so a tap that is out of range is skipped by its mask, never read or written.
+//! Vectorisation: sampling coordinates are computed four output columns at a time (f32x4). With
+//! C = 1 the blend (and, backward, the ∂θ terms) stay in those four lanes too, so only the 16
+//! gathers of a quad are scalar; with C ≥ 2 each pixel's channel loop runs four channels at a
+//! time (C ≥ 4) plus a scalar tail.
+//!
+//! Bounds safety does not depend on θ: a lane whose coordinates are not finite, or (zeros padding)
+//! fall wholly outside the image, is marked invalid and its coordinates replaced by 0 *before* any
+//! float→int conversion, and every tap index is clamped into the image. A tap outside the image is
+//! therefore read at a clamped (valid) address and masked to 0, never read or written out of range;
+//! masking the value rather than the weight keeps a NaN/Inf pixel from leaking into it.
 //!
 //! The kernels allocate nothing and run on one thread, so the ∂image scatter is a sequential,
 //! deterministic sum. ∂θ is summed per output line in f32 lanes and across lines in f64.
 
 use core::arch::wasm32::*;
 
+mod grad;
+
 /// Shapes and options of one call, with the per-axis constants derived from them.
-struct Geom {
-    h: usize,
-    w: usize,
-    c: usize,
-    m: usize,
-    k: usize,
-    oh: usize,
-    ow: usize,
+pub(crate) struct Geom {
+    pub h: usize,
+    pub w: usize,
+    pub c: usize,
+    pub m: usize,
+    pub k: usize,
+    pub oh: usize,
+    pub ow: usize,
     zeros: bool,
     /// Normalised output x of column j is `j·step_x + start_x` (PyTorch's affine_grid base).
     step_x: f32,
@@ -40,29 +47,27 @@ struct Geom {
 
 /// Coordinates and bilinear taps of four adjacent output pixels (one lane each).
 /// Taps are ordered nw (x0,y0), ne (x1,y0), sw (x0,y1), se (x1,y1), as in PyTorch.
-struct Quad {
-    /// Pixel index `y·W + x` of each tap, always inside the image.
-    idx: [[i32; 4]; 4],
+pub(crate) struct Quad {
+    /// Element offset `(y·W + x)·C` of each tap, always inside the image (clamped).
+    pub idx: [v128; 4],
     /// All-ones where the tap lies inside the image and the lane is valid.
-    mask: [[i32; 4]; 4],
-    /// All-ones where the lane's coordinates are finite (and, zeros padding, in range).
-    valid: [i32; 4],
-    wx: v128,
-    wy: v128,
+    pub mask: [v128; 4],
+    /// All-ones where the lane is a real column whose coordinates are finite (and, zeros
+    /// padding, not wholly outside the image).
+    pub valid: v128,
+    pub wx: v128,
+    pub wy: v128,
     /// d(ix)/d(gx) and d(iy)/d(gy): 0 for invalid lanes and for coordinates clamped to the border.
-    mx: v128,
-    my: v128,
+    pub mx: v128,
+    pub my: v128,
 }
 
+/// (step, start, scale, offset) of one axis: `out` output pixels sampling `size` input pixels.
 fn axis(out: usize, size: usize, align: bool) -> (f32, f32, f32, f32) {
-    let (step, start) = if align {
-        if out > 1 {
-            (2.0 / (out as f32 - 1.0), -1.0)
-        } else {
-            (0.0, 0.0)
-        }
-    } else {
-        (2.0 / out as f32, 1.0 / out as f32 - 1.0)
+    let (step, start) = match (align, out > 1) {
+        (true, true) => (2.0 / (out as f32 - 1.0), -1.0),
+        (true, false) => (0.0, 0.0),
+        (false, _) => (2.0 / out as f32, 1.0 / out as f32 - 1.0),
     };
     let offset = (size as f32 - 1.0) / 2.0;
     let scale = if align { offset } else { size as f32 / 2.0 };
@@ -70,29 +75,21 @@ fn axis(out: usize, size: usize, align: bool) -> (f32, f32, f32, f32) {
 }
 
 impl Geom {
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        n: usize,
-        h: usize,
-        w: usize,
-        c: usize,
-        m: usize,
-        oh: usize,
-        ow: usize,
-        align: bool,
-        zeros: bool,
-    ) -> Option<Geom> {
+    /// `dims` = [n, h, w, c, m, oh, ow]; None when n is 0 or m is not a multiple of n.
+    pub fn new(dims: [usize; 7], align: bool, zeros: bool) -> Option<Geom> {
+        let [n, h, w, c, m, oh, ow] = dims;
         if n == 0 || m % n != 0 {
             return None;
         }
         let (step_x, start_x, scale_x, offset_x) = axis(ow, w, align);
         let (step_y, start_y, scale_y, offset_y) = axis(oh, h, align);
+        let k = m / n;
         Some(Geom {
             h,
             w,
             c,
             m,
-            k: m / n,
+            k,
             oh,
             ow,
             zeros,
@@ -107,13 +104,13 @@ impl Geom {
         })
     }
 
-    fn is_empty(&self) -> bool {
+    pub fn is_empty(&self) -> bool {
         self.h == 0 || self.w == 0 || self.c == 0 || self.m == 0 || self.oh == 0 || self.ow == 0
     }
 
     /// Normalised x of output columns j..j+3.
     #[inline(always)]
-    fn xs(&self, j: usize) -> v128 {
+    pub fn xs(&self, j: usize) -> v128 {
         let jf = f32x4_add(f32x4_splat(j as f32), f32x4(0.0, 1.0, 2.0, 3.0));
         f32x4_add(
             f32x4_mul(jf, f32x4_splat(self.step_x)),
@@ -122,13 +119,13 @@ impl Geom {
     }
 
     #[inline(always)]
-    fn y(&self, i: usize) -> f32 {
+    pub fn y(&self, i: usize) -> f32 {
         i as f32 * self.step_y + self.start_y
     }
 
-    /// Sampling coordinates of output pixels (y, xs) under θ = t.
+    /// Sampling coordinates of output pixels (y, xs) under θ = t; lanes ≥ `lanes` are invalid.
     #[inline(always)]
-    fn quad(&self, t: &[f32; 6], xs: v128, y: f32) -> Quad {
+    pub fn quad(&self, t: &[f32; 6], xs: v128, y: f32, lanes: usize) -> Quad {
         let zero = f32x4_splat(0.0);
         let gx = f32x4_add(
             f32x4_mul(f32x4_splat(t[0]), xs),
@@ -143,43 +140,35 @@ impl Geom {
             f32x4_eq(f32x4_sub(gx, gx), zero),
             f32x4_eq(f32x4_sub(gy, gy), zero),
         );
-        let mut ix = f32x4_add(
-            f32x4_mul(gx, f32x4_splat(self.scale_x)),
-            f32x4_splat(self.offset_x),
-        );
-        let mut iy = f32x4_add(
-            f32x4_mul(gy, f32x4_splat(self.scale_y)),
-            f32x4_splat(self.offset_y),
-        );
-        let mut mx = f32x4_splat(self.scale_x);
-        let mut my = f32x4_splat(self.scale_y);
+        let live = i32x4_lt(i32x4(0, 1, 2, 3), i32x4_splat(lanes as i32));
+        let scale_x = f32x4_splat(self.scale_x);
+        let scale_y = f32x4_splat(self.scale_y);
+        let mut ix = f32x4_add(f32x4_mul(gx, scale_x), f32x4_splat(self.offset_x));
+        let mut iy = f32x4_add(f32x4_mul(gy, scale_y), f32x4_splat(self.offset_y));
+        let (mut mx, mut my) = (scale_x, scale_y);
         let wf = f32x4_splat(self.w as f32);
         let hf = f32x4_splat(self.h as f32);
         let valid = if self.zeros {
             // Outside [-1, W] no tap is inside the image (also false for NaN and ±Inf).
             let in_x = v128_and(f32x4_ge(ix, f32x4_splat(-1.0)), f32x4_le(ix, wf));
             let in_y = v128_and(f32x4_ge(iy, f32x4_splat(-1.0)), f32x4_le(iy, hf));
-            v128_and(finite, v128_and(in_x, in_y))
+            v128_and(v128_and(finite, live), v128_and(in_x, in_y))
         } else {
             // PyTorch's clip_coordinates_set_grad: a coordinate at or beyond the border has gradient 0.
             let max_x = f32x4_sub(wf, f32x4_splat(1.0));
             let max_y = f32x4_sub(hf, f32x4_splat(1.0));
             mx = v128_and(mx, v128_and(f32x4_gt(ix, zero), f32x4_lt(ix, max_x)));
             my = v128_and(my, v128_and(f32x4_gt(iy, zero), f32x4_lt(iy, max_y)));
-            // pmax/pmin send NaN to the bound, so the result is always inside [0, max].
+            // pmax/pmin send NaN to a bound, so the result is always inside [0, max].
             ix = f32x4_pmin(max_x, f32x4_pmax(zero, ix));
             iy = f32x4_pmin(max_y, f32x4_pmax(zero, iy));
-            finite
+            v128_and(finite, live)
         };
-        // Invalid lanes: coordinates 0 (so floor/convert are well defined), no gradient, no taps.
+        // Invalid lanes: coordinates 0 (so floor and convert are well defined), no gradient, no taps.
         ix = v128_and(ix, valid);
         iy = v128_and(iy, valid);
-        mx = v128_and(mx, valid);
-        my = v128_and(my, valid);
         let fx = f32x4_floor(ix);
         let fy = f32x4_floor(iy);
-        let wx = f32x4_sub(ix, fx);
-        let wy = f32x4_sub(iy, fy);
         // ix, iy ∈ [-1, W] × [-1, H] here, so the conversions are exact.
         let x0 = i32x4_trunc_sat_f32x4(fx);
         let y0 = i32x4_trunc_sat_f32x4(fy);
@@ -194,90 +183,81 @@ impl Geom {
         let vy0 = i32x4_ge(y0, zero_i);
         let vy1 = i32x4_le(y1, hm1);
         let xc0 = i32x4_min(i32x4_max(x0, zero_i), wm1);
-        let xc1 = i32x4_min(i32x4_max(x1, zero_i), wm1);
+        let xc1 = i32x4_min(x1, wm1);
         let wi = i32x4_splat(self.w as i32);
         let row0 = i32x4_mul(i32x4_min(i32x4_max(y0, zero_i), hm1), wi);
-        let row1 = i32x4_mul(i32x4_min(i32x4_max(y1, zero_i), hm1), wi);
+        let row1 = i32x4_mul(i32x4_min(y1, hm1), wi);
+        let ci = i32x4_splat(self.c as i32);
+        let at = |row: v128, col: v128| i32x4_mul(i32x4_add(row, col), ci);
         Quad {
-            idx: [
-                lanes_i(i32x4_add(row0, xc0)),
-                lanes_i(i32x4_add(row0, xc1)),
-                lanes_i(i32x4_add(row1, xc0)),
-                lanes_i(i32x4_add(row1, xc1)),
-            ],
+            idx: [at(row0, xc0), at(row0, xc1), at(row1, xc0), at(row1, xc1)],
             mask: [
-                lanes_i(v128_and(vx0, vy0)),
-                lanes_i(v128_and(vx1, vy0)),
-                lanes_i(v128_and(vx0, vy1)),
-                lanes_i(v128_and(vx1, vy1)),
+                v128_and(vx0, vy0),
+                v128_and(vx1, vy0),
+                v128_and(vx0, vy1),
+                v128_and(vx1, vy1),
             ],
-            valid: lanes_i(valid),
-            wx,
-            wy,
-            mx,
-            my,
+            valid,
+            wx: f32x4_sub(ix, fx),
+            wy: f32x4_sub(iy, fy),
+            mx: v128_and(mx, valid),
+            my: v128_and(my, valid),
         }
     }
 }
 
 #[inline(always)]
-fn lanes_i(v: v128) -> [i32; 4] {
+pub(crate) fn lanes_i(v: v128) -> [i32; 4] {
     // SAFETY: v128 and [i32; 4] have the same size and every bit pattern is valid for both.
     unsafe { core::mem::transmute(v) }
 }
 
 #[inline(always)]
-fn lanes_f(v: v128) -> [f32; 4] {
+pub(crate) fn lanes_f(v: v128) -> [f32; 4] {
     // SAFETY: as above.
     unsafe { core::mem::transmute(v) }
 }
 
 #[inline(always)]
-fn from_f(a: [f32; 4]) -> v128 {
+pub(crate) fn from_f(a: [f32; 4]) -> v128 {
     // SAFETY: as above.
     unsafe { core::mem::transmute(a) }
 }
 
 #[inline(always)]
-fn hsum(v: v128) -> f32 {
+pub(crate) fn hsum(v: v128) -> f32 {
     let a = lanes_f(v);
     (a[0] + a[1]) + (a[2] + a[3])
 }
 
-/// Bilinear weights (nw, ne, sw, se) of one lane.
+/// Bilinear weights (nw, ne, sw, se) of four lanes.
 #[inline(always)]
-fn weights(wx: f32, wy: f32) -> [f32; 4] {
+pub(crate) fn weights4(wx: v128, wy: v128) -> [v128; 4] {
+    let one = f32x4_splat(1.0);
+    let (ux, uy) = (f32x4_sub(one, wx), f32x4_sub(one, wy));
     [
-        (1.0 - wx) * (1.0 - wy),
-        wx * (1.0 - wy),
-        (1.0 - wx) * wy,
-        wx * wy,
+        f32x4_mul(ux, uy),
+        f32x4_mul(wx, uy),
+        f32x4_mul(ux, wy),
+        f32x4_mul(wx, wy),
     ]
 }
 
-/// A tap's value, 0 when the tap is outside the image. `idx` is in range, so the read is safe
-/// even for masked taps; the select keeps a NaN/Inf pixel from leaking into masked-out taps.
+/// The four lanes' values of one tap (C = 1 layout or channel 0 of `img`), 0 where masked out.
+/// Offsets are clamped into the image, so every read is in range.
 #[inline(always)]
-unsafe fn tap(img: *const f32, idx: i32, mask: i32, c: usize) -> f32 {
-    let v = *img.add(idx as usize * c);
-    if mask != 0 {
-        v
-    } else {
-        0.0
-    }
+pub(crate) unsafe fn gather(img: *const f32, idx: v128, mask: v128) -> v128 {
+    let v = f32x4(
+        *img.add(i32x4_extract_lane::<0>(idx) as usize),
+        *img.add(i32x4_extract_lane::<1>(idx) as usize),
+        *img.add(i32x4_extract_lane::<2>(idx) as usize),
+        *img.add(i32x4_extract_lane::<3>(idx) as usize),
+    );
+    v128_and(v, mask)
 }
 
 #[inline(always)]
-unsafe fn tap4(img: *const f32, idx: i32, mask: i32, c: usize) -> v128 {
-    if mask != 0 {
-        v128_load(img.add(idx as usize * c) as *const v128)
-    } else {
-        f32x4_splat(0.0)
-    }
-}
-
-#[inline(always)]
-unsafe fn theta_row(theta: *const f32, m: usize) -> [f32; 6] {
+pub(crate) unsafe fn theta_row(theta: *const f32, m: usize) -> [f32; 6] {
     let t = theta.add(m * 6);
     [*t, *t.add(1), *t.add(2), *t.add(3), *t.add(4), *t.add(5)]
 }
@@ -303,17 +283,8 @@ pub unsafe extern "C" fn rnnspn_spatial_transform(
     align_corners: u32,
     zeros_padding: u32,
 ) -> i32 {
-    let g = match Geom::new(
-        n,
-        h,
-        w,
-        c,
-        m,
-        oh,
-        ow,
-        align_corners != 0,
-        zeros_padding != 0,
-    ) {
+    let dims = [n, h, w, c, m, oh, ow];
+    let g = match Geom::new(dims, align_corners != 0, zeros_padding != 0) {
         Some(g) => g,
         None => return 1,
     };
@@ -329,22 +300,21 @@ pub unsafe extern "C" fn rnnspn_spatial_transform(
             let line = out.add((mi * g.oh + i) * g.ow * g.c);
             let mut j = 0;
             while j < g.ow {
-                let q = g.quad(&t, g.xs(j), y);
                 let lanes = (g.ow - j).min(4);
+                let q = g.quad(&t, g.xs(j), y, lanes);
                 if g.c == 1 {
                     forward_c1(&q, img, line.add(j), lanes);
                 } else {
-                    let wx = lanes_f(q.wx);
-                    let wy = lanes_f(q.wy);
+                    let wt = lanes_f4(weights4(q.wx, q.wy));
+                    let valid = lanes_i(q.valid);
                     for l in 0..lanes {
-                        forward_lane(
-                            &g,
-                            &q,
-                            l,
-                            weights(wx[l], wy[l]),
-                            img,
-                            line.add((j + l) * g.c),
-                        );
+                        let o = line.add((j + l) * g.c);
+                        if valid[l] == 0 {
+                            core::ptr::write_bytes(o, 0, g.c);
+                        } else {
+                            let tw = [wt[0][l], wt[1][l], wt[2][l], wt[3][l]];
+                            forward_lane(g.c, &q, l, tw, img, o);
+                        }
                     }
                 }
                 j += 4;
@@ -354,26 +324,23 @@ pub unsafe extern "C" fn rnnspn_spatial_transform(
     0
 }
 
-/// One channel: gather the four taps of each lane, blend all lanes at once.
+#[inline(always)]
+pub(crate) fn lanes_f4(v: [v128; 4]) -> [[f32; 4]; 4] {
+    [lanes_f(v[0]), lanes_f(v[1]), lanes_f(v[2]), lanes_f(v[3])]
+}
+
+/// One channel: gather the four taps of four lanes, blend the lanes at once.
 #[inline(always)]
 unsafe fn forward_c1(q: &Quad, img: *const f32, out: *mut f32, lanes: usize) {
-    let mut v = [[0f32; 4]; 4];
-    for t in 0..4 {
-        for l in 0..4 {
-            v[t][l] = tap(img, q.idx[t][l], q.mask[t][l], 1);
-        }
-    }
-    let one = f32x4_splat(1.0);
-    let (wx, wy) = (q.wx, q.wy);
-    let (ux, uy) = (f32x4_sub(one, wx), f32x4_sub(one, wy));
+    let wt = weights4(q.wx, q.wy);
     let s = f32x4_add(
         f32x4_add(
-            f32x4_mul(f32x4_mul(ux, uy), from_f(v[0])),
-            f32x4_mul(f32x4_mul(wx, uy), from_f(v[1])),
+            f32x4_mul(wt[0], gather(img, q.idx[0], q.mask[0])),
+            f32x4_mul(wt[1], gather(img, q.idx[1], q.mask[1])),
         ),
         f32x4_add(
-            f32x4_mul(f32x4_mul(ux, wy), from_f(v[2])),
-            f32x4_mul(f32x4_mul(wx, wy), from_f(v[3])),
+            f32x4_mul(wt[2], gather(img, q.idx[2], q.mask[2])),
+            f32x4_mul(wt[3], gather(img, q.idx[3], q.mask[3])),
         ),
     );
     if lanes == 4 {
@@ -386,36 +353,28 @@ unsafe fn forward_c1(q: &Quad, img: *const f32, out: *mut f32, lanes: usize) {
     }
 }
 
-/// Several channels of one lane: four channels at a time, then the rest.
+/// All channels of one valid lane: four channels at a time, then the rest.
 #[inline(always)]
-unsafe fn forward_lane(g: &Geom, q: &Quad, l: usize, wt: [f32; 4], img: *const f32, out: *mut f32) {
-    let c = g.c;
-    if q.valid[l] == 0 {
-        core::ptr::write_bytes(out, 0, c);
-        return;
-    }
+unsafe fn forward_lane(c: usize, q: &Quad, l: usize, wt: [f32; 4], img: *const f32, out: *mut f32) {
     let p = [
-        img.add(q.idx[0][l] as usize * c),
-        img.add(q.idx[1][l] as usize * c),
-        img.add(q.idx[2][l] as usize * c),
-        img.add(q.idx[3][l] as usize * c),
+        img.add(lanes_i(q.idx[0])[l] as usize),
+        img.add(lanes_i(q.idx[1])[l] as usize),
+        img.add(lanes_i(q.idx[2])[l] as usize),
+        img.add(lanes_i(q.idx[3])[l] as usize),
     ];
-    let mk = [q.mask[0][l], q.mask[1][l], q.mask[2][l], q.mask[3][l]];
-    let wv = [
-        f32x4_splat(wt[0]),
-        f32x4_splat(wt[1]),
-        f32x4_splat(wt[2]),
-        f32x4_splat(wt[3]),
+    let mk = [
+        lanes_i(q.mask[0])[l],
+        lanes_i(q.mask[1])[l],
+        lanes_i(q.mask[2])[l],
+        lanes_i(q.mask[3])[l],
     ];
     let mut ch = 0;
     while ch + 4 <= c {
         let mut acc = f32x4_splat(0.0);
         for t in 0..4 {
             if mk[t] != 0 {
-                acc = f32x4_add(
-                    acc,
-                    f32x4_mul(wv[t], v128_load(p[t].add(ch) as *const v128)),
-                );
+                let v = v128_load(p[t].add(ch) as *const v128);
+                acc = f32x4_add(acc, f32x4_mul(f32x4_splat(wt[t]), v));
             }
         }
         v128_store(out.add(ch) as *mut v128, acc);
@@ -431,199 +390,4 @@ unsafe fn forward_lane(g: &Geom, q: &Quad, l: usize, wt: [f32; 4], img: *const f
         *out.add(ch) = acc;
         ch += 1;
     }
-}
-
-/// Backward: ∂image (`[n,h,w,c]`, overwritten) and ∂θ (`[m,6]`, overwritten) from the upstream
-/// gradient `dy` (`[m,oh,ow,c]`).
-///
-/// Returns 0, or 1 when `n` is 0 or `m` is not a multiple of `n` (nothing is written then).
-///
-/// # Safety
-/// The pointers must address buffers of the sizes above in this module's memory; `dimage` and
-/// `dtheta` must not overlap the inputs.
-#[no_mangle]
-pub unsafe extern "C" fn rnnspn_spatial_transform_grad(
-    dy: *const f32,
-    image: *const f32,
-    theta: *const f32,
-    dimage: *mut f32,
-    dtheta: *mut f32,
-    n: usize,
-    h: usize,
-    w: usize,
-    c: usize,
-    m: usize,
-    oh: usize,
-    ow: usize,
-    align_corners: u32,
-    zeros_padding: u32,
-) -> i32 {
-    let g = match Geom::new(
-        n,
-        h,
-        w,
-        c,
-        m,
-        oh,
-        ow,
-        align_corners != 0,
-        zeros_padding != 0,
-    ) {
-        Some(g) => g,
-        None => return 1,
-    };
-    core::ptr::write_bytes(dimage, 0, n * h * w * c);
-    core::ptr::write_bytes(dtheta, 0, m * 6);
-    if g.is_empty() {
-        return 0;
-    }
-    for mi in 0..g.m {
-        let t = theta_row(theta, mi);
-        let offset = (mi / g.k) * g.h * g.w * g.c;
-        let img = image.add(offset);
-        let dimg = dimage.add(offset);
-        // Σ over the row of ∂gx·x, ∂gx, ∂gy·x, ∂gy·y... kept in f64 across output lines.
-        let mut acc = [0f64; 6];
-        for i in 0..g.oh {
-            let y = g.y(i);
-            let line = dy.add((mi * g.oh + i) * g.ow * g.c);
-            let (mut sx_x, mut sx_1, mut sy_x, mut sy_1) = (
-                f32x4_splat(0.0),
-                f32x4_splat(0.0),
-                f32x4_splat(0.0),
-                f32x4_splat(0.0),
-            );
-            let mut j = 0;
-            while j < g.ow {
-                let xs = g.xs(j);
-                let q = g.quad(&t, xs, y);
-                let lanes = (g.ow - j).min(4);
-                let wx = lanes_f(q.wx);
-                let wy = lanes_f(q.wy);
-                // ∂out/∂ix and ∂out/∂iy summed over channels, per lane (0 for lanes not computed).
-                let mut gix = [0f32; 4];
-                let mut giy = [0f32; 4];
-                for l in 0..lanes {
-                    if q.valid[l] != 0 {
-                        let (a, b) = backward_lane(
-                            &g,
-                            &q,
-                            l,
-                            wx[l],
-                            wy[l],
-                            img,
-                            dimg,
-                            line.add((j + l) * g.c),
-                        );
-                        gix[l] = a;
-                        giy[l] = b;
-                    }
-                }
-                let dgx = f32x4_mul(from_f(gix), q.mx);
-                let dgy = f32x4_mul(from_f(giy), q.my);
-                sx_x = f32x4_add(sx_x, f32x4_mul(dgx, xs));
-                sx_1 = f32x4_add(sx_1, dgx);
-                sy_x = f32x4_add(sy_x, f32x4_mul(dgy, xs));
-                sy_1 = f32x4_add(sy_1, dgy);
-                j += 4;
-            }
-            let (bx, by) = (hsum(sx_1) as f64, hsum(sy_1) as f64);
-            acc[0] += hsum(sx_x) as f64;
-            acc[1] += bx * y as f64;
-            acc[2] += bx;
-            acc[3] += hsum(sy_x) as f64;
-            acc[4] += by * y as f64;
-            acc[5] += by;
-        }
-        for (e, v) in acc.iter().enumerate() {
-            *dtheta.add(mi * 6 + e) = *v as f32;
-        }
-    }
-    0
-}
-
-/// One valid lane: scatters w·dy into ∂image and returns (∂out/∂ix, ∂out/∂iy) summed over channels.
-#[inline(always)]
-unsafe fn backward_lane(
-    g: &Geom,
-    q: &Quad,
-    l: usize,
-    wx: f32,
-    wy: f32,
-    img: *const f32,
-    dimg: *mut f32,
-    dy: *const f32,
-) -> (f32, f32) {
-    let c = g.c;
-    let wt = weights(wx, wy);
-    let idx = [
-        q.idx[0][l] as usize * c,
-        q.idx[1][l] as usize * c,
-        q.idx[2][l] as usize * c,
-        q.idx[3][l] as usize * c,
-    ];
-    let mk = [q.mask[0][l], q.mask[1][l], q.mask[2][l], q.mask[3][l]];
-    let (ux, uy) = (1.0 - wx, 1.0 - wy);
-    let mut ch = 0;
-    let (mut gx, mut gy) = (0f32, 0f32);
-    if c >= 4 {
-        let (vwx, vwy, vux, vuy) = (
-            f32x4_splat(wx),
-            f32x4_splat(wy),
-            f32x4_splat(ux),
-            f32x4_splat(uy),
-        );
-        let (mut ax, mut ay) = (f32x4_splat(0.0), f32x4_splat(0.0));
-        while ch + 4 <= c {
-            let gv = v128_load(dy.add(ch) as *const v128);
-            let v = [
-                tap4(img.add(ch), q.idx[0][l], mk[0], c),
-                tap4(img.add(ch), q.idx[1][l], mk[1], c),
-                tap4(img.add(ch), q.idx[2][l], mk[2], c),
-                tap4(img.add(ch), q.idx[3][l], mk[3], c),
-            ];
-            for t in 0..4 {
-                if mk[t] != 0 {
-                    let p = dimg.add(idx[t] + ch) as *mut v128;
-                    v128_store(
-                        p,
-                        f32x4_add(v128_load(p), f32x4_mul(f32x4_splat(wt[t]), gv)),
-                    );
-                }
-            }
-            // PyTorch: gix = Σ g·[(1-wy)(ne-nw) + wy(se-sw)], giy = Σ g·[(1-wx)(sw-nw) + wx(se-ne)].
-            let dx = f32x4_add(
-                f32x4_mul(vuy, f32x4_sub(v[1], v[0])),
-                f32x4_mul(vwy, f32x4_sub(v[3], v[2])),
-            );
-            let dyv = f32x4_add(
-                f32x4_mul(vux, f32x4_sub(v[2], v[0])),
-                f32x4_mul(vwx, f32x4_sub(v[3], v[1])),
-            );
-            ax = f32x4_add(ax, f32x4_mul(gv, dx));
-            ay = f32x4_add(ay, f32x4_mul(gv, dyv));
-            ch += 4;
-        }
-        gx = hsum(ax);
-        gy = hsum(ay);
-    }
-    while ch < c {
-        let gv = *dy.add(ch);
-        let im = img.add(ch);
-        let v = [
-            tap(im, q.idx[0][l], mk[0], c),
-            tap(im, q.idx[1][l], mk[1], c),
-            tap(im, q.idx[2][l], mk[2], c),
-            tap(im, q.idx[3][l], mk[3], c),
-        ];
-        for t in 0..4 {
-            if mk[t] != 0 {
-                *dimg.add(idx[t] + ch) += wt[t] * gv;
-            }
-        }
-        gx += gv * (uy * (v[1] - v[0]) + wy * (v[3] - v[2]));
-        gy += gv * (ux * (v[2] - v[0]) + wx * (v[3] - v[1]));
-        ch += 1;
-    }
-    (gx, gy)
 }
