@@ -98,8 +98,9 @@ export async function loadMnist(options: LoadMnistOptions = {}): Promise<Mnist> 
       throw new Error(missingMessage(dir, source, dirExists, missing.map((f) => f.name)));
     }
     await fs.mkdir(dir, { recursive: true });
+    const names = missing.map((f) => f.name).join(", ");
     for (const file of missing) {
-      await download(file, dir, options.mirrors ?? MNIST_MIRRORS, source);
+      await download(file, dir, options.mirrors ?? MNIST_MIRRORS, `${source}, missing ${names}`);
     }
   }
 
@@ -168,7 +169,7 @@ async function download(
       bytes = new Uint8Array(await res.arrayBuffer());
       checkFile(file, bytes, url);
     } catch (e) {
-      failures.push(`  ${url}: ${(e as Error).message}`);
+      failures.push(`  ${url}: ${describe(e)}`);
       continue;
     }
     // Verified in memory; write beside the target and rename, so the cache never holds a partial file.
@@ -192,6 +193,13 @@ async function download(
       }) ` +
       `into a folder and set MNIST_DIR to it, or pass { dir }.`,
   );
+}
+
+/** An error's message and its cause's (fetch hides the reason, e.g. "connection refused", in the cause). */
+function describe(e: unknown): string {
+  const err = e as Error & { cause?: unknown };
+  const cause = err.cause instanceof Error ? err.cause.message : err.cause;
+  return cause && cause !== err.message ? `${err.message} (${cause})` : String(err.message ?? e);
 }
 
 function missingMessage(dir: string, source: string, dirExists: boolean, names: string[]): string {
