@@ -115,3 +115,38 @@ for (const backend of BACKENDS) {
     },
   });
 }
+
+for (const backend of BACKENDS) {
+  Deno.test({
+    name:
+      `a sample exactly on the border gets the clipped side's (zero) gradient, as in PyTorch (${backend})`,
+    ...needs(backend),
+    fn: async () => {
+      await selectBackend(backend);
+      const rand = prng(5);
+      const image = tf.tensor4d(uniform(rand, 5 * 6 * 2), [1, 5, 6, 2]);
+      const upstream = tf.tensor4d(uniform(rand, 3 * 4 * 2), [1, 3, 4, 2]);
+      const options = { outputSize: [3, 4] as [number, number], paddingMode: "border" as const };
+      // x = 1 (the last output column) maps to gx = 0.5 + t2: exactly the right border for t2 = 0.5,
+      // where ix = (gx + 1) / 2 · (W - 1) = 5 is exact in float32 and float64. Other columns and all
+      // rows stay off integer coordinates (kinks of the bilinear weights).
+      const dTheta = async (t2: number) => {
+        const theta = tf.tensor2d([[0.5, 0, t2, 0, 0.37, 0.11]]);
+        const g = tf.grad((th: tf.Tensor) =>
+          tf.sum(tf.mul(spatialTransform(image, th as tf.Tensor2D, options), upstream))
+        )(theta);
+        const d = await g.data();
+        tf.dispose([theta, g]);
+        return d;
+      };
+      const exact = await dTheta(0.5),
+        outside = await dTheta(0.5 + 2 ** -20),
+        inside = await dTheta(0.5 - 2 ** -20);
+      const { err, tol } = maxAbsError(exact, outside);
+      assert.ok(err <= tol, `∂θ on the border ${exact} should equal the clipped side's ${outside}`);
+      // The rule matters here: from inside, the last column contributes to ∂θ0 and ∂θ2.
+      assert.ok(Math.abs(inside[2] - exact[2]) > 1e-3, `inside ${inside} and on the border ${exact} differ`);
+      tf.dispose([image, upstream]);
+    },
+  });
+}
