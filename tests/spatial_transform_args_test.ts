@@ -174,3 +174,24 @@ for (const backend of BACKENDS) {
     },
   });
 }
+
+for (const backend of BACKENDS) {
+  Deno.test({
+    name: `spatialTransform and its gradient leave no tensors behind (${backend})`,
+    ...needs(backend),
+    fn: async () => {
+      await selectBackend(backend);
+      const image = tf.randomUniform([2, 7, 9, 3]) as tf.Tensor4D;
+      const theta = tf.randomUniform([4, 2, 3]) as tf.Tensor3D;
+      const before = tf.memory().numTensors;
+      const out = spatialTransform(image, theta, { outputSize: [3, 5] });
+      assert.equal(tf.memory().numTensors, before + 1, "the op returns one tensor and keeps nothing else");
+      out.dispose();
+      const grads = tf.grads((im: tf.Tensor, th: tf.Tensor) =>
+        tf.sum(spatialTransform(im as tf.Tensor4D, th as tf.Tensor3D, { outputSize: [3, 5] }))
+      )([image, theta]);
+      assert.equal(tf.memory().numTensors, before + 2, "tf.grads keeps only the two gradients");
+      tf.dispose([image, theta, ...grads]);
+    },
+  });
+}
