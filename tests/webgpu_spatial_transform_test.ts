@@ -160,6 +160,43 @@ Deno.test({
 });
 
 Deno.test({
+  name: "webgpu ∂image gather finds every tap under rotation, shear, zoom in/out and far shifts",
+  ...needs("webgpu"),
+  fn: async () => {
+    const rand = prng(424242);
+    const failures: string[] = [];
+    const k = 16;
+    for (const alignCorners of [true, false]) {
+      for (const paddingMode of ["border", "zeros"] as const) {
+        // Random rotation, anisotropic scale from 0.05 (many outputs per input pixel) to 3 (zoomed
+        // out past the edges), shear, and translations that push the grid partly off the image.
+        const theta = new Float32Array(2 * k * 6);
+        for (let r = 0; r < 2 * k; r++) {
+          const a = 2 * Math.PI * rand(), sx = 0.05 + 2.95 * rand(), sy = 0.05 + 2.95 * rand();
+          const shear = rand() - 0.5, t = () => 3 * (rand() - 0.5);
+          const [cos, sin] = [Math.cos(a), Math.sin(a)];
+          theta.set([sx * cos, -sy * sin + shear, t(), sx * sin, sy * cos, t()], r * 6);
+        }
+        const attrs = { outHeight: 9, outWidth: 11, alignCorners, paddingMode };
+        const c: Case = {
+          shape: [2, 13, 10, 1],
+          image: uniform(rand, 2 * 13 * 10),
+          theta,
+          dy: uniform(rand, 2 * k * 9 * 11),
+          attrs,
+        };
+        const [cpu, gpu] = await cpuAndWebGpu(c);
+        const tag = `align=${alignCorners} ${paddingMode}`;
+        checkClose(failures, `${tag} output`, gpu.output, cpu.output);
+        checkClose(failures, `${tag} ∂image`, gpu.dImage, cpu.dImage);
+        checkClose(failures, `${tag} ∂θ`, gpu.dTheta, cpu.dTheta);
+      }
+    }
+    assert.deepEqual(failures, []);
+  },
+});
+
+Deno.test({
   name: "webgpu: k glimpses of one image equal k separate runs, and ∂image is their sum",
   ...needs("webgpu"),
   fn: async () => {

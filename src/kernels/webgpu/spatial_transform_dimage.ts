@@ -7,20 +7,22 @@
  * `(n, Y, X, c)` and sums, in a fixed order (row m, then i, then j), the output pixels whose
  * bilinear taps land on it. The result is bitwise reproducible and as accurate as a plain f32 sum.
  *
- * Finding those output pixels cheaply: for a fixed θ row and output row i, the pixel coordinate is
- * affine in j, `ix = A·j + D`, so the j with `ix ∈ [X-1, X+1]` (widened to ±∞ at the edges in
- * border mode, where the clamp maps everything beyond onto the edge pixel) form one interval, found
- * by inverting the map; intersecting it with the interval from `iy` gives the candidates. The
- * interval is widened by a rounding margin and every candidate is re-checked with the exact
- * forward footprint, so the bound only has to be a superset: a row whose map is degenerate
- * (|A| ≈ 0) or too large to invert safely falls back to the whole row, and a θ row containing
- * NaN/Inf (which makes every gx or gy non-finite) contributes nothing. Cost per element: O(k·h)
- * interval computations plus the candidates, instead of O(k·h·w).
+ * Finding those output pixels cheaply: per θ row, the pixel coordinates are affine in the output
+ * indices, `(ix, iy) = (Ax·j + Bx·i + Cx, Ay·j + By·i + Cy)`. The taps at `(X, Y)` come from `ix` in
+ * `[X-1, X+1]` and `iy` in `[Y-1, Y+1]` (in border mode an edge pixel's interval extends over the
+ * row's whole coordinate range, since the clamp maps everything beyond onto it). The preimage of
+ * that box is a parallelogram: its output rows `i` come from inverting the 2×2 map at the box
+ * corners, and within each row the `j` form one interval per axis. Both bounds are widened by a
+ * rounding margin and every candidate is re-checked with the exact forward footprint, so they only
+ * have to be supersets: where the map is (nearly) singular or too large to invert safely the bound
+ * falls back to the whole row or grid, and a θ row containing NaN/Inf (which makes every gx or gy
+ * non-finite) contributes nothing. Cost per element: O(k·(rows hit + candidates)) instead of
+ * O(k·h·w).
  *
  * @module
  */
 import type { PaddingMode } from "../spatial_transform_spec.ts";
-import { samplerWgsl, variantKey, type WebGPUProgram } from "./spatial_transform_wgsl.ts";
+import { flatDispatch, samplerWgsl, variantKey, type WebGPUProgram } from "./spatial_transform_wgsl.ts";
 
 const WORKGROUP = 64;
 
@@ -36,7 +38,7 @@ export function dImageProgram(
     outputShape: imageShape,
     shaderKey: `rnnspnSpatialTransformDImage_${variantKey(alignCorners, paddingMode)}`,
     dispatchLayout: { x: [0, 1, 2, 3] },
-    dispatch: [Math.max(1, Math.ceil(size / WORKGROUP)), 1, 1],
+    dispatch: flatDispatch(size, WORKGROUP),
     workgroupSize: [WORKGROUP, 1, 1],
     size: true,
     getUserCode: () => `
@@ -46,6 +48,8 @@ export function dImageProgram(
       // this stays far outside and the divisions below stay finite.
       const EDGE : f32 = 1.0e30;
       const MAX_MAGNITUDE : f32 = 1.0e27;
+      // Below this every product in rowRange stays finite (≤ ~1e25 / 1e-8).
+      const INVERT_LIMIT : f32 = 1.0e12;
 
       // Inclusive range of j in [0, w) whose linear coordinate A·j + D can land in [lo, hi];
       // empty when .x > .y. mag bounds the size of the terms that made A and D.
@@ -75,6 +79,37 @@ export function dImageProgram(
         return 0.0;
       }
 
+      // Inclusive range of output rows i whose pixels can map into the box [lx, hx] × [ly, hy] under
+      // (j, i) ↦ (Ax·j + Bx·i + Cx, Ay·j + By·i + Cy): the i of the box corners pulled back through
+      // the inverse map, widened for rounding. The whole of [0, h) where that is not safe to invert.
+      fn rowRange(Ax : f32, Bx : f32, Cx : f32, Ay : f32, By : f32, Cy : f32,
+                  lx : f32, hx : f32, ly : f32, hy : f32, h : i32) -> vec2<i32> {
+        let det = Ax * By - Bx * Ay;
+        let size = abs(Ax * By) + abs(Bx * Ay);
+        let bounded = max(max(abs(lx), abs(hx)), max(abs(ly), abs(hy))) < INVERT_LIMIT &&
+                      max(max(abs(Ax), abs(Bx)), max(abs(Ay), abs(By))) < INVERT_LIMIT &&
+                      max(abs(Cx), abs(Cy)) < INVERT_LIMIT;
+        if (!bounded || abs(det) < max(1.0e-8, 1.0e-6 * size)) { return vec2<i32>(0, h - 1); }
+        let q0 = (Ax * (ly - Cy) - Ay * (lx - Cx)) / det;
+        let q1 = (Ax * (hy - Cy) - Ay * (lx - Cx)) / det;
+        let q2 = (Ax * (ly - Cy) - Ay * (hx - Cx)) / det;
+        let q3 = (Ax * (hy - Cy) - Ay * (hx - Cx)) / det;
+        let err = 1.0 + 1.0e-4 * (abs(Ax) * (max(abs(ly), abs(hy)) + abs(Cy)) +
+                                  abs(Ay) * (max(abs(lx), abs(hx)) + abs(Cx))) / abs(det);
+        let a = clamp(min(min(q0, q1), min(q2, q3)) - err, -1.0, f32(h));
+        let b = clamp(max(max(q0, q1), max(q2, q3)) + err, -1.0, f32(h));
+        return vec2<i32>(max(i32(ceil(a)), 0), min(i32(floor(b)), h - 1));
+      }
+
+      // x_j = s·j + o along an output axis of n pixels, as baseCoord computes it.
+      fn axisMap(n : i32) -> vec2<f32> {
+        if (ALIGN_CORNERS) {
+          if (n > 1) { return vec2<f32>(2.0 / f32(n - 1), -1.0); }
+          return vec2<f32>(0.0, 0.0);
+        }
+        return vec2<f32>(2.0 / f32(n), 1.0 / f32(n) - 1.0);
+      }
+
       fn main(index : i32) {
         if (index >= uniforms.size) { return; }
         let N = uniforms.outShape.x;
@@ -90,31 +125,12 @@ export function dImageProgram(
         let Y = (pix / W) % H;
         let n = pix / (W * H);
         let k = M / N;
-
-        // x_j = sx·j + ox, as baseCoord computes it.
-        var sx = 0.0;
-        var ox = 0.0;
-        if (ALIGN_CORNERS) {
-          if (w > 1) { sx = 2.0 / f32(w - 1); ox = -1.0; }
-        } else {
-          sx = 2.0 / f32(w);
-          ox = 1.0 / f32(w) - 1.0;
-        }
+        let mx = axisMap(w);
+        let my = axisMap(h);
         let scaleW = unnormScale(W);
         let offW = unnormOffset(W);
         let scaleH = unnormScale(H);
         let offH = unnormOffset(H);
-        // Target coordinate intervals: taps at X come from ix in [X-1, X+1).
-        var loX = f32(X - 1);
-        var hiX = f32(X + 1);
-        var loY = f32(Y - 1);
-        var hiY = f32(Y + 1);
-        if (BORDER) {
-          if (X == 0) { loX = -EDGE; }
-          if (X == W - 1) { hiX = EDGE; }
-          if (Y == 0) { loY = -EDGE; }
-          if (Y == H - 1) { hiY = EDGE; }
-        }
 
         var acc = 0.0;
         for (var r = 0; r < k; r++) {
@@ -124,16 +140,40 @@ export function dImageProgram(
           let rowFinite = finite(tx.x) && finite(tx.y) && finite(tx.z) &&
                           finite(ty.x) && finite(ty.y) && finite(ty.z);
           if (!rowFinite) { continue; }
-          let Ax = scaleW * tx.x * sx;
-          let Ay = scaleH * ty.x * sx;
+          // The row's pixel coordinates as affine maps of (j, i).
+          let Ax = scaleW * tx.x * mx.x;
+          let Bx = scaleW * tx.y * my.x;
+          let Cx = scaleW * (tx.x * mx.y + tx.y * my.y + tx.z) + offW;
+          let Ay = scaleH * ty.x * mx.x;
+          let By = scaleH * ty.y * my.x;
+          let Cy = scaleH * (ty.x * mx.y + ty.y * my.y + ty.z) + offH;
           let magX = scaleW * (abs(tx.x) + abs(tx.y) + abs(tx.z)) + abs(offW) + 1.0;
           let magY = scaleH * (abs(ty.x) + abs(ty.y) + abs(ty.z)) + abs(offH) + 1.0;
-          for (var i = 0; i < h; i++) {
+          // Taps at X come from ix in [X-1, X+1). In border mode the clamp maps everything beyond an
+          // edge onto the edge pixel, so an edge pixel's interval extends over the row's whole range.
+          var lx = f32(X - 1);
+          var hx = f32(X + 1);
+          var ly = f32(Y - 1);
+          var hy = f32(Y + 1);
+          if (BORDER) {
+            let spanX = abs(Ax) * f32(w - 1) + abs(Bx) * f32(h - 1) + 1.0;
+            let spanY = abs(Ay) * f32(w - 1) + abs(By) * f32(h - 1) + 1.0;
+            let okX = magX < MAX_MAGNITUDE;
+            let okY = magY < MAX_MAGNITUDE;
+            if (X == 0) { lx = select(-EDGE, min(lx, Cx - spanX), okX); }
+            if (X == W - 1) { hx = select(EDGE, max(hx, Cx + spanX), okX); }
+            if (Y == 0) { ly = select(-EDGE, min(ly, Cy - spanY), okY); }
+            if (Y == H - 1) { hy = select(EDGE, max(hy, Cy + spanY), okY); }
+          }
+          let dX = 1.0e-4 * magX;
+          let dY = 1.0e-4 * magY;
+          let rows = rowRange(Ax, Bx, Cx, Ay, By, Cy, lx - dX, hx + dX, ly - dY, hy + dY, h);
+          for (var i = rows.x; i <= rows.y; i++) {
             let y = baseCoord(i, h);
-            let Dx = scaleW * (tx.x * ox + tx.y * y + tx.z) + offW;
-            let Dy_ = scaleH * (ty.x * ox + ty.y * y + ty.z) + offH;
-            let rx = candidates(Ax, Dx, loX, hiX, magX, w);
-            let ry = candidates(Ay, Dy_, loY, hiY, magY, w);
+            let Dx = scaleW * (tx.x * mx.y + tx.y * y + tx.z) + offW;
+            let Dy_ = scaleH * (ty.x * mx.y + ty.y * y + ty.z) + offH;
+            let rx = candidates(Ax, Dx, lx, hx, magX, w);
+            let ry = candidates(Ay, Dy_, ly, hy, magY, w);
             let j0 = max(rx.x, ry.x);
             let j1 = min(rx.y, ry.y);
             let dyRow = (m * h + i) * w;
