@@ -109,7 +109,7 @@ function spatialTransformGradCpu(
     dTheta[t + 5] = d5;
   }
   return [
-    cpu.makeTensorInfo([n, height, width, c], "float32", Float32Array.from(dImage)),
+    cpu.makeTensorInfo([n, height, width, c], "float32", new Float32Array(dImage)),
     cpu.makeTensorInfo([m, 6], "float32", dTheta),
   ];
 }
