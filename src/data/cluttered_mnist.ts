@@ -11,10 +11,27 @@ import { tf } from "../tf.ts";
 import type { Mnist } from "./mnist.ts";
 import { hashWords, Xoshiro128 } from "./prng.ts";
 
-/** A split of the cluttered data set: its digits come from disjoint MNIST pools. */
+/**
+ * A split of the cluttered data set: its digits come from disjoint MNIST pools.
+ *
+ * @example
+ * ```ts
+ * import { ClutteredMnist, loadMnist } from "@rnnspn/core";
+ * const ds = new ClutteredMnist(await loadMnist());
+ * for (const split of ["train", "valid", "test"] as const) console.log(split, ds.size(split));
+ * ```
+ */
 export type ClutteredSplit = "train" | "valid" | "test";
 
-/** Options of {@linkcode ClutteredMnist}; every default is the paper's. */
+/**
+ * Options of {@linkcode ClutteredMnist}; every default is the paper's.
+ *
+ * @example
+ * ```ts
+ * import { ClutteredMnist, loadMnist } from "@rnnspn/core";
+ * const small = new ClutteredMnist(await loadMnist(), { seed: 1, sizes: { train: 1000 }, clutter: 4 });
+ * ```
+ */
 export interface ClutteredMnistOptions {
   /** Seed (uint32) of every random choice. Default 0. */
   seed?: number;
@@ -34,7 +51,16 @@ export interface ClutteredMnistOptions {
   maxSlope?: number;
 }
 
-/** Where one digit of a sample came from and where it was drawn. */
+/**
+ * Where one digit of a sample came from and where it was drawn.
+ *
+ * @example
+ * ```ts
+ * import { ClutteredMnist, loadMnist } from "@rnnspn/core";
+ * const ds = new ClutteredMnist(await loadMnist());
+ * const [first] = ds.recipe("test", 0).digits; // { source: "test", index, label, x, y }
+ * ```
+ */
 export interface DigitPlacement {
   /** The MNIST file pair the digit comes from. */
   source: "train" | "test";
@@ -48,7 +74,16 @@ export interface DigitPlacement {
   y: number;
 }
 
-/** Every random choice behind one sample; rendering it gives `sample()`'s image. */
+/**
+ * Every random choice behind one sample; rendering it gives `sample()`'s image.
+ *
+ * @example
+ * ```ts
+ * import { ClutteredMnist, loadMnist } from "@rnnspn/core";
+ * const ds = new ClutteredMnist(await loadMnist());
+ * const { digits, clutter } = ds.recipe("train", 42);
+ * ```
+ */
 export interface SampleRecipe {
   /** The digits, left to right. */
   digits: DigitPlacement[];
@@ -56,7 +91,16 @@ export interface SampleRecipe {
   clutter: { patch: number; x: number; y: number }[];
 }
 
-/** One rendered sample. */
+/**
+ * One rendered sample.
+ *
+ * @example
+ * ```ts
+ * import { ClutteredMnist, loadMnist } from "@rnnspn/core";
+ * const ds = new ClutteredMnist(await loadMnist());
+ * const { image, labels } = ds.sample("valid", 0); // Float32Array(100 * 100), Int32Array(3)
+ * ```
+ */
 export interface ClutteredSample {
   /** `canvas²` pixels in [0, 1], row-major. */
   image: Float32Array;
@@ -64,7 +108,17 @@ export interface ClutteredSample {
   labels: Int32Array;
 }
 
-/** Options of {@linkcode ClutteredMnist.batches}. */
+/**
+ * Options of {@linkcode ClutteredMnist.batches}.
+ *
+ * @example
+ * ```ts
+ * import { ClutteredMnist, loadMnist } from "@rnnspn/core";
+ * const ds = new ClutteredMnist(await loadMnist());
+ * // Resume epoch 3 at its 100th batch, over the first 10,000 training sequences.
+ * const it = ds.batches("train", 64, { epoch: 3, start: 100, limit: 10000 });
+ * ```
+ */
 export interface BatchOptions {
   /** Visit the samples in a permutation derived from (seed, split, epoch). Default true. */
   shuffle?: boolean;
@@ -78,7 +132,18 @@ export interface BatchOptions {
   dropRemainder?: boolean;
 }
 
-/** One batch; the caller owns (and disposes) both tensors. */
+/**
+ * One batch; the caller owns (and disposes) both tensors.
+ *
+ * @example
+ * ```ts
+ * import { ClutteredMnist, loadMnist } from "@rnnspn/core";
+ * const ds = new ClutteredMnist(await loadMnist());
+ * const { images, labels, indices } = ds.batch("test", [0, 1, 2]);
+ * images.dispose();
+ * labels.dispose();
+ * ```
+ */
 export interface ClutteredBatch {
   /** `[B, canvas, canvas, 1]` float32 pixels in [0, 1]. */
   images: tf.Tensor4D;

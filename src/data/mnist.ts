@@ -6,7 +6,16 @@
 import { gunzip, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, parseIdx } from "./idx.ts";
 import { md5Hex } from "./md5.ts";
 
-/** One half of MNIST: `count` images of 28×28 uint8 pixels (0..255, row-major) and their labels 0..9. */
+/**
+ * One half of MNIST: `count` images of 28×28 uint8 pixels (0..255, row-major) and their labels 0..9.
+ *
+ * @example
+ * ```ts
+ * import { loadMnist } from "@rnnspn/core";
+ * const { test } = await loadMnist();
+ * const first = test.images.subarray(0, 28 * 28); // image 0, label test.labels[0]
+ * ```
+ */
 export interface MnistSplit {
   /** `count · 28 · 28` bytes, image after image, each row-major, 0 = background. */
   images: Uint8Array;
@@ -16,7 +25,16 @@ export interface MnistSplit {
   count: number;
 }
 
-/** MNIST as `loadMnist` returns it: the 60,000 training and the 10,000 test images. */
+/**
+ * MNIST as `loadMnist` returns it: the 60,000 training and the 10,000 test images.
+ *
+ * @example
+ * ```ts
+ * import { loadMnist, type Mnist } from "@rnnspn/core";
+ * const mnist: Mnist = await loadMnist();
+ * console.log(mnist.train.count, mnist.rows, mnist.cols); // 60000 28 28
+ * ```
+ */
 export interface Mnist {
   /** `train-images-idx3-ubyte.gz` and `train-labels-idx1-ubyte.gz`: 60,000 images. */
   train: MnistSplit;
@@ -30,7 +48,15 @@ export interface Mnist {
   dir: string;
 }
 
-/** Options of {@linkcode loadMnist}. */
+/**
+ * Options of {@linkcode loadMnist}.
+ *
+ * @example
+ * ```ts
+ * import { loadMnist } from "@rnnspn/core";
+ * const mnist = await loadMnist({ dir: "/data/mnist", download: true });
+ * ```
+ */
 export interface LoadMnistOptions {
   /** Directory holding the four `.gz` files. Default: env `MNIST_DIR`, else the cache directory. */
   dir?: string;
@@ -48,14 +74,30 @@ export interface LoadMnistOptions {
   verify?: boolean;
 }
 
-/** The mirrors torchvision downloads MNIST from, then TensorFlow's, tried in this order. */
+/**
+ * The mirrors torchvision downloads MNIST from, then TensorFlow's, tried in this order.
+ *
+ * @example
+ * ```ts
+ * import { loadMnist, MNIST_MIRRORS } from "@rnnspn/core";
+ * await loadMnist({ download: true, mirrors: ["https://my.mirror/mnist/", ...MNIST_MIRRORS] });
+ * ```
+ */
 export const MNIST_MIRRORS: readonly string[] = [
   "https://ossci-datasets.s3.amazonaws.com/mnist/",
   "http://yann.lecun.com/exdb/mnist/",
   "https://storage.googleapis.com/cvdf-datasets/mnist/",
 ];
 
-/** The four official files with their sizes and MD5 digests (as LeCun et al. and torchvision list them). */
+/**
+ * The four official files with their sizes and MD5 digests (as LeCun et al. and torchvision list them).
+ *
+ * @example
+ * ```ts
+ * import { MNIST_FILES } from "@rnnspn/core";
+ * console.log(MNIST_FILES.map((f) => f.name)); // what a MNIST_DIR folder must hold
+ * ```
+ */
 export const MNIST_FILES: readonly { name: string; bytes: number; md5: string }[] = [
   { name: "train-images-idx3-ubyte.gz", bytes: 9912422, md5: "f68b3c2dcbeaaa9fbdd348bbdeb94873" },
   { name: "train-labels-idx1-ubyte.gz", bytes: 28881, md5: "d53e105ee54ea40749a09fcbcd1e9432" },
