@@ -292,3 +292,31 @@ Deno.test("wasm: identity θ returns the image (alignCorners) and the backward p
     }
   }
 });
+
+Deno.test("wasm kernels reject shapes and dtypes they cannot run, naming the input", async () => {
+  await selectBackend("wasm");
+  const attrs = {
+    outHeight: 3,
+    outWidth: 3,
+    alignCorners: true,
+    paddingMode: "zeros",
+  } as unknown as tf.NamedAttrMap;
+  const image = tf.zeros([2, 4, 4, 1]);
+  const theta = tf.zeros([3, 6]);
+  const intImage = tf.zeros([2, 4, 4, 1], "int32");
+  const goodTheta = tf.zeros([4, 6]);
+  assert.throws(
+    () => tf.engine().runKernel(SPATIAL_TRANSFORM, { image, theta }, attrs),
+    /theta must be \[k·N, 6\] with N = 2; got \[3,6\]/,
+  );
+  assert.throws(
+    () => tf.engine().runKernel(SPATIAL_TRANSFORM, { image: intImage, theta: goodTheta }, attrs),
+    /image must be float32; got int32/,
+  );
+  const dy = tf.zeros([4, 3, 2, 1]);
+  assert.throws(
+    () => tf.engine().runKernel(SPATIAL_TRANSFORM_GRAD, { dy, image, theta: goodTheta }, attrs),
+    /dy must be float32 \[4,3,3,1\]; got float32 \[4,3,2,1\]/,
+  );
+  tf.dispose([image, theta, intImage, goodTheta, dy]);
+});
