@@ -35,7 +35,7 @@ for (const backend of BACKENDS) {
       for (const [m, h, w] of [[3, 5, 7], [2, 1, 4], [1, 33, 33]]) {
         const thetaData = randomTheta(rand, m);
         for (const alignCorners of [true, false]) {
-          for (const layout of [[m, 6], [m, 2, 3]]) {
+          for (const layout of [[m, 6], [m, 2, 3]] as number[][]) {
             const theta = tf.tensor(thetaData, layout) as tf.Tensor2D;
             const grid = affineGrid(theta, [h, w], alignCorners);
             assert.deepEqual(grid.shape, [m, h, w, 2]);
