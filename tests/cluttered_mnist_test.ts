@@ -172,6 +172,24 @@ Deno.test("batches: shapes, dtypes, caller-owned tensors, per-epoch permutation,
   assert.equal(small.numBatches("train", 64), 4);
 });
 
+Deno.test("the default data set (60k/10k/10k) stays well under 1 GiB: samples are rendered on demand", async () => {
+  await selectBackend("cpu");
+  const full = new ClutteredMnist(mnist, { seed: 11 });
+  assert.equal(full.size("train") + full.size("valid") + full.size("test"), 80000);
+  for await (const { images, labels } of full.batches("train", 256, { limit: 2560 })) {
+    images.dispose();
+    labels.dispose();
+  }
+  const rss = Deno.memoryUsage().rss;
+  console.log(
+    `  process RSS with MNIST, two data sets and 10 batches of 256 rendered: ${
+      (rss / 2 ** 20).toFixed(0)
+    } MiB`,
+  );
+  // Pre-rendered float32 images alone would take 80,000 · 40 kB = 3.2 GB.
+  assert.ok(rss < 2 ** 30, `RSS ${rss}`);
+});
+
 Deno.test("bad arguments throw errors naming the argument, the expectation and the value", () => {
   assert.throws(
     () => ds.sample("train", 60000),
