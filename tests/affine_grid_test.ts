@@ -35,13 +35,15 @@ for (const backend of BACKENDS) {
       for (const [m, h, w] of [[3, 5, 7], [2, 1, 4], [1, 33, 33]]) {
         const thetaData = randomTheta(rand, m);
         for (const alignCorners of [true, false]) {
-          for (const layout of [[m, 6], [m, 2, 3]] as number[][]) {
-            const theta = tf.tensor(thetaData, layout) as tf.Tensor2D;
+          for (const rank of [2, 3]) {
+            const theta = (rank === 2
+              ? tf.tensor2d(thetaData, [m, 6])
+              : tf.tensor3d(thetaData, [m, 2, 3])) as tf.Tensor2D;
             const grid = affineGrid(theta, [h, w], alignCorners);
             assert.deepEqual(grid.shape, [m, h, w, 2]);
             const { err, tol } = maxAbsError(await grid.data(), referenceGrid(thetaData, h, w, alignCorners));
             // The reference scale is ~1, so tol = 1e-4; float32 matmul of 3 terms is ~1e-7.
-            assert.ok(err <= tol, `[${m},${h},${w}] align=${alignCorners} θ[${layout}]: ${err} > ${tol}`);
+            assert.ok(err <= tol, `[${m},${h},${w}] align=${alignCorners} θ rank ${rank}: ${err} > ${tol}`);
             tf.dispose([theta, grid]);
           }
         }
