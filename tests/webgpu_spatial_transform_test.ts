@@ -338,3 +338,38 @@ Deno.test({
     assert.deepEqual(failures, []);
   },
 });
+
+Deno.test({
+  name: "webgpu forward and ∂image cover more than 65535 × 64 invocations (folded dispatch)",
+  ...needs("webgpu"),
+  fn: async () => {
+    await selectBackend("cpu");
+    const rand = prng(17);
+    const side = 2049; // 2049² > 65535 · 64: tfjs folds the dispatch into two dimensions
+    const attrs = { outHeight: side, outWidth: side, alignCorners: true, paddingMode: "zeros" as const };
+    const image = tf.tensor4d(uniform(rand, 9), [1, 3, 3, 1]);
+    const theta = tf.tensor2d(randomTheta(rand, 1), [1, 6]);
+    const big = tf.tensor4d(uniform(rand, side * side), [1, side, side, 1]);
+    const dy = tf.tensor4d(uniform(rand, 9), [1, 3, 3, 1]);
+    const small = { outHeight: 3, outWidth: 3, alignCorners: true, paddingMode: "zeros" as const };
+    const results: Float32Array[][] = [];
+    for (const backend of ["cpu", "webgpu"] as const) {
+      await selectBackend(backend);
+      // deno-lint-ignore no-explicit-any
+      const output = tf.engine().runKernel(SPATIAL_TRANSFORM, { image, theta }, attrs as any) as tf.Tensor;
+      const grads = tf.engine().runKernel(
+        SPATIAL_TRANSFORM_GRAD,
+        { dy, image: big, theta },
+        // deno-lint-ignore no-explicit-any
+        small as any,
+      ) as tf.Tensor[];
+      results.push([await output.data() as Float32Array, await grads[0].data() as Float32Array]);
+      tf.dispose([output, ...grads]);
+    }
+    tf.dispose([image, theta, big, dy]);
+    const failures: string[] = [];
+    checkClose(failures, "output", results[1][0], results[0][0]);
+    checkClose(failures, "∂image", results[1][1], results[0][1]);
+    assert.deepEqual(failures, []);
+  },
+});
