@@ -10,6 +10,9 @@
 import { tf } from "../tf.ts";
 import type { Mnist } from "./mnist.ts";
 import { hashWords, Xoshiro128 } from "./prng.ts";
+import { buildClutterBank, DIGIT, type DigitPlacement, renderSample, type SampleRecipe } from "./render.ts";
+
+export type { DigitPlacement, SampleRecipe } from "./render.ts";
 
 /**
  * A split of the cluttered data set: its digits come from disjoint MNIST pools.
@@ -49,46 +52,6 @@ export interface ClutteredMnistOptions {
   bankSize?: number;
   /** The slope is uniform in [−maxSlope, maxSlope − 1]. Default 14. */
   maxSlope?: number;
-}
-
-/**
- * Where one digit of a sample came from and where it was drawn.
- *
- * @example
- * ```ts
- * import { ClutteredMnist, loadMnist } from "@rnnspn/core";
- * const ds = new ClutteredMnist(await loadMnist());
- * const [first] = ds.recipe("test", 0).digits; // { source: "test", index, label, x, y }
- * ```
- */
-export interface DigitPlacement {
-  /** The MNIST file pair the digit comes from. */
-  source: "train" | "test";
-  /** The image's index in that MNIST file. */
-  index: number;
-  /** Its label, 0..9. */
-  label: number;
-  /** Left column of its 28×28 box on the canvas. */
-  x: number;
-  /** Top row of its 28×28 box on the canvas. */
-  y: number;
-}
-
-/**
- * Every random choice behind one sample; rendering it gives `sample()`'s image.
- *
- * @example
- * ```ts
- * import { ClutteredMnist, loadMnist } from "@rnnspn/core";
- * const ds = new ClutteredMnist(await loadMnist());
- * const { digits, clutter } = ds.recipe("train", 42);
- * ```
- */
-export interface SampleRecipe {
-  /** The digits, left to right. */
-  digits: DigitPlacement[];
-  /** The clutter patches in drawing order (later ones overwrite earlier ones). */
-  clutter: { patch: number; x: number; y: number }[];
 }
 
 /**
@@ -153,7 +116,6 @@ export interface ClutteredBatch {
   indices: Uint32Array;
 }
 
-const DIGIT = 28;
 const VALID_DIGITS = 10000;
 const SPLIT_CODE: Record<ClutteredSplit, number> = { train: 0, valid: 1, test: 2 };
 // Purposes keep the bank, sample and shuffle streams independent under one seed.
@@ -228,7 +190,8 @@ export class ClutteredMnist {
       );
     }
     this.#mnist = mnist;
-    this.#bank = this.#buildBank();
+    const rng = new Xoshiro128(hashWords(this.config.seed, BANK));
+    this.#bank = buildClutterBank(mnist, rng, patch, this.config.bankSize);
   }
 
   /** The split's number of sequences. */
@@ -352,16 +315,6 @@ export class ClutteredMnist {
     })();
   }
 
-  #count(split: ClutteredSplit, limit: number | undefined): number {
-    const size = this.size(split);
-    if (limit === undefined) return size;
-    if (!Number.isInteger(limit) || limit < 0 || limit > size) {
-      throw new Error(`batches: limit must be an integer in [0, ${size}] for ${split}, got ${limit}`);
-    }
-    return limit;
-  }
-
-  /** Digits onto `out` (zeroed here), clutter onto `scratch`, then `out = min(1, out + scratch)`. */
   #render(
     r: SampleRecipe,
     out: Float32Array,
@@ -371,51 +324,16 @@ export class ClutteredMnist {
     scratch: Float32Array,
   ): void {
     const { canvas, patch } = this.config;
-    const px = canvas * canvas;
-    out.fill(0, at, at + px);
-    r.digits.forEach((d, i) => {
-      labels[labelsAt + i] = d.label;
-      const src = this.#mnist[d.source].images;
-      const base = d.index * DIGIT * DIGIT;
-      for (let row = 0; row < DIGIT; row++) {
-        const o = at + (d.y + row) * canvas + d.x;
-        const s = base + row * DIGIT;
-        for (let col = 0; col < DIGIT; col++) out[o + col] = src[s + col] / 255;
-      }
-    });
-    if (r.clutter.length === 0) return;
-    scratch.fill(0);
-    const pp = patch * patch;
-    for (const c of r.clutter) {
-      const s = c.patch * pp;
-      for (let row = 0; row < patch; row++) {
-        const o = (c.y + row) * canvas + c.x;
-        for (let col = 0; col < patch; col++) scratch[o + col] = this.#bank[s + row * patch + col] / 255;
-      }
-    }
-    for (let i = 0; i < px; i++) {
-      const c = scratch[i];
-      if (c !== 0) out[at + i] = Math.min(1, out[at + i] + c);
-    }
+    renderSample(r, this.#mnist, this.#bank, canvas, patch, out, at, labels, labelsAt, scratch);
   }
 
-  /** Patch p: bank digit, then x and y crop offsets in [0, 27 − patch], all from one stream. */
-  #buildBank(): Uint8Array {
-    const { seed, patch, bankSize } = this.config;
-    const rng = new Xoshiro128(hashWords(seed, BANK));
-    const images = this.#mnist.train.images;
-    const n = this.#mnist.train.count;
-    const bank = new Uint8Array(bankSize * patch * patch);
-    for (let p = 0; p < bankSize; p++) {
-      const base = rng.int(0, n - 1) * DIGIT * DIGIT;
-      const ox = rng.int(0, DIGIT - patch - 1);
-      const oy = rng.int(0, DIGIT - patch - 1);
-      for (let row = 0; row < patch; row++) {
-        const s = base + (oy + row) * DIGIT + ox;
-        bank.set(images.subarray(s, s + patch), (p * patch + row) * patch);
-      }
+  #count(split: ClutteredSplit, limit: number | undefined): number {
+    const size = this.size(split);
+    if (limit === undefined) return size;
+    if (!Number.isInteger(limit) || limit < 0 || limit > size) {
+      throw new Error(`batches: limit must be an integer in [0, ${size}] for ${split}, got ${limit}`);
     }
-    return bank;
+    return limit;
   }
 }
 
