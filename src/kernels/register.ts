@@ -10,8 +10,10 @@
 import { tf } from "../tf.ts";
 import { spatialTransformCpuConfig } from "./cpu/spatial_transform.ts";
 import { spatialTransformGradCpuConfig } from "./cpu/spatial_transform_grad.ts";
+import { conv2dBackpropFilterConfig } from "./wasm/conv2d_backprop_filter.ts";
 import { spatialTransformWasmConfig } from "./wasm/spatial_transform.ts";
 import { spatialTransformGradWasmConfig } from "./wasm/spatial_transform_grad.ts";
+import { unsortedSegmentSumConfig } from "./wasm/unsorted_segment_sum.ts";
 import { spatialTransformWebGpuConfig } from "./webgpu/spatial_transform.ts";
 import { spatialTransformGradWebGpuConfig } from "./webgpu/spatial_transform_grad.ts";
 
@@ -19,8 +21,10 @@ import { spatialTransformGradWebGpuConfig } from "./webgpu/spatial_transform_gra
 export const KERNELS: readonly tf.KernelConfig[] = [
   spatialTransformCpuConfig,
   spatialTransformGradCpuConfig,
+  conv2dBackpropFilterConfig,
   spatialTransformWasmConfig,
   spatialTransformGradWasmConfig,
+  unsortedSegmentSumConfig,
   spatialTransformWebGpuConfig,
   spatialTransformGradWebGpuConfig,
 ];

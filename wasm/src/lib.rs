@@ -7,7 +7,9 @@
 
 use std::alloc::{alloc, dealloc, Layout};
 
+mod conv2d_backprop_filter;
 mod spatial_transform;
+mod unsorted_segment_sum;
 
 /// Allocates `bytes` bytes aligned to 16 and returns the offset, or 0 when memory is exhausted.
 #[no_mangle]

@@ -1,0 +1,234 @@
+/**
+ * Our wasm training kernels (Rust SIMD128) against tfjs's cpu backend: random shapes, strides 1/2,
+ * both paddings, odd sizes, batch 1; and the gradient of a small conv net on wasm against cpu's.
+ */
+import assert from "node:assert/strict";
+import { tf } from "../src/tf.ts";
+import { selectBackend } from "../mod.ts";
+
+/** Mulberry32: the seeded PRNG for shapes and data. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const int = (rand: () => number, lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
+
+function values(rand: () => number, n: number): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = rand() * 2 - 1;
+  return out;
+}
+
+/** Runs `fn` on `backend` and returns its result's values (tensors disposed). */
+async function on(backend: "cpu" | "wasm", fn: () => tf.Tensor): Promise<Float32Array | Int32Array> {
+  await selectBackend(backend);
+  const t = tf.tidy(fn);
+  const v = await t.data();
+  t.dispose();
+  return v as Float32Array | Int32Array;
+}
+
+/** max |a − b| / max |b|: error relative to the result's scale (elementwise ratios blow up near 0). */
+function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length, "result sizes differ");
+  let err = 0;
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    err = Math.max(err, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return scale === 0 ? err : err / scale;
+}
+
+type Pad = "same" | "valid";
+type S4 = [number, number, number, number];
+
+function backpropFilter(
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  filterShape: number[],
+  stride: number,
+  pad: Pad,
+): tf.Tensor {
+  return tf.engine().runKernel(
+    tf.Conv2DBackpropFilter,
+    { x, dy },
+    { strides: [stride, stride], pad, dataFormat: "NHWC", filterShape } as unknown as tf.NamedAttrMap,
+  ) as tf.Tensor;
+}
+
+Deno.test("Conv2DBackpropFilter is registered on wasm", () => {
+  assert.ok(tf.getKernel(tf.Conv2DBackpropFilter, "wasm"), "no Conv2DBackpropFilter kernel on wasm");
+  assert.ok(tf.getKernel(tf.UnsortedSegmentSum, "wasm"), "no UnsortedSegmentSum kernel on wasm");
+});
+
+Deno.test("Conv2DBackpropFilter on wasm matches cpu on random shapes, strides and paddings", async () => {
+  const rand = prng(4);
+  let cases = 0;
+  for (const stride of [1, 2]) {
+    for (const pad of ["valid", "same"] as Pad[]) {
+      for (let rep = 0; rep < 6; rep++) {
+        const b = rep === 0 ? 1 : int(rand, 1, 4);
+        const kh = int(rand, 1, 4);
+        const kw = int(rand, 1, 4);
+        // Odd and even sizes, channel counts around the 4- and 8-wide SIMD tiles.
+        const h = int(rand, kh, 13);
+        const w = int(rand, kw, 13);
+        const ci = rep === 1 ? 1 : int(rand, 1, 19);
+        const co = rep === 2 ? 1 : int(rand, 1, 37);
+        const xShape: [number, number, number, number] = [b, h, w, ci];
+        const filterShape = [kh, kw, ci, co];
+        const info = tf.backend_util.computeConv2DInfo(
+          xShape,
+          filterShape as [number, number, number, number],
+          stride,
+          1,
+          pad,
+        );
+        const dyShape: S4 = [b, info.outHeight, info.outWidth, co];
+        const xv = values(rand, b * h * w * ci);
+        const dyv = values(rand, dyShape.reduce((p, d) => p * d, 1));
+        const run = () =>
+          backpropFilter(tf.tensor4d(xv, xShape), tf.tensor4d(dyv, dyShape), filterShape, stride, pad);
+        const got = await on("wasm", run);
+        const want = await on("cpu", run);
+        const err = relErr(got, want);
+        assert.ok(
+          err <= 1e-4,
+          `x [${xShape}] filter [${filterShape}] stride ${stride} ${pad}: relative error ${err}`,
+        );
+        cases++;
+      }
+    }
+  }
+  assert.equal(cases, 24);
+});
+
+Deno.test("Conv2DBackpropFilter on wasm handles the paper's channel counts (1→20, 32→32)", async () => {
+  const rand = prng(7);
+  for (const [xShape, filterShape] of [[[2, 12, 11, 1], [3, 3, 1, 20]], [[2, 9, 9, 32], [3, 3, 32, 32]]]) {
+    const info = tf.backend_util.computeConv2DInfo(
+      xShape as [number, number, number, number],
+      filterShape as [number, number, number, number],
+      1,
+      1,
+      "valid",
+    );
+    const dyShape: S4 = [xShape[0], info.outHeight, info.outWidth, filterShape[3]];
+    const xv = values(rand, xShape.reduce((p, d) => p * d, 1));
+    const dyv = values(rand, dyShape.reduce((p, d) => p * d, 1));
+    const run = () =>
+      backpropFilter(
+        tf.tensor4d(xv, xShape as S4),
+        tf.tensor4d(dyv, dyShape),
+        filterShape,
+        1,
+        "valid",
+      );
+    const err = relErr(await on("wasm", run), await on("cpu", run));
+    assert.ok(err <= 1e-4, `x [${xShape}] filter [${filterShape}]: relative error ${err}`);
+  }
+});
+
+Deno.test("Conv2DBackpropFilter on wasm rejects NCHW and a dy of the wrong shape, by name", async () => {
+  await selectBackend("wasm");
+  const x = tf.zeros([1, 5, 5, 2]) as tf.Tensor4D;
+  const dy = tf.zeros([1, 3, 3, 4]) as tf.Tensor4D;
+  assert.throws(
+    () =>
+      tf.engine().runKernel(
+        tf.Conv2DBackpropFilter,
+        { x, dy },
+        { strides: [1, 1], pad: "valid", dataFormat: "NCHW", filterShape: [3, 3, 2, 4] } as never,
+      ),
+    /dataFormat must be "NHWC"; got "NCHW"/,
+  );
+  assert.throws(
+    () => backpropFilter(x, dy, [2, 2, 2, 4], 1, "valid"),
+    /dy must have shape \[1,4,4,4\]; got \[1,3,3,4\]/,
+  );
+  tf.dispose([x, dy]);
+});
+
+Deno.test("UnsortedSegmentSum on wasm matches cpu (float32 and int32, ids out of range dropped)", async () => {
+  const rand = prng(11);
+  for (let rep = 0; rep < 8; rep++) {
+    const n = int(rand, 1, 40);
+    const inner = [int(rand, 1, 3), int(rand, 1, 7)];
+    const segments = int(rand, 1, 12);
+    // A few ids fall outside [0, segments): TensorFlow drops them, and so does tfjs's cpu kernel.
+    const ids = Array.from({ length: n }, () => int(rand, -1, segments));
+    const xv = values(rand, n * inner[0] * inner[1]);
+    const dtype = rep % 2 === 0 ? "float32" : "int32";
+    const run = () =>
+      tf.unsortedSegmentSum(
+        dtype === "float32" ? tf.tensor(xv, [n, ...inner]) : tf.tensor(xv, [n, ...inner]).mul(100).toInt(),
+        tf.tensor1d(ids, "int32"),
+        segments,
+      );
+    const got = await on("wasm", run);
+    const want = await on("cpu", run);
+    assert.ok(relErr(got, want) <= 1e-6, `${dtype} n=${n} inner=[${inner}] segments=${segments}`);
+    if (dtype === "int32") assert.ok(got instanceof Int32Array);
+  }
+});
+
+Deno.test("the gradient of gather (UnsortedSegmentSum) on wasm equals cpu's", async () => {
+  const rand = prng(13);
+  const table = values(rand, 9 * 5);
+  const idx = Array.from({ length: 23 }, () => int(rand, 0, 8));
+  const weights = values(rand, 23 * 5);
+  const run = () =>
+    tf.grad((t: tf.Tensor) => tf.gather(t, tf.tensor1d(idx, "int32")).mul(tf.tensor(weights, [23, 5])).sum())(
+      tf.tensor(table, [9, 5]),
+    );
+  const err = relErr(await on("wasm", run), await on("cpu", run));
+  assert.ok(err <= 1e-5, `relative error ${err}`);
+});
+
+Deno.test("the gradient of a small conv net on wasm equals cpu's", async () => {
+  const rand = prng(17);
+  const xShape = [3, 13, 13, 2];
+  const xv = values(rand, xShape.reduce((p, d) => p * d, 1));
+  const w1 = values(rand, 3 * 3 * 2 * 6);
+  const w2 = values(rand, 3 * 3 * 6 * 5);
+  const w3 = values(rand, 3 * 3 * 5 * 4);
+  const labels = [1, 3, 0];
+  const grads = async (backend: "cpu" | "wasm") => {
+    await selectBackend(backend);
+    const vars = [
+      tf.variable(tf.tensor4d(w1, [3, 3, 2, 6])),
+      tf.variable(tf.tensor4d(w2, [3, 3, 6, 5])),
+      tf.variable(tf.tensor2d(w3, [45, 4])),
+    ];
+    const x = tf.tensor4d(xv, xShape as [number, number, number, number]);
+    const y = tf.oneHot(tf.tensor1d(labels, "int32"), 4);
+    const { value, grads } = tf.variableGrads(() => {
+      const h1 = tf.relu(tf.conv2d(x, vars[0] as tf.Tensor4D, 1, "valid")); // 11×11×6
+      const p1 = tf.maxPool(h1, 2, 2, "valid"); // 5×5×6
+      const h2 = tf.relu(tf.conv2d(p1, vars[1] as tf.Tensor4D, 2, "same")); // 3×3×5
+      const logits = tf.matMul(h2.reshape([3, 45]), vars[2] as tf.Tensor2D);
+      return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
+    }, vars);
+    const out = {
+      loss: (await value.data())[0],
+      g: await Promise.all(vars.map((v) => grads[v.name].data())),
+    };
+    tf.dispose([value, x, y, ...vars, ...Object.values(grads)]);
+    return out;
+  };
+  const cpu = await grads("cpu");
+  const wasm = await grads("wasm");
+  assert.ok(Math.abs(cpu.loss - wasm.loss) <= 1e-5 * Math.abs(cpu.loss), `loss ${wasm.loss} vs ${cpu.loss}`);
+  cpu.g.forEach((g, i) => {
+    const err = relErr(wasm.g[i], g);
+    assert.ok(err <= 1e-4, `gradient of variable ${i}: relative error ${err}`);
+  });
+});
