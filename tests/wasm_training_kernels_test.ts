@@ -157,6 +157,58 @@ Deno.test("Conv2DBackpropFilter on wasm rejects NCHW and a dy of the wrong shape
   tf.dispose([x, dy]);
 });
 
+function backpropInput(
+  dy: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  inputShape: S4,
+  stride: number,
+  pad: Pad,
+): tf.Tensor {
+  return tf.engine().runKernel(
+    tf.Conv2DBackpropInput,
+    { dy, filter },
+    { strides: [stride, stride], pad, dataFormat: "NHWC", inputShape } as unknown as tf.NamedAttrMap,
+  ) as tf.Tensor;
+}
+
+Deno.test("Conv2DBackpropInput on wasm (ours for stride 1, tfjs's for 2) matches cpu", async () => {
+  const rand = prng(5);
+  for (const stride of [1, 2]) {
+    for (const pad of ["valid", "same"] as Pad[]) {
+      for (let rep = 0; rep < 5; rep++) {
+        const b = rep === 0 ? 1 : int(rand, 1, 4);
+        const kh = int(rand, 1, 4);
+        const kw = int(rand, 1, 4);
+        const inputShape: S4 = [b, int(rand, kh, 13), int(rand, kw, 13), rep === 1 ? 1 : int(rand, 1, 19)];
+        const filterShape: S4 = [kh, kw, inputShape[3], rep === 2 ? 1 : int(rand, 1, 37)];
+        const info = tf.backend_util.computeConv2DInfo(inputShape, filterShape, stride, 1, pad);
+        const dyShape: S4 = [b, info.outHeight, info.outWidth, filterShape[3]];
+        const dyv = values(rand, dyShape.reduce((p, d) => p * d, 1));
+        const fv = values(rand, filterShape.reduce((p, d) => p * d, 1));
+        const run = () =>
+          backpropInput(tf.tensor4d(dyv, dyShape), tf.tensor4d(fv, filterShape), inputShape, stride, pad);
+        const err = relErr(await on("wasm", run), await on("cpu", run));
+        assert.ok(
+          err <= 1e-4,
+          `input [${inputShape}] filter [${filterShape}] stride ${stride} ${pad}: relative error ${err}`,
+        );
+      }
+    }
+  }
+});
+
+Deno.test("Conv2DBackpropInput on wasm replaces tfjs-wasm's kernel and leaks no tensor data", async () => {
+  await selectBackend("wasm");
+  const kernel = tf.getKernel(tf.Conv2DBackpropInput, "wasm");
+  assert.ok(kernel?.kernelFunc.name.startsWith("conv2dBackpropInput"));
+  const dy = tf.ones([2, 5, 5, 3]) as tf.Tensor4D;
+  const filter = tf.ones([3, 3, 4, 3]) as tf.Tensor4D;
+  const before = tf.memory().numBytes;
+  for (let i = 0; i < 5; i++) backpropInput(dy, filter, [2, 7, 7, 4], 1, "valid").dispose();
+  assert.equal(tf.memory().numBytes, before);
+  tf.dispose([dy, filter]);
+});
+
 Deno.test("UnsortedSegmentSum on wasm matches cpu (float32 and int32, ids out of range dropped)", async () => {
   const rand = prng(11);
   for (let rep = 0; rep < 8; rep++) {

@@ -11,6 +11,7 @@ import { tf } from "../tf.ts";
 import { spatialTransformCpuConfig } from "./cpu/spatial_transform.ts";
 import { spatialTransformGradCpuConfig } from "./cpu/spatial_transform_grad.ts";
 import { conv2dBackpropFilterConfig } from "./wasm/conv2d_backprop_filter.ts";
+import { conv2dBackpropInputConfig } from "./wasm/conv2d_backprop_input.ts";
 import { spatialTransformWasmConfig } from "./wasm/spatial_transform.ts";
 import { spatialTransformGradWasmConfig } from "./wasm/spatial_transform_grad.ts";
 import { unsortedSegmentSumConfig } from "./wasm/unsorted_segment_sum.ts";
@@ -29,13 +30,28 @@ export const KERNELS: readonly tf.KernelConfig[] = [
   spatialTransformGradWebGpuConfig,
 ];
 
+/**
+ * Kernels that replace one tfjs already registers, where tfjs's own is a slow path of a training
+ * step (each keeps the original for the cases it does not speed up).
+ */
+export const REPLACEMENTS: readonly tf.KernelConfig[] = [conv2dBackpropInputConfig];
+
 let registered = false;
 
-/** Registers {@linkcode KERNELS} with tfjs (idempotent; kernels already present are left alone). */
+/**
+ * Registers {@linkcode KERNELS} with tfjs (idempotent; kernels already present are left alone),
+ * then {@linkcode REPLACEMENTS} in place of tfjs's own.
+ */
 export function registerKernels(): void {
   if (registered) return;
   registered = true;
   for (const config of KERNELS) {
     if (tf.getKernel(config.kernelName, config.backendName) == null) tf.registerKernel(config);
+  }
+  for (const config of REPLACEMENTS) {
+    if (tf.getKernel(config.kernelName, config.backendName) != null) {
+      tf.unregisterKernel(config.kernelName, config.backendName);
+    }
+    tf.registerKernel(config);
   }
 }
