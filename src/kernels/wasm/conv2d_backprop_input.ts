@@ -6,7 +6,7 @@
  * `∂x[b,i,j,c] = Σ dy[b,i+p−u,j+q−v,o] · W[u,v,c,o]`. Other strides/paddings keep tfjs's kernel.
  *
  * Wraps the kernel tfjs registered (its `setupFunc` stays), so it must be registered in place of
- * it: see `WASM_OVERRIDES` in `src/kernels/register.ts`.
+ * it: see `REPLACEMENTS` in `src/kernels/register.ts`.
  *
  * @module
  */
@@ -20,7 +20,7 @@ function isOne(v: number | [number, number] | undefined): boolean {
 
 /** A `Conv2DBackpropInput` kernel for wasm that uses XNNPACK's convolution where it can. */
 export function fastConv2DBackpropInputConfig(original: tf.KernelConfig): tf.KernelConfig {
-  const kernelFunc = (args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] => {
+  function conv2dBackpropInputViaConv2D(args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {
     const { inputs, backend, attrs } = args;
     const { strides, pad, dataFormat, inputShape } = attrs as unknown as tf.Conv2DBackpropInputAttrs;
     const { dy, filter } = inputs as unknown as { dy: tf.TensorInfo; filter: tf.TensorInfo };
@@ -60,6 +60,14 @@ export function fastConv2DBackpropInputConfig(original: tf.KernelConfig): tf.Ker
     } finally {
       wasm.disposeData(swapped.dataId);
     }
-  };
-  return { ...original, kernelFunc };
+  }
+  return { ...original, kernelFunc: conv2dBackpropInputViaConv2D };
 }
+
+/**
+ * tfjs-backend-wasm's own `Conv2DBackpropInput`, wrapped by {@linkcode fastConv2DBackpropInputConfig}
+ * (tfjs registers its kernels when `src/tf.ts` imports the backend, so the original exists here).
+ */
+export const conv2dBackpropInputConfig: tf.KernelConfig = fastConv2DBackpropInputConfig(
+  tf.getKernel("Conv2DBackpropInput", "wasm")!,
+);
