@@ -11,7 +11,7 @@ import { tf } from "../tf.ts";
 import { spatialTransformCpuConfig } from "./cpu/spatial_transform.ts";
 import { spatialTransformGradCpuConfig } from "./cpu/spatial_transform_grad.ts";
 import { conv2dBackpropFilterConfig } from "./wasm/conv2d_backprop_filter.ts";
-import { conv2dBackpropInputConfig } from "./wasm/conv2d_backprop_input.ts";
+import { fastConv2DBackpropInputConfig } from "./wasm/conv2d_backprop_input.ts";
 import { spatialTransformWasmConfig } from "./wasm/spatial_transform.ts";
 import { spatialTransformGradWasmConfig } from "./wasm/spatial_transform_grad.ts";
 import { unsortedSegmentSumConfig } from "./wasm/unsorted_segment_sum.ts";
@@ -31,16 +31,22 @@ export const KERNELS: readonly tf.KernelConfig[] = [
 ];
 
 /**
- * Kernels that replace one tfjs already registers, where tfjs's own is a slow path of a training
- * step (each keeps the original for the cases it does not speed up).
+ * Kernels that wrap the one tfjs-backend-wasm registers, where tfjs's own is a slow path of a
+ * training step: each maps the original config to its replacement (which keeps the original for
+ * the cases it does not speed up).
  */
-export const REPLACEMENTS: readonly tf.KernelConfig[] = [conv2dBackpropInputConfig];
+export const WASM_OVERRIDES: readonly {
+  kernelName: string;
+  wrap: (original: tf.KernelConfig) => tf.KernelConfig;
+}[] = [
+  { kernelName: tf.Conv2DBackpropInput, wrap: fastConv2DBackpropInputConfig },
+];
 
 let registered = false;
 
 /**
  * Registers {@linkcode KERNELS} with tfjs (idempotent; kernels already present are left alone),
- * then {@linkcode REPLACEMENTS} in place of tfjs's own.
+ * then {@linkcode WASM_OVERRIDES} in place of tfjs-backend-wasm's own.
  */
 export function registerKernels(): void {
   if (registered) return;
@@ -48,10 +54,10 @@ export function registerKernels(): void {
   for (const config of KERNELS) {
     if (tf.getKernel(config.kernelName, config.backendName) == null) tf.registerKernel(config);
   }
-  for (const config of REPLACEMENTS) {
-    if (tf.getKernel(config.kernelName, config.backendName) != null) {
-      tf.unregisterKernel(config.kernelName, config.backendName);
-    }
-    tf.registerKernel(config);
+  for (const { kernelName, wrap } of WASM_OVERRIDES) {
+    const original = tf.getKernel(kernelName, "wasm");
+    if (original == null) continue;
+    tf.unregisterKernel(kernelName, "wasm");
+    tf.registerKernel(wrap(original));
   }
 }

@@ -1,12 +1,15 @@
 /**
  * `Conv2DBackpropInput` (∂x of a convolution) on the wasm backend as a forward convolution:
- * tfjs-backend-wasm 4.22 computes it with a scalar loop (~1.5 GFLOP/s), while its `Conv2D` runs
- * on XNNPACK. For stride 1, dilation 1, NHWC, ∂x is the "full" convolution of dy (padded by
- * kernel − 1 − pad on each side) with the filter rotated 180° and its in/out channels swapped:
- * `∂x[b,i,j,c] = Σ dy[b,i+p−u,j+q−v,o] · W[u,v,c,o]`. Other strides/paddings keep tfjs's kernel.
+ * tfjs-backend-wasm 4.22 computes it with a scalar loop (~1 GFLOP/s, 20× slower than its forward
+ * `Conv2D` on the paper's [300, 31, 31, 32] ⊛ 3×3×32×32), while its `Conv2D` runs on XNNPACK.
  *
- * Wraps the kernel tfjs registered (its `setupFunc` stays), so it must be registered in place of
- * it: see `REPLACEMENTS` in `src/kernels/register.ts`.
+ * For stride 1, ∂x is itself a convolution: ∂x = conv(dy, W′) with W′[u, v, o, c] =
+ * W[KH−1−u, KW−1−v, c, o] (rotated 180°, channel axes swapped) and dy padded by KH−1−top above,
+ * H−OH+top below (likewise for columns), which covers `same`, `valid` and explicit padding and
+ * non-square filters. Strides above 1 (which would need zero-dilated dy) keep tfjs's kernel.
+ *
+ * Wraps the kernel tfjs registered (its `setupFunc` stays, binding the C++ entry point the
+ * fallback needs), so it is registered in place of it: see `src/kernels/register.ts`.
  *
  * @module
  */
@@ -14,60 +17,85 @@ import { tf } from "../../tf.ts";
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 
-function isOne(v: number | [number, number] | undefined): boolean {
-  return v === undefined || v === 1 || (Array.isArray(v) && v[0] === 1 && v[1] === 1);
+interface WasmBackendHeap {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+  disposeData(dataId: tf.DataId): boolean;
+}
+
+/** W [kh, kw, ci, co] → W′ [kh, kw, co, ci] with kh and kw reversed. */
+function flipFilter(
+  src: Float32Array,
+  dst: Float32Array,
+  kh: number,
+  kw: number,
+  ci: number,
+  co: number,
+): void {
+  for (let y = 0; y < kh; y++) {
+    for (let x = 0; x < kw; x++) {
+      const from = (y * kw + x) * ci * co;
+      const to = ((kh - 1 - y) * kw + (kw - 1 - x)) * co * ci;
+      for (let i = 0; i < ci; i++) {
+        for (let o = 0; o < co; o++) dst[to + o * ci + i] = src[from + i * co + o];
+      }
+    }
+  }
 }
 
 /** A `Conv2DBackpropInput` kernel for wasm that uses XNNPACK's convolution where it can. */
 export function fastConv2DBackpropInputConfig(original: tf.KernelConfig): tf.KernelConfig {
-  function conv2dBackpropInputViaConv2D(args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {
-    const { inputs, backend, attrs } = args;
-    const { strides, pad, dataFormat, inputShape } = attrs as unknown as tf.Conv2DBackpropInputAttrs;
+  const kernelFunc = (args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] => {
+    const { inputs, backend } = args;
+    const { strides, pad, dataFormat, dimRoundingMode, inputShape } = args
+      .attrs as unknown as tf.Conv2DBackpropInputAttrs;
     const { dy, filter } = inputs as unknown as { dy: tf.TensorInfo; filter: tf.TensorInfo };
-    const [kh, kw] = filter.shape;
-    const padding = pad === "valid" ? 0 : typeof pad === "number" ? pad : -1;
-    if (
-      !isOne(strides) || (dataFormat !== undefined && dataFormat !== "NHWC") || padding < 0 ||
-      kh !== kw || padding > kh - 1 || dy.dtype !== "float32" || filter.dtype !== "float32"
-    ) {
+    if ((dataFormat !== undefined && dataFormat !== "NHWC") || dy.dtype !== "float32") {
       return original.kernelFunc(args);
     }
-    const get = (name: string) => tf.getKernel(name, "wasm")!.kernelFunc;
-    const wasm = backend as { disposeData(id: tf.DataId): void };
-    const flipped = get("Reverse")({
-      inputs: { x: filter },
-      backend,
-      attrs: { dims: [0, 1] },
-    }) as tf.TensorInfo;
-    const swapped = get("Transpose")({
-      inputs: { x: flipped },
-      backend,
-      attrs: { perm: [0, 1, 3, 2] },
-    }) as tf.TensorInfo;
-    wasm.disposeData(flipped.dataId);
-    try {
-      const out = get("Conv2D")({
-        inputs: { x: dy, filter: swapped },
-        backend,
-        attrs: { strides: 1, pad: kh - 1 - padding, dataFormat: "NHWC", dilations: 1 },
-      }) as tf.TensorInfo;
-      const [b, h, w, c] = out.shape;
-      if (b !== inputShape[0] || h !== inputShape[1] || w !== inputShape[2] || c !== inputShape[3]) {
-        wasm.disposeData(out.dataId);
-        return original.kernelFunc(args);
-      }
-      return out;
-    } finally {
-      wasm.disposeData(swapped.dataId);
+    const info = tf.backend_util.computeConv2DInfo(
+      inputShape,
+      filter.shape as [number, number, number, number],
+      strides,
+      1,
+      pad,
+      dimRoundingMode,
+      false,
+      "channelsLast",
+    );
+    const { filterHeight: kh, filterWidth: kw, inChannels: ci, outChannels: co, padInfo } = info;
+    const top = kh - 1 - padInfo.top;
+    const left = kw - 1 - padInfo.left;
+    const bottom = info.inHeight - info.outHeight + padInfo.top;
+    const right = info.inWidth - info.outWidth + padInfo.left;
+    if (info.strideHeight !== 1 || info.strideWidth !== 1 || Math.min(top, left, bottom, right) < 0) {
+      return original.kernelFunc(args);
     }
-  }
-  return { ...original, kernelFunc: conv2dBackpropInputViaConv2D };
+    const wasm = backend as unknown as WasmBackendHeap;
+    const flipped = wasm.makeOutput([kh, kw, co, ci], "float32");
+    flipFilter(
+      wasm.typedArrayFromHeap(filter) as Float32Array,
+      wasm.typedArrayFromHeap(flipped) as Float32Array,
+      kh,
+      kw,
+      ci,
+      co,
+    );
+    try {
+      return tf.getKernel(tf.Conv2D, "wasm")!.kernelFunc({
+        inputs: { x: dy, filter: flipped } as unknown as tf.NamedTensorInfoMap,
+        backend,
+        attrs: {
+          strides: [1, 1],
+          dilations: [1, 1],
+          pad: [[0, 0], [top, bottom], [left, right], [0, 0]],
+          dataFormat: "NHWC",
+        } as unknown as tf.NamedAttrMap,
+      });
+    } finally {
+      // Disposing also drops tfjs-wasm's cached XNNPACK operator for this filter.
+      wasm.disposeData(flipped.dataId);
+    }
+  };
+  return { ...original, kernelFunc };
 }
-
-/**
- * tfjs-backend-wasm's own `Conv2DBackpropInput`, wrapped by {@linkcode fastConv2DBackpropInputConfig}
- * (tfjs registers its kernels when `src/tf.ts` imports the backend, so the original exists here).
- */
-export const conv2dBackpropInputConfig: tf.KernelConfig = fastConv2DBackpropInputConfig(
-  tf.getKernel("Conv2DBackpropInput", "wasm")!,
-);
