@@ -11,6 +11,7 @@ import { tf } from "../tf.ts";
 import { spatialTransformCpuConfig } from "./cpu/spatial_transform.ts";
 import { spatialTransformGradCpuConfig } from "./cpu/spatial_transform_grad.ts";
 import { conv2dBackpropFilterConfig } from "./wasm/conv2d_backprop_filter.ts";
+import { fastBatchMatMulConfig } from "./wasm/batch_mat_mul.ts";
 import { fastConv2DBackpropInputConfig } from "./wasm/conv2d_backprop_input.ts";
 import { spatialTransformWasmConfig } from "./wasm/spatial_transform.ts";
 import { spatialTransformGradWasmConfig } from "./wasm/spatial_transform_grad.ts";
@@ -40,6 +41,7 @@ export const WASM_OVERRIDES: readonly {
   wrap: (original: tf.KernelConfig) => tf.KernelConfig;
 }[] = [
   { kernelName: tf.Conv2DBackpropInput, wrap: fastConv2DBackpropInputConfig },
+  { kernelName: tf.BatchMatMul, wrap: fastBatchMatMulConfig },
 ];
 
 let registered = false;
