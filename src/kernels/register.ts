@@ -14,6 +14,7 @@ import { conv2dBackpropFilterConfig } from "./wasm/conv2d_backprop_filter.ts";
 import { fastBatchMatMulConfig } from "./wasm/batch_mat_mul.ts";
 import { fastConv2DBackpropInputConfig } from "./wasm/conv2d_backprop_input.ts";
 import { fastMaxPoolGradConfig } from "./wasm/max_pool_grad.ts";
+import { fastSumConfig } from "./wasm/sum.ts";
 import { spatialTransformWasmConfig } from "./wasm/spatial_transform.ts";
 import { spatialTransformGradWasmConfig } from "./wasm/spatial_transform_grad.ts";
 import { unsortedSegmentSumConfig } from "./wasm/unsorted_segment_sum.ts";
@@ -44,6 +45,7 @@ export const WASM_OVERRIDES: readonly {
   { kernelName: tf.Conv2DBackpropInput, wrap: fastConv2DBackpropInputConfig },
   { kernelName: tf.BatchMatMul, wrap: fastBatchMatMulConfig },
   { kernelName: tf.MaxPoolGrad, wrap: fastMaxPoolGradConfig },
+  { kernelName: tf.Sum, wrap: fastSumConfig },
 ];
 
 let registered = false;
