@@ -67,6 +67,23 @@ Deno.test("BatchMatMul on wasm matches cpu for every transpose combination, rank
   }
 });
 
+Deno.test("BatchMatMul on wasm: a·bᵀ with a small a (computed as (b·aᵀ)ᵀ) matches cpu", async () => {
+  const rand = prng(8);
+  for (const [m, k, n] of [[3, 40, 50], [1, 7, 300], [20, 400, 2000], [5, 1, 9]]) {
+    const av = values(rand, m * k), bv = values(rand, n * k);
+    const run = () => tf.matMul(tf.tensor2d(av, [m, k]), tf.tensor2d(bv, [n, k]), false, true);
+    const got = await on("wasm", run);
+    const want = await on("cpu", run);
+    assert.deepEqual(got.shape, [m, n]);
+    for (let i = 0; i < want.data.length; i++) {
+      assert.ok(
+        Math.abs(got.data[i] - want.data[i]) <= 1e-4 * Math.max(1, Math.abs(want.data[i])),
+        `[${m},${k},${n}] ${i}`,
+      );
+    }
+  }
+});
+
 Deno.test("the gradient of a dense layer on wasm (transposed products) equals cpu's, without leaks", async () => {
   const rand = prng(3);
   const xv = values(rand, 9 * 13), wv = values(rand, 13 * 5);

@@ -31,6 +31,28 @@ export function fastBatchMatMulConfig(original: tf.KernelConfig): tf.KernelConfi
     const { transposeA, transposeB } = attrs as unknown as tf.BatchMatMulAttrs;
     if (!transposeA && !transposeB) return original.kernelFunc(args);
     let { a, b } = inputs as unknown as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const wasm = backend as { disposeData(id: tf.DataId): void };
+    if (transposeB && !transposeA && a.shape.length === 2 && b.shape.length === 2) {
+      // a·bᵀ = (b·aᵀ)ᵀ: when b is the big operand (∂x = dy·Wᵀ of a wide dense layer, W up to 17 M
+      // weights in the CNN) transpose the small ones — a and the result — instead of b.
+      const [m, k] = a.shape, n = b.shape[0];
+      if (m * k + m * n < k * n) {
+        const at = transposeLastTwo(a, backend);
+        let product: tf.TensorInfo;
+        try {
+          product = original.kernelFunc({
+            inputs: { a: b, b: at },
+            backend,
+            attrs: { ...attrs, transposeA: false, transposeB: false },
+          }) as tf.TensorInfo;
+        } finally {
+          wasm.disposeData(at.dataId);
+        }
+        const out = transposeLastTwo(product, backend);
+        wasm.disposeData(product.dataId);
+        return out;
+      }
+    }
     const temporaries: tf.TensorInfo[] = [];
     if (transposeA) temporaries.push(a = transposeLastTwo(a, backend));
     if (transposeB) temporaries.push(b = transposeLastTwo(b, backend));
@@ -41,7 +63,6 @@ export function fastBatchMatMulConfig(original: tf.KernelConfig): tf.KernelConfi
         attrs: { ...attrs, transposeA: false, transposeB: false },
       });
     } finally {
-      const wasm = backend as { disposeData(id: tf.DataId): void };
       for (const t of temporaries) wasm.disposeData(t.dataId);
     }
   }
