@@ -214,6 +214,42 @@ Deno.test("Conv2DBackpropInput on wasm replaces tfjs-wasm's kernel and leaks no 
   tf.dispose([dy, filter]);
 });
 
+Deno.test("both conv gradients on wasm are the adjoints of Conv2D at batch 256 and 128 channels", async () => {
+  // cpu's scalar loops would take minutes here, so check ⟨conv(x, W), dy⟩ = ⟨W, ∂W⟩ = ⟨x, ∂x⟩ instead.
+  await selectBackend("wasm");
+  const rand = prng(19);
+  for (
+    const [xShape, filterShape, stride, pad] of [
+      [[256, 9, 9, 128], [3, 3, 128, 128], 1, "valid"],
+      [[256, 11, 10, 3], [3, 2, 3, 128], 2, "same"],
+    ] as [S4, S4, number, Pad][]
+  ) {
+    const x = tf.tensor4d(values(rand, xShape.reduce((p, d) => p * d, 1)), xShape);
+    const w = tf.tensor4d(values(rand, filterShape.reduce((p, d) => p * d, 1)), filterShape);
+    const y = tf.conv2d(x, w, stride, pad);
+    // dy = y makes the identity ‖y‖² = ⟨W, ∂W⟩ = ⟨x, ∂x⟩: no cancellation to hide an error in.
+    const dy = y;
+    const dw = backpropFilter(x, dy, filterShape, stride, pad);
+    const dx = backpropInput(dy, w, xShape, stride, pad);
+    const dot = async (a: tf.Tensor, b: tf.Tensor) => {
+      const [u, v] = [await a.data(), await b.data()];
+      let sum = 0;
+      let scale = 0;
+      for (let i = 0; i < u.length; i++) {
+        sum += u[i] * v[i];
+        scale += Math.abs(u[i] * v[i]);
+      }
+      return { sum, scale };
+    };
+    const forward = await dot(y, dy);
+    for (const [name, got] of [["∂W", await dot(w, dw)], ["∂x", await dot(x, dx)]] as const) {
+      const err = Math.abs(got.sum - forward.sum) / forward.scale;
+      assert.ok(err <= 1e-4, `${name} for x [${xShape}] filter [${filterShape}]: adjoint mismatch ${err}`);
+    }
+    tf.dispose([x, w, y, dw, dx]);
+  }
+});
+
 Deno.test("UnsortedSegmentSum on wasm matches cpu (float32 and int32, ids out of range dropped)", async () => {
   const rand = prng(11);
   for (let rep = 0; rep < 8; rep++) {
