@@ -32,10 +32,11 @@ export function fastBatchMatMulConfig(original: tf.KernelConfig): tf.KernelConfi
     if (!transposeA && !transposeB) return original.kernelFunc(args);
     let { a, b } = inputs as unknown as { a: tf.TensorInfo; b: tf.TensorInfo };
     const wasm = backend as { disposeData(id: tf.DataId): void };
-    if (transposeB && !transposeA && a.shape.length === 2 && b.shape.length === 2) {
+    const unbatched = (t: tf.TensorInfo) => t.shape.slice(0, -2).every((d) => d === 1);
+    if (transposeB && !transposeA && a.shape.length === b.shape.length && unbatched(a) && unbatched(b)) {
       // a·bᵀ = (b·aᵀ)ᵀ: when b is the big operand (∂x = dy·Wᵀ of a wide dense layer, W up to 17 M
       // weights in the CNN) transpose the small ones — a and the result — instead of b.
-      const [m, k] = a.shape, n = b.shape[0];
+      const [m, k] = a.shape.slice(-2), n = b.shape[b.shape.length - 2];
       if (m * k + m * n < k * n) {
         const at = transposeLastTwo(a, backend);
         let product: tf.TensorInfo;
