@@ -197,6 +197,28 @@ Deno.test("Conv2DBackpropInput on wasm (ours for stride 1, tfjs's for 2) matches
   }
 });
 
+Deno.test("Conv2DBackpropInput on wasm for 1–4 input channels (the Rust gather) matches cpu", async () => {
+  const rand = prng(23);
+  for (
+    const [inputShape, co, stride, pad] of [
+      [[2, 11, 12, 1], 96, 1, "valid"],
+      [[1, 9, 9, 1], 32, 2, "same"],
+      [[3, 8, 7, 4], 13, 2, "valid"],
+      [[2, 7, 9, 2], 5, 1, "same"],
+    ] as [S4, number, number, Pad][]
+  ) {
+    const filterShape: S4 = [3, 3, inputShape[3], co];
+    const info = tf.backend_util.computeConv2DInfo(inputShape, filterShape, stride, 1, pad);
+    const dyShape: S4 = [inputShape[0], info.outHeight, info.outWidth, co];
+    const dyv = values(rand, dyShape.reduce((p, d) => p * d, 1));
+    const fv = values(rand, filterShape.reduce((p, d) => p * d, 1));
+    const run = () =>
+      backpropInput(tf.tensor4d(dyv, dyShape), tf.tensor4d(fv, filterShape), inputShape, stride, pad);
+    const err = relErr(await on("wasm", run), await on("cpu", run));
+    assert.ok(err <= 1e-4, `input [${inputShape}] → ${co} stride ${stride} ${pad}: relative error ${err}`);
+  }
+});
+
 Deno.test("Conv2DBackpropInput on wasm replaces tfjs-wasm's kernel and leaks no tensor data", async () => {
   await selectBackend("wasm");
   const kernel = tf.getKernel(tf.Conv2DBackpropInput, "wasm");

@@ -7,6 +7,8 @@
  * W[KH−1−u, KW−1−v, c, o] (rotated 180°, channel axes swapped) and dy padded by KH−1−top above,
  * H−OH+top below (likewise for columns), which covers `same`, `valid` and explicit padding and
  * non-square filters. Strides above 1 (which would need zero-dilated dy) keep tfjs's kernel.
+ * Inputs with ≤ 4 channels, where XNNPACK is slowest, take a Rust gather at any stride
+ * (`conv2d_backprop_input_narrow.ts`).
  *
  * Wraps the kernel tfjs registered (its `setupFunc` stays, binding the C++ entry point the
  * fallback needs), so it is registered in place of it: see `src/kernels/register.ts`.
@@ -14,6 +16,7 @@
  * @module
  */
 import { tf } from "../../tf.ts";
+import { backpropInputNarrow, NARROW_INPUT_CHANNELS } from "./conv2d_backprop_input_narrow.ts";
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 
@@ -68,6 +71,7 @@ export function fastConv2DBackpropInputConfig(original: tf.KernelConfig): tf.Ker
     const left = kw - 1 - padInfo.left;
     const bottom = info.inHeight - info.outHeight + padInfo.top;
     const right = info.inWidth - info.outWidth + padInfo.left;
+    if (ci <= NARROW_INPUT_CHANNELS) return backpropInputNarrow(backend as never, dy, filter, info);
     if (info.strideHeight !== 1 || info.strideWidth !== 1 || Math.min(top, left, bottom, right) < 0) {
       return original.kernelFunc(args);
     }
