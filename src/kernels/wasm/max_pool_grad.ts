@@ -47,6 +47,11 @@ export function fastMaxPoolGradConfig(original: tf.KernelConfig): tf.KernelConfi
     const g = wasm.typedArrayFromHeap(dy) as Float32Array;
     dx.fill(0);
     const rowX = inWidth * C, imageX = inHeight * rowX;
+    const inside = 2 * outHeight <= inHeight && 2 * outWidth <= inWidth;
+    if (fh === 2 && fw === 2 && sh === 2 && sw === 2 && top === 0 && left === 0 && inside) {
+      windows2x2(x, g, dx, batchSize, imageX, rowX, C, outHeight, outWidth);
+      return out;
+    }
     let o = 0;
     for (let b = 0; b < batchSize; b++) {
       const base = b * imageX;
@@ -72,4 +77,40 @@ export function fastMaxPoolGradConfig(original: tf.KernelConfig): tf.KernelConfi
     return out;
   }
   return { ...original, kernelFunc: maxPoolGradArgmax };
+}
+
+/** The paper's 2×2 / stride 2 pools with every window inside: disjoint, four loads per output. */
+function windows2x2(
+  x: Float32Array,
+  g: Float32Array,
+  dx: Float32Array,
+  batch: number,
+  imageX: number,
+  rowX: number,
+  C: number,
+  outHeight: number,
+  outWidth: number,
+): void {
+  let o = 0;
+  for (let b = 0; b < batch; b++) {
+    for (let yr = 0; yr < outHeight; yr++) {
+      for (let yc = 0; yc < outWidth; yc++) {
+        const i0 = b * imageX + 2 * yr * rowX + 2 * yc * C;
+        for (let d = 0; d < C; d++, o++) {
+          // Row-major order and strict ">": the first maximum wins, as in tfjs's cpu kernel.
+          // NaN and −∞ are never picked; a window of only those gets no gradient.
+          let at = -1, best = -Infinity;
+          let i = i0 + d;
+          if (x[i] > best) best = x[at = i];
+          i += C;
+          if (x[i] > best) best = x[at = i];
+          i = i0 + rowX + d;
+          if (x[i] > best) best = x[at = i];
+          i += C;
+          if (x[i] > best) at = i;
+          if (at >= 0) dx[at] = g[o];
+        }
+      }
+    }
+  }
 }
