@@ -5,7 +5,7 @@
  * 3×3×32×32) and its localization network's first layer ([100, 48, 48, 1] ⊛ 3×3×1×20).
  *
  * All four products cost 2·B·OH·OW·KH·KW·CI·CO FLOPs. The cpu backend's kernel is a scalar loop
- * (~0.1 GFLOP/s), so it runs on a slice of the batch (its rate does not depend on the batch).
+ * (~0.02 GFLOP/s), so it runs on a slice of the batch (its rate does not depend on the batch).
  *
  *   deno run -A bench/conv2d_backprop_filter_report.ts [--reps 5]
  *
