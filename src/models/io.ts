@@ -157,7 +157,7 @@ export async function readModelArtifacts(dir: string): Promise<tf.io.ModelArtifa
     weights.set(p, offset);
     offset += p.byteLength;
   }
-  const weightsPath = join(dir, paths.join("+"));
+  const weightsPath = join(dir, paths.map((p) => p.replace(/^\.\//, "")).join("+"));
   if (json.rnnspn) {
     if (total !== json.rnnspn.weightsBytes) {
       throw new Error(
