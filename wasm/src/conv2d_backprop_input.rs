@@ -35,29 +35,36 @@ pub unsafe extern "C" fn conv2d_backprop_input_f32(
 ) {
     for bi in 0..b {
         for iy in 0..h {
+            // The u with a whole oy = (iy + pt − u) / sh are u0, u0 + sh, …; oy falls by 1 each step.
+            let ty = iy + pt;
+            let u0 = ty % sh;
+            let oy0 = ty / sh;
             for ix in 0..wd {
+                let tx = ix + pl;
+                let v0 = tx % sw;
+                let ox0 = tx / sw;
                 let out = dx.add(((bi * h + iy) * wd + ix) * ci);
                 for c in 0..ci {
                     let mut acc = f32x4_splat(0.0);
                     let mut tail = 0f32;
-                    for u in 0..kh {
-                        let ty = iy + pt;
-                        if ty < u || (ty - u) % sh != 0 || (ty - u) / sh >= oh {
-                            continue;
-                        }
-                        let oy = (ty - u) / sh;
-                        for v in 0..kw {
-                            let tx = ix + pl;
-                            if tx < v || (tx - v) % sw != 0 || (tx - v) / sw >= ow {
-                                continue;
+                    let (mut u, mut oy) = (u0, oy0);
+                    while u < kh && u <= ty {
+                        if oy < oh {
+                            let (mut v, mut ox) = (v0, ox0);
+                            while v < kw && v <= tx {
+                                if ox < ow {
+                                    let d = dy.add(((bi * oh + oy) * ow + ox) * co);
+                                    let f = w.add(((u * kw + v) * ci + c) * co);
+                                    let (a, t) = dot(d, f, co);
+                                    acc = f32x4_add(acc, a);
+                                    tail += t;
+                                }
+                                v += sw;
+                                ox = ox.wrapping_sub(1);
                             }
-                            let ox = (tx - v) / sw;
-                            let d = dy.add(((bi * oh + oy) * ow + ox) * co);
-                            let f = w.add(((u * kw + v) * ci + c) * co);
-                            let (a, t) = dot(d, f, co);
-                            acc = f32x4_add(acc, a);
-                            tail += t;
                         }
+                        u += sh;
+                        oy = oy.wrapping_sub(1);
                     }
                     *out.add(c) = f32x4_extract_lane::<0>(acc)
                         + f32x4_extract_lane::<1>(acc)
