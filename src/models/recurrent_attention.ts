@@ -9,12 +9,12 @@
 import { tf } from "../tf.ts";
 import { Glimpses } from "../layers/glimpses.ts";
 import { SplitSteps } from "../layers/steps.ts";
+import { RepeatedInputGRU } from "../layers/repeated_gru.ts";
 import { loadSaved, SequenceModel } from "./base.ts";
 import {
   affineHead,
   convStack,
   dense,
-  glorot,
   localizationStack,
   maybeDropout,
   resolveConfig,
@@ -65,20 +65,15 @@ function build(c: Required<RecurrentAttentionConfig>): tf.LayersModel {
   // Localization: one feature vector per image, fed to the GRU at every step.
   let features = convStack(images, localizationStack(c.locFilters), "loc", seeds);
   features = tf.layers.flatten({ name: "loc_flatten" }).apply(features) as tf.SymbolicTensor;
-  const repeated = tf.layers.repeatVector({ n: c.steps, name: "loc_repeat" }).apply(
-    features,
-  ) as tf.SymbolicTensor;
-  const hidden = tf.layers.gru({
+  // tfjs's GRU maths (sigmoid gates like Lasagne's and PyTorch's; Glorot recurrent init like the
+  // paper's recipe), with the input projection computed once for all steps: see RepeatedInputGRU.
+  const hidden = new RepeatedInputGRU({
     units: c.gruUnits,
-    returnSequences: true,
-    // Lasagne's (and PyTorch's) GRU gate is the logistic sigmoid; tfjs defaults to hardSigmoid.
-    recurrentActivation: "sigmoid",
-    kernelInitializer: glorot(seeds),
-    // Glorot rather than tfjs's default orthogonal: the paper's recipe is Glorot everywhere, and
-    // tfjs's orthogonal init runs a slow QR on a 256×768 matrix.
-    recurrentInitializer: glorot(seeds),
+    steps: c.steps,
+    kernelSeed: seeds.next(),
+    recurrentSeed: seeds.next(),
     name: "loc_gru",
-  }).apply(repeated) as tf.SymbolicTensor;
+  }).apply(features) as tf.SymbolicTensor;
   const { output: thetaSteps, layer: head } = affineHead(hidden, "loc_theta"); // [B, steps, 6]
   const glimpses = new Glimpses({ downsampleFactor: c.downsampleFactor, name: "glimpses" })
     .apply([images, thetaSteps]) as tf.SymbolicTensor; // [B·steps, h, w, 1]
@@ -109,7 +104,8 @@ function build(c: Required<RecurrentAttentionConfig>): tf.LayersModel {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { RecurrentAttention } from "@rnnspn/core";
+ * import { RecurrentAttention, selectBackend } from "@rnnspn/core";
+ * await selectBackend("cpu");
  * const model = new RecurrentAttention({ steps: 3, downsampleFactor: 3 });
  * const { digits, theta, logits, probabilities } = model.predict(tf.zeros([2, 100, 100, 1]));
  * console.log(digits.shape, theta?.shape); // [2, 3] [2, 3, 2, 3]
