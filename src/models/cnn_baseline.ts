@@ -86,7 +86,8 @@ function build(c: Required<CnnBaselineConfig>): tf.LayersModel {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { CnnBaseline } from "@rnnspn/core";
+ * import { CnnBaseline, selectBackend } from "@rnnspn/core";
+ * await selectBackend("cpu");
  * const model = new CnnBaseline({ classifierFilters: 8, denseUnits: 32 });
  * const { digits, logits, probabilities } = model.predict(tf.zeros([1, 100, 100, 1]));
  * console.log(digits.shape); // [1, 3]

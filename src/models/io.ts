@@ -197,6 +197,15 @@ export async function readModelArtifacts(dir: string): Promise<tf.io.ModelArtifa
 /**
  * A tfjs `IOHandler` for the directory `dir`: `model.save(fileIO(dir))` writes `model.json` +
  * `weights.bin` atomically; `tf.loadLayersModel(fileIO(dir))` reads and verifies them.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { fileIO } from "@rnnspn/core";
+ * const model = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [2] })] });
+ * await model.save(fileIO("runs/tiny"));
+ * const again = await tf.loadLayersModel(fileIO("runs/tiny"));
+ * ```
  */
 export function fileIO(dir: string): tf.io.IOHandler {
   return {

@@ -14,7 +14,17 @@ export type AnyModel = RecurrentAttention | SpnBaseline | CnnBaseline;
 /** Every model kind, in the paper's order. */
 export const MODEL_KINDS: readonly ModelKind[] = ["rnn-spn", "spn", "cnn"];
 
-/** Builds a fresh model of `kind` (config fields a kind does not know are an error). */
+/**
+ * Builds a fresh model of `kind` (config fields a kind does not know are an error).
+ *
+ * @example
+ * ```ts
+ * import { createModel, selectBackend } from "@rnnspn/core";
+ * await selectBackend("cpu");
+ * const model = createModel("spn", { digits: 3, downsampleFactor: 2 });
+ * console.log(model.countParams());
+ * ```
+ */
 export function createModel(
   kind: ModelKind,
   config: RecurrentAttentionConfig | SpnBaselineConfig | CnnBaselineConfig = {},
@@ -25,7 +35,17 @@ export function createModel(
   throw new Error(`createModel: kind must be one of ${MODEL_KINDS.join(", ")}; got ${JSON.stringify(kind)}`);
 }
 
-/** Loads whichever model `dir` holds (saved with `save(dir)`). */
+/**
+ * Loads whichever model `dir` holds (saved with `save(dir)`).
+ *
+ * @example
+ * ```ts
+ * import { loadModel, selectBackend } from "@rnnspn/core";
+ * await selectBackend("wasm");
+ * const model = await loadModel("runs/rnn-spn/best"); // RecurrentAttention, SpnBaseline or CnnBaseline
+ * console.log(model.kind, model.config);
+ * ```
+ */
 export async function loadModel(dir: string): Promise<AnyModel> {
   const { model, metadata } = await loadSaved(dir);
   switch (metadata.kind) {

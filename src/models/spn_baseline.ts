@@ -81,7 +81,8 @@ function build(c: Required<SpnBaselineConfig>): tf.LayersModel {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { SpnBaseline } from "@rnnspn/core";
+ * import { SpnBaseline, selectBackend } from "@rnnspn/core";
+ * await selectBackend("cpu");
  * const model = new SpnBaseline({ classifierFilters: 8, denseUnits: 32 });
  * const { digits, theta, logits, probabilities } = model.predict(tf.zeros([1, 100, 100, 1]));
  * console.log(digits.shape, theta?.shape); // [1, 3] [1, 1, 2, 3]

@@ -34,6 +34,15 @@ export interface TrainingData {
 /**
  * Scores `model` (inference mode) on the first `limit` sequences of `split` (all by default), in
  * order, `batchSize` at a time.
+ *
+ * @example
+ * ```ts
+ * import { ClutteredMnist, evaluate, loadMnist, loadModel, selectBackend } from "@rnnspn/core";
+ * await selectBackend("wasm");
+ * const model = await loadModel("runs/rnn-spn/best");
+ * const data = new ClutteredMnist(await loadMnist(), { seed: 1 });
+ * const { digitError, sequenceError } = await evaluate(model, data, "test");
+ * ```
  */
 export async function evaluate(
   model: SequenceModel<object>,

@@ -27,6 +27,12 @@ export interface ScheduleOptions {
 /**
  * The learning rate of 1-based `epoch`. Paper: `lr` for epochs 1..30, `lr/1.5` for 31..40, `lr/1.5²` for
  * 41..50, …; cosine: `lr · (1 + cos(π·(epoch−1)/epochs)) / 2`; constant: `lr`.
+ *
+ * @example
+ * ```ts
+ * import { learningRateAt } from "@rnnspn/core";
+ * learningRateAt(31, { learningRate: 5e-4, epochs: 300 }); // 5e-4 / 1.5
+ * ```
  */
 export function learningRateAt(epoch: number, options: ScheduleOptions): number {
   const {

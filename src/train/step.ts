@@ -11,6 +11,13 @@ import type { SequenceModel } from "../models/base.ts";
 /**
  * Mean softmax cross-entropy over every (sample, step): `logits [B, S, C]`, int32 `labels [B, S]`.
  * The caller disposes the scalar.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { sequenceLoss } from "@rnnspn/core";
+ * const loss = sequenceLoss(tf.zeros([2, 3, 10]), tf.zeros([2, 3], "int32")); // ln 10
+ * ```
  */
 export function sequenceLoss(logits: tf.Tensor, labels: tf.Tensor): tf.Scalar {
   if (
@@ -37,7 +44,16 @@ export interface ClipOptions {
   clipNorm?: number;
 }
 
-/** Element-wise clip, then global-norm clip, of `grads` (new tensors; the caller disposes them). */
+/**
+ * Element-wise clip, then global-norm clip, of `grads` (new tensors; the caller disposes them).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { clipGradients } from "@rnnspn/core";
+ * const [g] = clipGradients([tf.fill([100], 2)]); // each element to 1, then norm 10 → 5: every element 0.5
+ * ```
+ */
 export function clipGradients(grads: tf.Tensor[], options: ClipOptions = {}): tf.Tensor[] {
   const { clipValue = 1, clipNorm = 5 } = options;
   return tf.tidy(() => {

@@ -83,7 +83,16 @@ const TRAIN_DEFAULTS = {
   resume: false,
 };
 
-/** The one-line summary of an epoch. */
+/**
+ * The one-line summary of an epoch.
+ *
+ * @example
+ * ```ts
+ * import { formatEpoch, type SplitMetrics } from "@rnnspn/core";
+ * const s: SplitMetrics = { loss: 0.1, digitError: 0.02, sequenceError: 0.05 };
+ * console.log(formatEpoch({ epoch: 1, learningRate: 5e-4, trainLoss: 0.2, train: s, valid: s, test: s, samplesPerSec: 90, seconds: 700 }));
+ * ```
+ */
 export function formatEpoch(m: EpochMetrics): string {
   const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
   return `epoch ${m.epoch} lr ${m.learningRate.toPrecision(3)} loss ${m.trainLoss.toFixed(4)} | ` +
