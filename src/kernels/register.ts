@@ -13,6 +13,7 @@ import { spatialTransformGradCpuConfig } from "./cpu/spatial_transform_grad.ts";
 import { conv2dBackpropFilterConfig } from "./wasm/conv2d_backprop_filter.ts";
 import { fastBatchMatMulConfig } from "./wasm/batch_mat_mul.ts";
 import { fastConv2DBackpropInputConfig } from "./wasm/conv2d_backprop_input.ts";
+import { fastIdentityConfig } from "./wasm/identity.ts";
 import { fastMaxPoolGradConfig } from "./wasm/max_pool_grad.ts";
 import { fastSumConfig } from "./wasm/sum.ts";
 import { spatialTransformWasmConfig } from "./wasm/spatial_transform.ts";
@@ -46,6 +47,7 @@ export const WASM_OVERRIDES: readonly {
   { kernelName: tf.BatchMatMul, wrap: fastBatchMatMulConfig },
   { kernelName: tf.MaxPoolGrad, wrap: fastMaxPoolGradConfig },
   { kernelName: tf.Sum, wrap: fastSumConfig },
+  { kernelName: tf.Identity, wrap: fastIdentityConfig },
 ];
 
 let registered = false;
