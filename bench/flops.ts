@@ -87,10 +87,12 @@ export function trainingFlops(model: SequenceModel<object>): FlopCount {
   if (model.kind === "rnn-spn") {
     const features = loc();
     const u = c.gruUnits, steps = c.steps;
-    // tfjs's GRU multiplies the (repeated) input by its kernel at every step, and h by the recurrent one.
+    // The architecture's minimum, which RepeatedInputGRU runs: the GRU reads the same vector at
+    // every step, so its input projection x·W is one product; h·U is zero at the first step.
+    // (RepeatVector + tfjs's GRU, or PyTorch's nn.GRU on the repeated input, do x·W `steps` times.)
+    n.product(features * 3 * u, true);
     for (let s = 0; s < steps; s++) {
-      n.product(features * 3 * u, true);
-      n.product(u * 3 * u, true);
+      if (s > 0) n.product(u * 3 * u, true);
       n.product(u * 6, true);
     }
     const [h, w] = glimpse();

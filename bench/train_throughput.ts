@@ -142,6 +142,7 @@ for (const [bi, backend] of backends.entries()) {
     const rig = makeRig(model, ds, batch);
     const flops = trainingFlops(rig.model);
     const perSample = flops.forward + flops.backward;
+    let failed = false;
     try {
       const tw = performance.now();
       for (let i = 0; i < warmup; i++) await rig.step();
@@ -207,9 +208,18 @@ for (const [bi, backend] of backends.entries()) {
             (leaked !== 0 ? `, LEAKED ${leaked} tensors` : "") + `)`,
         );
       }
+    } catch (error) {
+      // Typically "memory access out of bounds": the batch's activations and gradients outgrew
+      // tfjs-backend-wasm's heap (2 GB; the CNN at batch 100 needs more). The heap may be corrupt
+      // afterwards, so this backend stops here.
+      failed = true;
+      const why = error instanceof Error ? error.message : String(error);
+      console.log(`${backend} ${model} ds${ds} batch ${batch}: FAILED (${why})`);
+      summary.push(`${model} ds${ds} ours FAILED (${why}) on ${backend} at batch ${batch}`);
     } finally {
-      rig.dispose();
+      if (!failed) rig.dispose();
     }
+    if (failed) break;
   }
 }
 for (const line of summary) console.log(line);
