@@ -10,6 +10,7 @@ import {
   train,
 } from "../mod.ts";
 import { createOptimizer } from "../src/train/optimizer.ts";
+import { progressLine } from "../src/train/progress.ts";
 import { trainStep } from "../src/train/step.ts";
 import { tinyModel } from "./_models.ts";
 
@@ -35,6 +36,15 @@ Deno.test("paper schedule: lr for epochs 1..30, then ÷1.5 every 10 epochs; cosi
   assert.ok(Math.abs(learningRateAt(151, { ...o, schedule: "cosine" }) - 2.5e-4) < 1e-12);
   assert.equal(learningRateAt(200, { ...o, schedule: "constant" }), 5e-4);
   assert.throws(() => learningRateAt(0, o), /epoch must be an integer >= 1; got 0/);
+});
+
+Deno.test("progress line: batches, samples/s and ETA", () => {
+  assert.equal(
+    progressLine("epoch 1", 3, 6, 300, 2),
+    "epoch 1 [############............] 3/6 batches 150.0 samples/s ETA 0:02",
+  );
+  assert.match(progressLine("epoch 1", 0, 600, 0, 0), /0\/600 batches 0\.0 samples\/s ETA --:--$/);
+  assert.match(progressLine("e", 1, 7201, 100, 1), /ETA 2:00:00$/);
 });
 
 Deno.test("clipping: each element to ±1, then the global norm to ≤ 5", async () => {
