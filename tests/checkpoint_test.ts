@@ -196,3 +196,73 @@ Deno.test("a truncated newest checkpoint is a clear error; the previous one stil
   probe.dispose();
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test({
+  name: "CLI: a training run killed with SIGKILL mid-epoch resumes with --resume and loses only that epoch",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dir = await tmp("cli");
+    const deno = Deno.execPath();
+    const flags = [
+      "--train-size",
+      "300",
+      "--valid-size",
+      "50",
+      "--test-size",
+      "50",
+      "--train-eval-size",
+      "50",
+    ];
+    const help = await new Deno.Command(deno, { args: ["run", "-A", "examples/train.ts", "--help"] })
+      .output();
+    assert.equal(help.code, 0);
+    for (
+      const flag of [
+        "--model",
+        "--downsample",
+        "--epochs",
+        "--batch",
+        "--lr",
+        "--optimizer",
+        "--backend",
+        "--resume",
+      ]
+    ) {
+      assert.match(new TextDecoder().decode(help.stdout), new RegExp(flag));
+    }
+    const child = new Deno.Command(deno, {
+      args: ["run", "-A", "examples/train.ts", "--epochs", "3", "--out", dir, ...flags],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    // Kill it once epoch 1's checkpoint exists, i.e. during epoch 2.
+    const deadline = Date.now() + 120_000;
+    while (Date.now() < deadline) {
+      if ((await listCheckpoints(dir)).length > 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    child.kill("SIGKILL");
+    const status = await child.status;
+    assert.equal(status.signal, "SIGKILL");
+    const left = await listCheckpoints(dir);
+    assert.ok(left.length >= 1 && left.length <= 2, `checkpoints after the kill: ${left}`);
+    const resumed = await new Deno.Command(deno, {
+      args: ["run", "-A", "examples/train.ts", "--resume", dir],
+    })
+      .output();
+    const out = new TextDecoder().decode(resumed.stdout);
+    assert.equal(resumed.code, 0, new TextDecoder().decode(resumed.stderr));
+    assert.match(out, /resumed from .*epoch-000[12]/);
+    assert.match(out, /done \(epochs\) after epoch 3/);
+    const lines = (await Deno.readTextFile(`${dir}/metrics.jsonl`)).trim().split("\n").map((l) =>
+      JSON.parse(l)
+    );
+    assert.deepEqual(lines.map((m) => m.epoch), [1, 2, 3]);
+    await selectBackend("cpu");
+    const best = await loadModel(`${dir}/best`);
+    assert.equal(best.kind, "rnn-spn");
+    best.dispose();
+    await Deno.remove(dir, { recursive: true });
+  },
+});
