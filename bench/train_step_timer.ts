@@ -37,8 +37,8 @@ export function buildModel(name: ModelName, ds: number): SequenceModel<object> {
   throw new Error(`buildModel: name must be one of ${MODEL_NAMES.join(", ")}; got ${JSON.stringify(name)}`);
 }
 
-/** A rig for `name` at downsample `ds` with `batch` random images (seeded) and labels. */
-export function makeRig(name: ModelName, ds: number, batch: number, seed = 0): StepRig {
+/** A rig for `name` at downsample `ds` with `batch` random images (seeded) and labels; see `StepOptions.microBatch`. */
+export function makeRig(name: ModelName, ds: number, batch: number, seed = 0, microBatch?: number): StepRig {
   const model = buildModel(name, ds);
   const optimizer = createOptimizer("rmsprop", 5e-4);
   const [h, w] = model.inputSize;
@@ -52,7 +52,7 @@ export function makeRig(name: ModelName, ds: number, batch: number, seed = 0): S
     images,
     labels,
     async step(): Promise<number> {
-      const loss = trainStep(model, optimizer, images, labels);
+      const loss = trainStep(model, optimizer, images, labels, { microBatch });
       const value = (await loss.data())[0];
       loss.dispose();
       return value;

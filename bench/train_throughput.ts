@@ -24,6 +24,8 @@ const HELP = `deno task bench:train [options]
   --batch N         batch size (default 100)
   --steps N         timed steps per round (default 10)
   --warmup N        untimed steps first (default 2)
+  --micro-batch N   trainStep's microBatch: gradient in slices of N (default: whole batch; the CNN
+                    and RNN-SPN ds1 need 50 on wasm, whose heap is limited to 2 GB)
   --rounds N        rounds per model (default 1; 3 with --vs-torch)
   --vs-torch        alternate our step (first backend) and the PyTorch peer each round
   --torch-threads N threads of the PyTorch peer (default 2)
@@ -51,6 +53,7 @@ const { values: args } = parseArgs({
     batch: { type: "string", default: "100" },
     steps: { type: "string", default: "10" },
     warmup: { type: "string", default: "2" },
+    "micro-batch": { type: "string" },
     rounds: { type: "string" },
     "vs-torch": { type: "boolean", default: false },
     "torch-threads": { type: "string", default: "2" },
@@ -79,6 +82,9 @@ const warmup = Number(args.warmup);
 if (!Number.isInteger(warmup) || warmup < 0) {
   throw new Error(`--warmup must be an integer ≥ 0; got ${args.warmup}`);
 }
+const microBatch = args["micro-batch"] === undefined
+  ? undefined
+  : positive(args["micro-batch"], "micro-batch");
 const vsTorch = args["vs-torch"]!;
 const rounds = positive(args.rounds ?? (vsTorch ? "3" : "1"), "rounds");
 const torchThreads = positive(args["torch-threads"]!, "torch-threads");
@@ -136,10 +142,14 @@ for (const [bi, backend] of backends.entries()) {
   await selectBackend(backend);
   const info = await describeBackend();
   if (!args.json) {
-    console.log(`# backend ${JSON.stringify(info)}  batch ${batch}  load ${Deno.loadavg().join(" ")}`);
+    console.log(
+      `# backend ${JSON.stringify(info)}  batch ${batch}${
+        microBatch ? ` (micro-batches of ${microBatch})` : ""
+      }  load ${Deno.loadavg().join(" ")}`,
+    );
   }
   for (const { model, ds } of configs) {
-    const rig = makeRig(model, ds, batch);
+    const rig = makeRig(model, ds, batch, 0, microBatch);
     const flops = trainingFlops(rig.model);
     const perSample = flops.forward + flops.backward;
     let failed = false;
@@ -177,6 +187,7 @@ for (const [bi, backend] of backends.entries()) {
         ds,
         backend,
         batch,
+        micro_batch: microBatch ?? batch,
         steps: ours.length,
         warmup_ms: Math.round(warmupMs),
         step_ms_median: Number(ms.toFixed(2)),

@@ -97,6 +97,47 @@ export function gradientsOf(
   return { loss: value, grads: vars.map((v) => grads[v.name]) };
 }
 
+/** Options of {@linkcode trainStep}: clipping, and an optional micro-batch size. */
+export interface StepOptions extends ClipOptions {
+  /**
+   * Compute the gradient in slices of at most this many sequences and sum them (weighted by size,
+   * so the result is the whole batch's mean-loss gradient up to float rounding). Bounds the
+   * step's memory by the slice instead of the batch: tfjs-backend-wasm's heap is limited to 2 GB,
+   * which the CNN baseline or the RNN-SPN at downsample 1 outgrow at batch 100 (50 fits).
+   * Default: the whole batch at once.
+   */
+  microBatch?: number;
+}
+
+/** Loss and gradients of the batch, summed over slices of `size` rows (see {@linkcode StepOptions}). */
+function sliceGradients(
+  model: SequenceModel<object>,
+  images: tf.Tensor4D,
+  labels: tf.Tensor2D,
+  size: number,
+): LossAndGradients {
+  const batch = images.shape[0];
+  let total: LossAndGradients | undefined;
+  for (let start = 0; start < batch; start += size) {
+    const rows = Math.min(size, batch - start);
+    const part = tf.tidy(() => {
+      const x = tf.slice(images, [start, 0, 0, 0], [rows, -1, -1, -1]);
+      const y = tf.slice(labels, [start, 0], [rows, -1]);
+      const { loss, grads } = gradientsOf(model, x, y);
+      const w = rows / batch;
+      const scaled = { loss: tf.mul(loss, w) as tf.Scalar, grads: grads.map((g) => tf.mul(g, w)) };
+      if (!total) return scaled;
+      return {
+        loss: tf.add(total.loss, scaled.loss) as tf.Scalar,
+        grads: scaled.grads.map((g, i) => tf.add(total!.grads[i], g)),
+      };
+    });
+    if (total) tf.dispose([total.loss, ...total.grads]);
+    total = part;
+  }
+  return total!;
+}
+
 /**
  * One training step: forward, loss, gradients, clipping, optimizer update. Returns the loss (a scalar
  * the caller disposes); everything else is freed here.
@@ -106,10 +147,16 @@ export function trainStep(
   optimizer: tf.Optimizer,
   images: tf.Tensor4D,
   labels: tf.Tensor2D,
-  clip: ClipOptions = {},
+  clip: StepOptions = {},
 ): tf.Scalar {
   const vars = trainableVariables(model);
-  const { loss, grads } = gradientsOf(model, images, labels);
+  const micro = clip.microBatch;
+  if (micro !== undefined && !(Number.isInteger(micro) && micro >= 1)) {
+    throw new Error(`trainStep: microBatch must be a positive integer; got ${micro}`);
+  }
+  const { loss, grads } = micro !== undefined && micro < images.shape[0]
+    ? sliceGradients(model, images, labels, micro)
+    : gradientsOf(model, images, labels);
   const clipped = clipGradients(grads, clip);
   tf.dispose(grads);
   optimizer.applyGradients(vars.map((v, i) => ({ name: v.name, tensor: clipped[i] })));

@@ -31,6 +31,8 @@ export interface TrainOptions {
   clipValue?: number;
   /** Global gradient-norm clip after the element-wise one (default 5). */
   clipNorm?: number;
+  /** Gradient in slices of at most this many sequences, summed (default: the whole batch); see `StepOptions`. */
+  microBatch?: number;
   /** Early stopping: epochs without a better validation per-digit error (default 50). */
   patience?: number;
   /** Training sequences scored each epoch (default 10,000; the first ones, in order). */
@@ -136,6 +138,10 @@ export async function train(
   );
   check(o.learningRate > 0, `learningRate must be > 0; got ${o.learningRate}`);
   check(
+    o.microBatch === undefined || (Number.isInteger(o.microBatch) && o.microBatch >= 1),
+    `microBatch must be a positive integer; got ${o.microBatch}`,
+  );
+  check(
     Number.isInteger(o.patience) && o.patience >= 1,
     `patience must be a positive integer; got ${o.patience}`,
   );
@@ -206,6 +212,7 @@ export async function train(
         const loss = trainStep(model, optimizer, images, labels, {
           clipValue: o.clipValue,
           clipNorm: o.clipNorm,
+          microBatch: o.microBatch,
         });
         const next = tf.keep(tf.add(lossSum, loss) as tf.Scalar);
         tf.dispose([lossSum, loss, images]);
