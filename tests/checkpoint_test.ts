@@ -204,6 +204,7 @@ Deno.test({
   fn: async () => {
     const dir = await tmp("cli");
     const deno = Deno.execPath();
+    const script = new URL("../examples/train.ts", import.meta.url).pathname;
     const flags = [
       "--train-size",
       "300",
@@ -214,7 +215,7 @@ Deno.test({
       "--train-eval-size",
       "50",
     ];
-    const help = await new Deno.Command(deno, { args: ["run", "-A", "examples/train.ts", "--help"] })
+    const help = await new Deno.Command(deno, { args: ["run", "-A", script, "--help"] })
       .output();
     assert.equal(help.code, 0);
     for (
@@ -232,7 +233,7 @@ Deno.test({
       assert.match(new TextDecoder().decode(help.stdout), new RegExp(flag));
     }
     const child = new Deno.Command(deno, {
-      args: ["run", "-A", "examples/train.ts", "--epochs", "3", "--out", dir, ...flags],
+      args: ["run", "-A", script, "--epochs", "3", "--out", dir, ...flags],
       stdout: "null",
       stderr: "null",
     }).spawn();
@@ -248,7 +249,7 @@ Deno.test({
     const left = await listCheckpoints(dir);
     assert.ok(left.length >= 1 && left.length <= 2, `checkpoints after the kill: ${left}`);
     const resumed = await new Deno.Command(deno, {
-      args: ["run", "-A", "examples/train.ts", "--resume", dir],
+      args: ["run", "-A", script, "--resume", dir],
     })
       .output();
     const out = new TextDecoder().decode(resumed.stdout);
