@@ -1,7 +1,7 @@
 /**
- * The wasm `Identity` override (src/kernels/wasm/identity.ts): a clone shares the buffer, yet each
- * tensor lives and dies on its own (reference counts), and gradients that save tensors still agree
- * with cpu.
+ * The wasm `Identity` and same-dtype `Cast` overrides (src/kernels/wasm/identity.ts, cast.ts): a
+ * clone or a no-op cast shares the buffer, yet each tensor lives and dies on its own (reference
+ * counts); real casts still convert; gradients that save or cast tensors still agree with cpu.
  */
 import assert from "node:assert/strict";
 import { tf } from "../src/tf.ts";
@@ -43,4 +43,22 @@ Deno.test("gradients through saved tensors (relu, sigmoid, exp) on wasm equal cp
   for (let i = 0; i < want.length; i++) {
     assert.ok(Math.abs(got[i] - want[i]) < 1e-5, `[${i}] ${got[i]} vs ${want[i]}`);
   }
+});
+
+Deno.test("Cast on wasm: same dtype shares the buffer, float32 → int32 still converts", async () => {
+  await selectBackend("wasm");
+  assert.equal(tf.getKernel(tf.Cast, "wasm")?.kernelFunc.name, "castOrShare");
+  const bytes = tf.memory().numBytes;
+  const a = tf.tensor1d([-1.7, 0, 0.4, 2.9]);
+  const same = tf.cast(a, "float32");
+  a.dispose();
+  assert.deepEqual(Array.from(await same.data()), Array.from(new Float32Array([-1.7, 0, 0.4, 2.9])));
+  // (Not bool: tfjs-wasm's own Cast turns -1.7 into 255 there, unlike cpu; this override leaves it.)
+  const ints = tf.cast(same, "int32");
+  assert.deepEqual(Array.from(await ints.data()), [-1, 0, 0, 2]);
+  const back = tf.cast(ints, "int32");
+  assert.equal(back.dtype, "int32");
+  assert.deepEqual(Array.from(await back.data()), [-1, 0, 0, 2]);
+  tf.dispose([same, ints, back]);
+  assert.equal(tf.memory().numBytes, bytes, "bytes leaked");
 });

@@ -13,6 +13,7 @@ import { spatialTransformGradCpuConfig } from "./cpu/spatial_transform_grad.ts";
 import { conv2dBackpropFilterConfig } from "./wasm/conv2d_backprop_filter.ts";
 import { fastBatchMatMulConfig } from "./wasm/batch_mat_mul.ts";
 import { fastConv2DBackpropInputConfig } from "./wasm/conv2d_backprop_input.ts";
+import { fastCastConfig } from "./wasm/cast.ts";
 import { fastIdentityConfig } from "./wasm/identity.ts";
 import { fastMaxPoolGradConfig } from "./wasm/max_pool_grad.ts";
 import { fastSumConfig } from "./wasm/sum.ts";
@@ -48,6 +49,7 @@ export const WASM_OVERRIDES: readonly {
   { kernelName: tf.MaxPoolGrad, wrap: fastMaxPoolGradConfig },
   { kernelName: tf.Sum, wrap: fastSumConfig },
   { kernelName: tf.Identity, wrap: fastIdentityConfig },
+  { kernelName: tf.Cast, wrap: fastCastConfig },
 ];
 
 let registered = false;
