@@ -1,0 +1,228 @@
+/**
+ * Data-parallel training steps: tfjs-backend-wasm's threaded build cannot start under Deno, so one
+ * tfjs instance runs per core instead — the main thread plus N−1 Workers, each holding a copy of
+ * the model. Every step the batch is cut into N shards; each computes the loss and gradient of its
+ * shard (weighted by its share of the batch), the main thread adds the gradients in a fixed order
+ * (shard 0 first: deterministic), then clips and applies ONE optimizer update exactly as
+ * {@linkcode trainStep} does. The result equals the single-process step up to float summation
+ * order — the same identity `trainStep`'s `microBatch` relies on.
+ *
+ * Weights travel main → workers and gradients workers → main through SharedArrayBuffers; the
+ * current weights are copied in at every step, so the model may be changed between steps (loaded,
+ * restored from a checkpoint) without telling this class.
+ *
+ * @module
+ */
+import { tf } from "../tf.ts";
+import type { BackendName } from "../backend.ts";
+import type { SequenceModel } from "../models/base.ts";
+import { clipGradients, type ClipOptions, gradientsOf, trainableVariables } from "./step.ts";
+import type { InitMessage, Reply, StepMessage } from "./data_parallel_worker.ts";
+
+/** Options of {@linkcode DataParallelStep.create}. */
+export interface DataParallelOptions {
+  /** Shards per step = the main thread + `workers − 1` Workers (default 2: one per core here). */
+  workers?: number;
+  /** Backend of the Workers (default: the main thread's current backend). */
+  backend?: BackendName;
+}
+
+/** A worker and the promise of its next reply. */
+interface Peer {
+  worker: Worker;
+  grads: Float32Array;
+  next?: Promise<Reply>;
+}
+
+function request(worker: Worker, message: unknown, transfer: Transferable[] = []): Promise<Reply> {
+  return new Promise((resolve) => {
+    worker.onmessage = (e: MessageEvent) => resolve(e.data as Reply);
+    worker.onerror = (e: ErrorEvent) => {
+      e.preventDefault();
+      resolve({ type: "error", message: e.message });
+    };
+    worker.postMessage(message, transfer);
+  });
+}
+
+/**
+ * Training steps of one model split across the main thread and Workers (see the module note).
+ * Create with {@linkcode DataParallelStep.create}; {@linkcode DataParallelStep.dispose} terminates
+ * the Workers.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { createModel, createOptimizer, DataParallelStep, selectBackend } from "@rnnspn/core";
+ * await selectBackend("wasm");
+ * const model = createModel("spn", { digits: 3, downsampleFactor: 3 });
+ * const optimizer = createOptimizer("rmsprop", 5e-4);
+ * const parallel = await DataParallelStep.create(model, { workers: 2 });
+ * const images = tf.randomUniform([100, 100, 100, 1]) as tf.Tensor4D;
+ * const labels = tf.zeros([100, 3], "int32") as tf.Tensor2D;
+ * const loss = await parallel.step(optimizer, images, labels); // = trainStep(model, optimizer, images, labels)
+ * console.log(loss.dataSync()[0]);
+ * loss.dispose();
+ * parallel.dispose();
+ * ```
+ */
+export class DataParallelStep {
+  readonly #model: SequenceModel<object>;
+  readonly #peers: Peer[];
+  readonly #weights: Float32Array;
+  #disposed = false;
+
+  private constructor(model: SequenceModel<object>, peers: Peer[], weights: Float32Array) {
+    this.#model = model;
+    this.#peers = peers;
+    this.#weights = weights;
+  }
+
+  /**
+   * Starts `workers − 1` Workers, each building `model`'s kind from its config on `backend`.
+   * Resolves once all are ready; rejects (terminating them) if any fails.
+   */
+  static async create(
+    model: SequenceModel<object>,
+    options: DataParallelOptions = {},
+  ): Promise<DataParallelStep> {
+    const { workers = 2, backend = tf.getBackend() as BackendName } = options;
+    if (!Number.isInteger(workers) || workers < 1) {
+      throw new Error(`DataParallelStep: workers must be a positive integer; got ${workers}`);
+    }
+    const vars = trainableVariables(model);
+    const size = vars.reduce((n, v) => n + v.size, 0);
+    const weights = new Float32Array(new SharedArrayBuffer(size * 4));
+    const peers: Peer[] = [];
+    for (let i = 1; i < workers; i++) {
+      const grads = new Float32Array(new SharedArrayBuffer(size * 4));
+      const worker = new Worker(new URL("./data_parallel_worker.ts", import.meta.url), { type: "module" });
+      peers.push({ worker, grads });
+    }
+    const init = (p: Peer): InitMessage => ({
+      type: "init",
+      kind: model.kind,
+      config: model.config as Record<string, unknown>,
+      backend,
+      weights: weights.buffer as SharedArrayBuffer,
+      grads: p.grads.buffer as SharedArrayBuffer,
+      shapes: vars.map((v) => v.shape),
+    });
+    const replies = await Promise.all(peers.map((p) => request(p.worker, init(p))));
+    const failed = replies.find((r) => r.type === "error");
+    if (failed) {
+      for (const p of peers) p.worker.terminate();
+      throw new Error(
+        `DataParallelStep: a worker failed to start: ${(failed as { message: string }).message}`,
+      );
+    }
+    return new DataParallelStep(model, peers, weights);
+  }
+
+  /** Number of shards per step (main thread + Workers). */
+  get workers(): number {
+    return this.#peers.length + 1;
+  }
+
+  /**
+   * One training step of the whole batch — forward, loss, gradient (sharded), clipping, ONE
+   * optimizer update — with {@linkcode trainStep}'s semantics. Resolves to the loss (a scalar the
+   * caller disposes). Batches smaller than the number of shards use fewer shards.
+   */
+  async step(
+    optimizer: tf.Optimizer,
+    images: tf.Tensor4D,
+    labels: tf.Tensor2D,
+    clip: ClipOptions = {},
+  ): Promise<tf.Scalar> {
+    if (this.#disposed) throw new Error("DataParallelStep.step: already disposed");
+    const batch = images.shape[0];
+    if (labels.rank !== 2 || labels.shape[0] !== batch) {
+      throw new Error(
+        `DataParallelStep.step: labels must be [${batch}, S] for images [${images.shape}]; got [${labels.shape}]`,
+      );
+    }
+    const vars = trainableVariables(this.#model);
+    // Current weights into shared memory (the workers copy them in before computing).
+    let offset = 0;
+    for (const v of vars) {
+      this.#weights.set(v.dataSync() as Float32Array, offset);
+      offset += v.size;
+    }
+    // Shard k: rows [bounds[k], bounds[k+1]); the main thread takes shard 0.
+    const shards = Math.min(this.workers, batch);
+    const bounds = Array.from({ length: shards + 1 }, (_, k) => Math.round(k * batch / shards));
+    const used = this.#peers.slice(0, shards - 1);
+    if (used.length > 0) {
+      const x = images.dataSync() as Float32Array;
+      const y = labels.dataSync() as Int32Array;
+      const [, h, w, c] = images.shape;
+      const s = labels.shape[1];
+      used.forEach((p, i) => {
+        const [from, to] = [bounds[i + 1], bounds[i + 2]];
+        const message: StepMessage = {
+          type: "step",
+          images: x.slice(from * h * w * c, to * h * w * c),
+          imagesShape: [to - from, h, w, c],
+          labels: Int32Array.from(y.subarray(from * s, to * s)),
+          labelsShape: [to - from, s],
+          weight: (to - from) / batch,
+        };
+        p.next = request(p.worker, message, [
+          message.images.buffer as ArrayBuffer,
+          message.labels.buffer as ArrayBuffer,
+        ]);
+      });
+    }
+    // The main thread's shard runs while the workers compute theirs.
+    const rows = bounds[1];
+    let mine: { loss: tf.Scalar; grads: tf.Tensor[] };
+    try {
+      mine = tf.tidy(() => {
+        const x = rows === batch ? images : tf.slice(images, [0, 0, 0, 0], [rows, -1, -1, -1]);
+        const y = rows === batch ? labels : tf.slice(labels, [0, 0], [rows, -1]);
+        const { loss, grads } = gradientsOf(this.#model, x, y);
+        const w = rows / batch;
+        return { loss: tf.mul(loss, w) as tf.Scalar, grads: grads.map((g) => tf.mul(g, w)) };
+      });
+    } catch (error) {
+      // Wait for the workers even so: no reply may be left in flight for the next step.
+      await Promise.all(used.map((p) => p.next!));
+      throw error;
+    }
+    const replies = await Promise.all(used.map((p) => p.next!));
+    const failed = replies.find((r) => r.type === "error");
+    if (failed) {
+      tf.dispose([mine.loss, ...mine.grads]);
+      throw new Error(`DataParallelStep.step: a worker failed: ${(failed as { message: string }).message}`);
+    }
+    // Sum in a fixed order: shard 0 (main), then worker 1, 2, … — deterministic.
+    const { loss, grads } = tf.tidy(() => {
+      let loss = mine.loss as tf.Tensor;
+      let grads = mine.grads;
+      used.forEach((p, i) => {
+        loss = tf.add(loss, (replies[i] as { loss: number }).loss);
+        let at = 0;
+        grads = grads.map((g) => {
+          const part = tf.tensor(p.grads.slice(at, at + g.size), g.shape);
+          at += g.size;
+          return tf.add(g, part);
+        });
+      });
+      return { loss: loss as tf.Scalar, grads };
+    });
+    if (used.length > 0) tf.dispose([mine.loss, ...mine.grads]);
+    const clipped = clipGradients(grads, clip);
+    tf.dispose(grads);
+    optimizer.applyGradients(vars.map((v, i) => ({ name: v.name, tensor: clipped[i] })));
+    tf.dispose(clipped);
+    return loss;
+  }
+
+  /** Terminates the Workers (the model stays the caller's). */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    for (const p of this.#peers) p.worker.terminate();
+  }
+}

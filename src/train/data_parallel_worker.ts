@@ -1,0 +1,111 @@
+/**
+ * Worker of {@linkcode DataParallelStep} (src/train/data_parallel.ts): its own tfjs instance
+ * (own wasm heap, own thread) holding a copy of the model, built from the model's kind and config.
+ * Per step it loads the current weights from the shared weights buffer, computes the loss and the
+ * gradient of its shard of the batch (weighted by the shard's share of the batch, so the shards'
+ * results add up to the whole batch's mean-loss gradient) and writes the gradient into its own
+ * region of shared memory. Control goes through `postMessage`; bulk data through SharedArrayBuffers.
+ *
+ * @module
+ */
+import { tf } from "../tf.ts";
+import { type BackendName, selectBackend } from "../backend.ts";
+import { registerKernels } from "../kernels/register.ts";
+import type { ModelKind } from "../models/base.ts";
+import { type AnyModel, createModel } from "../models/load.ts";
+import { gradientsOf, trainableVariables } from "./step.ts";
+
+/** First message: what to build and where the shared buffers are. */
+export interface InitMessage {
+  type: "init";
+  kind: ModelKind;
+  config: Record<string, unknown>;
+  backend: BackendName;
+  /** Every trainable variable, concatenated in `trainableVariables` order (float32). */
+  weights: SharedArrayBuffer;
+  /** This worker's gradient region, same layout as `weights`. */
+  grads: SharedArrayBuffer;
+  /** Shapes of the trainable variables, in order (checked against the worker's own model). */
+  shapes: number[][];
+}
+
+/** One step on a shard. */
+export interface StepMessage {
+  type: "step";
+  images: Float32Array;
+  imagesShape: [number, number, number, number];
+  labels: Int32Array;
+  labelsShape: [number, number];
+  /** The shard's share of the batch (rows / batch): loss and gradient are scaled by it. */
+  weight: number;
+}
+
+/** Replies: `ready` after init, `done` with the shard's weighted loss after a step, or an error. */
+export type Reply = { type: "ready" } | { type: "done"; loss: number } | { type: "error"; message: string };
+
+interface Scope {
+  onmessage: ((e: MessageEvent) => void) | null;
+  postMessage(message: unknown): void;
+}
+const scope = globalThis as unknown as Scope;
+
+let model: AnyModel | undefined;
+let weights: Float32Array;
+let grads: Float32Array;
+
+async function init(m: InitMessage): Promise<void> {
+  registerKernels();
+  await selectBackend(m.backend);
+  model = createModel(m.kind, m.config);
+  const shapes = trainableVariables(model).map((v) => v.shape);
+  if (JSON.stringify(shapes) !== JSON.stringify(m.shapes)) {
+    throw new Error(
+      `data-parallel worker: the model built from the config has variables ${JSON.stringify(shapes)}, ` +
+        `the main thread's has ${JSON.stringify(m.shapes)}`,
+    );
+  }
+  weights = new Float32Array(m.weights);
+  grads = new Float32Array(m.grads);
+}
+
+function step(m: StepMessage): number {
+  const vars = trainableVariables(model!);
+  let offset = 0;
+  for (const v of vars) {
+    const n = v.size;
+    tf.tidy(() => v.assign(tf.tensor(weights.slice(offset, offset + n), v.shape)));
+    offset += n;
+  }
+  const images = tf.tensor4d(m.images, m.imagesShape);
+  const labels = tf.tensor2d(m.labels, m.labelsShape, "int32");
+  const { loss, grads: g } = gradientsOf(model!, images, labels);
+  let loss0 = 0;
+  try {
+    loss0 = loss.dataSync()[0] * m.weight;
+    offset = 0;
+    for (const t of g) {
+      const scaled = tf.tidy(() => tf.mul(t, m.weight));
+      grads.set(scaled.dataSync() as Float32Array, offset);
+      offset += scaled.size;
+      scaled.dispose();
+    }
+  } finally {
+    tf.dispose([images, labels, loss, ...g]);
+  }
+  return loss0;
+}
+
+scope.onmessage = async (e: MessageEvent) => {
+  const m = e.data as InitMessage | StepMessage;
+  try {
+    if (m.type === "init") {
+      await init(m);
+      scope.postMessage({ type: "ready" } satisfies Reply);
+    } else {
+      scope.postMessage({ type: "done", loss: step(m) } satisfies Reply);
+    }
+  } catch (error) {
+    const message = error instanceof Error ? `${error.message}\n${error.stack}` : String(error);
+    scope.postMessage({ type: "error", message } satisfies Reply);
+  }
+};
