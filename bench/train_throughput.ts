@@ -13,6 +13,7 @@ import { tf } from "../src/tf.ts";
 import { registerKernels } from "../src/kernels/register.ts";
 import { type BackendName, describeBackend, selectBackend } from "../src/backend.ts";
 import { trainingFlops } from "./flops.ts";
+import { DataParallelStep } from "../src/train/data_parallel.ts";
 import { makeRig, median, MODEL_NAMES, type ModelName, timeSteps } from "./train_step_timer.ts";
 
 const HELP = `deno task bench:train [options]
@@ -27,6 +28,8 @@ const HELP = `deno task bench:train [options]
   --warmup N        untimed steps first (default 2)
   --micro-batch N   trainStep's microBatch: gradient in slices of N (default: whole batch; the CNN
                     and RNN-SPN ds1 need 50 on wasm, whose heap is limited to 2 GB)
+  --workers N       data-parallel: the main thread + N−1 Workers, each its own tfjs instance on
+                    1/N of the batch, gradients summed, one update (DataParallelStep; default 1)
   --rounds N        rounds per model (default 1; 3 with --vs-torch)
   --vs-torch        alternate our step (first backend) and the PyTorch peer each round
   --torch-threads N threads of the PyTorch peer (default 2)
@@ -55,6 +58,7 @@ const { values: args } = parseArgs({
     steps: { type: "string", default: "10" },
     warmup: { type: "string", default: "2" },
     "micro-batch": { type: "string" },
+    workers: { type: "string", default: "1" },
     rounds: { type: "string" },
     "vs-torch": { type: "boolean", default: false },
     "torch-threads": { type: "string", default: "2" },
@@ -86,6 +90,10 @@ if (!Number.isInteger(warmup) || warmup < 0) {
 const microBatch = args["micro-batch"] === undefined
   ? undefined
   : positive(args["micro-batch"], "micro-batch");
+const workers = positive(args.workers!, "workers");
+if (workers > 1 && microBatch !== undefined) {
+  throw new Error("--workers > 1 and --micro-batch do not combine");
+}
 const vsTorch = args["vs-torch"]!;
 const rounds = positive(args.rounds ?? (vsTorch ? "3" : "1"), "rounds");
 const torchThreads = positive(args["torch-threads"]!, "torch-threads");
@@ -146,11 +154,28 @@ for (const [bi, backend] of backends.entries()) {
     console.log(
       `# backend ${JSON.stringify(info)}  batch ${batch}${
         microBatch ? ` (micro-batches of ${microBatch})` : ""
-      }  load ${Deno.loadavg().join(" ")}`,
+      }${workers > 1 ? `  data-parallel over ${workers} tfjs instances` : ""}  load ${
+        Deno.loadavg().join(" ")
+      }`,
     );
   }
   for (const { model, ds } of configs) {
     const rig = makeRig(model, ds, batch, 0, microBatch);
+    if (workers > 1) {
+      // Same rig, but each step sharded over the main thread and workers − 1 Workers.
+      const dp = await DataParallelStep.create(rig.model, { workers });
+      const dispose = rig.dispose;
+      rig.step = async () => {
+        const loss = await dp.step(rig.optimizer, rig.images, rig.labels);
+        const value = (await loss.data())[0];
+        loss.dispose();
+        return value;
+      };
+      rig.dispose = () => {
+        dp.dispose();
+        dispose();
+      };
+    }
     const flops = trainingFlops(rig.model);
     const perSample = flops.forward + flops.backward;
     let failed = false;
@@ -189,6 +214,7 @@ for (const [bi, backend] of backends.entries()) {
         backend,
         batch,
         micro_batch: microBatch ?? batch,
+        workers,
         steps: ours.length,
         warmup_ms: Math.round(warmupMs),
         step_ms_median: Number(ms.toFixed(2)),
