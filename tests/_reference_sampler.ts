@@ -56,17 +56,8 @@ export function referenceForward(
   return out;
 }
 
-/** Mulberry32: a small seeded PRNG, uniform in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The tests' seeded PRNG, re-exported so the sampler tests take all their helpers from here. */
+export { prng } from "./_random.ts";
 
 /** `count` uniform values in [lo, hi), rounded to float32 so tensors hold exactly these numbers. */
 export function uniform(rand: () => number, count: number, lo = -1, hi = 1): Float32Array {

@@ -12,6 +12,7 @@ import {
   type SpatialTransformAttrs,
 } from "../src/kernels/spatial_transform_spec.ts";
 import { compare, GOLDEN, label } from "./_golden.ts";
+import { prng } from "./_random.ts";
 
 interface Case {
   shape: [number, number, number, number];
@@ -105,17 +106,6 @@ function reference(c: Case): { out: Float64Array; dImage: Float64Array; dTheta: 
     }
   }
   return { out, dImage, dTheta };
-}
-
-/** Mulberry32, uniform in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function randomCase(rand: () => number, shape: Case["shape"], k: number, attrs: SpatialTransformAttrs): Case {

@@ -5,17 +5,7 @@
 import assert from "node:assert/strict";
 import { tf } from "../src/tf.ts";
 import { selectBackend } from "../mod.ts";
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "./_random.ts";
 
 async function on(
   backend: "cpu" | "wasm",
