@@ -6,32 +6,20 @@
  */
 import type { tf } from "../../tf.ts";
 import { SPATIAL_TRANSFORM } from "../spatial_transform_spec.ts";
-import {
-  baseCoords,
-  type CpuBackend,
-  floatValues,
-  readAttrs,
-  unnormalize,
-} from "./spatial_transform_common.ts";
+import { type CpuBackend, samplerSetup } from "./spatial_transform_common.ts";
 
 function spatialTransformCpu(
   { inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: unknown },
 ): tf.TensorInfo {
   const cpu = backend as CpuBackend;
   const { image, theta } = inputs as Record<string, tf.TensorInfo>;
-  const { outHeight: h, outWidth: w, alignCorners, paddingMode } = readAttrs(attrs);
-  const [n, height, width, c] = image.shape;
-  const m = theta.shape[0];
-  const k = m / n;
-  const img = floatValues(cpu, image, "image");
-  const th = floatValues(cpu, theta, "theta");
+  const { h, w, height, width, c, m, k, img, th, xs, ys, ux, uy, border, rowStride } = samplerSetup(
+    cpu,
+    image,
+    theta,
+    attrs,
+  );
   const out = new Float32Array(m * h * w * c);
-  const xs = baseCoords(w, alignCorners);
-  const ys = baseCoords(h, alignCorners);
-  const ux = unnormalize(width, alignCorners);
-  const uy = unnormalize(height, alignCorners);
-  const border = paddingMode === "border";
-  const rowStride = width * c;
   for (let r = 0; r < m; r++) {
     const t = r * 6;
     const t0 = th[t], t1 = th[t + 1], t2 = th[t + 2], t3 = th[t + 3], t4 = th[t + 4], t5 = th[t + 5];

@@ -53,3 +53,59 @@ export function readAttrs(attrs: unknown): SpatialTransformAttrs {
   }
   return a;
 }
+
+/** What both cpu kernels derive from image, θ and the attributes before their pixel loops. */
+export interface SamplerSetup {
+  /** Output height and width. */
+  h: number;
+  w: number;
+  /** Image batch, height, width, channels. */
+  n: number;
+  height: number;
+  width: number;
+  c: number;
+  /** θ rows (= output batch) and glimpses per image. */
+  m: number;
+  k: number;
+  img: Float32Array;
+  th: Float32Array;
+  /** Normalised output grid along x and y. */
+  xs: Float64Array;
+  ys: Float64Array;
+  /** Normalised → pixel maps along x and y. */
+  ux: { scale: number; offset: number };
+  uy: { scale: number; offset: number };
+  border: boolean;
+  /** Elements per image row (`width·c`). */
+  rowStride: number;
+}
+
+/** Checks the attributes and reads image and θ (in that order), then builds the shared geometry. */
+export function samplerSetup(
+  cpu: CpuBackend,
+  image: tf.TensorInfo,
+  theta: tf.TensorInfo,
+  attrs: unknown,
+): SamplerSetup {
+  const { outHeight: h, outWidth: w, alignCorners, paddingMode } = readAttrs(attrs);
+  const [n, height, width, c] = image.shape;
+  const m = theta.shape[0];
+  return {
+    h,
+    w,
+    n,
+    height,
+    width,
+    c,
+    m,
+    k: m / n,
+    img: floatValues(cpu, image, "image"),
+    th: floatValues(cpu, theta, "theta"),
+    xs: baseCoords(w, alignCorners),
+    ys: baseCoords(h, alignCorners),
+    ux: unnormalize(width, alignCorners),
+    uy: unnormalize(height, alignCorners),
+    border: paddingMode === "border",
+    rowStride: width * c,
+  };
+}
