@@ -20,6 +20,12 @@ export interface StGeometry {
   outWidth: number;
   alignCorners: number;
   zeros: number;
+  /** Elements of the image (and of ∂image). */
+  imageLen: number;
+  /** Elements of the output (and of dy). */
+  outLen: number;
+  /** The trailing arguments of both Rust entry points, in their order. */
+  args: [number, number, number, number, number, number, number, number, number];
 }
 
 /** Checks what the kernels rely on (the op checked it for users) and flattens it for the Rust call. */
@@ -49,6 +55,8 @@ export function stGeometry(
   if (paddingMode !== "border" && paddingMode !== "zeros") {
     throw new Error(`${kernel} (wasm): paddingMode must be "border" or "zeros"; got ${paddingMode}`);
   }
+  const align = alignCorners ? 1 : 0;
+  const zeros = paddingMode === "zeros" ? 1 : 0;
   return {
     n,
     h,
@@ -57,9 +65,17 @@ export function stGeometry(
     m,
     outHeight,
     outWidth,
-    alignCorners: alignCorners ? 1 : 0,
-    zeros: paddingMode === "zeros" ? 1 : 0,
+    alignCorners: align,
+    zeros,
+    imageLen: n * h * w * c,
+    outLen: m * outHeight * outWidth * c,
+    args: [n, h, w, c, m, outHeight, outWidth, align, zeros],
   };
+}
+
+/** Turns a non-zero status of the Rust entry points into an error naming the kernel. */
+export function checkStatus(status: number, kernel: string): void {
+  if (status !== 0) throw new Error(`${kernel} (wasm): kernel refused shapes (status ${status})`);
 }
 
 function spatialTransformWasm(
@@ -69,26 +85,13 @@ function spatialTransformWasm(
   const { image, theta } = inputs as Record<string, tf.TensorInfo>;
   const g = stGeometry(image, theta, attrs, SPATIAL_TRANSFORM);
   const outShape = [g.m, g.outHeight, g.outWidth, g.c];
-  const imageLen = g.n * g.h * g.w * g.c;
-  const outLen = g.m * g.outHeight * g.outWidth * g.c;
-  const [imagePtr, thetaPtr, outPtr] = arena([imageLen * 4, g.m * 24, outLen * 4]);
+  const [imagePtr, thetaPtr, outPtr] = arena([g.imageLen * 4, g.m * 24, g.outLen * 4]);
   copyIn(wasm, image, imagePtr);
   copyIn(wasm, theta, thetaPtr);
-  const status = wasmKernels().rnnspn_spatial_transform(
-    imagePtr,
-    thetaPtr,
-    outPtr,
-    g.n,
-    g.h,
-    g.w,
-    g.c,
-    g.m,
-    g.outHeight,
-    g.outWidth,
-    g.alignCorners,
-    g.zeros,
+  checkStatus(
+    wasmKernels().rnnspn_spatial_transform(imagePtr, thetaPtr, outPtr, ...g.args),
+    SPATIAL_TRANSFORM,
   );
-  if (status !== 0) throw new Error(`${SPATIAL_TRANSFORM} (wasm): kernel refused shapes (status ${status})`);
   return copyOut(wasm, outShape, "float32", outPtr);
 }
 

@@ -8,7 +8,7 @@ import type { tf } from "../../tf.ts";
 import { SPATIAL_TRANSFORM_GRAD } from "../spatial_transform_spec.ts";
 import { arena, copyIn, copyOut, type WasmBackendLike } from "./heap.ts";
 import { wasmKernels } from "./module.ts";
-import { stGeometry } from "./spatial_transform.ts";
+import { checkStatus, stGeometry } from "./spatial_transform.ts";
 
 function spatialTransformGradWasm(
   { inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: unknown },
@@ -22,37 +22,20 @@ function spatialTransformGradWasm(
       `${SPATIAL_TRANSFORM_GRAD} (wasm): dy must be float32 [${dyShape}]; got ${dy.dtype} [${dy.shape}]`,
     );
   }
-  const imageLen = g.n * g.h * g.w * g.c;
-  const dyLen = g.m * g.outHeight * g.outWidth * g.c;
   const [dyPtr, imagePtr, thetaPtr, dImagePtr, dThetaPtr] = arena([
-    dyLen * 4,
-    imageLen * 4,
+    g.outLen * 4,
+    g.imageLen * 4,
     g.m * 24,
-    imageLen * 4,
+    g.imageLen * 4,
     g.m * 24,
   ]);
   copyIn(wasm, dy, dyPtr);
   copyIn(wasm, image, imagePtr);
   copyIn(wasm, theta, thetaPtr);
-  const status = wasmKernels().rnnspn_spatial_transform_grad(
-    dyPtr,
-    imagePtr,
-    thetaPtr,
-    dImagePtr,
-    dThetaPtr,
-    g.n,
-    g.h,
-    g.w,
-    g.c,
-    g.m,
-    g.outHeight,
-    g.outWidth,
-    g.alignCorners,
-    g.zeros,
+  checkStatus(
+    wasmKernels().rnnspn_spatial_transform_grad(dyPtr, imagePtr, thetaPtr, dImagePtr, dThetaPtr, ...g.args),
+    SPATIAL_TRANSFORM_GRAD,
   );
-  if (status !== 0) {
-    throw new Error(`${SPATIAL_TRANSFORM_GRAD} (wasm): kernel refused shapes (status ${status})`);
-  }
   return [
     copyOut(wasm, [...image.shape], "float32", dImagePtr),
     copyOut(wasm, [g.m, 6], "float32", dThetaPtr),
