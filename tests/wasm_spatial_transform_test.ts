@@ -11,46 +11,15 @@ import {
   SPATIAL_TRANSFORM_GRAD,
   type SpatialTransformAttrs,
 } from "../src/kernels/spatial_transform_spec.ts";
-import { compare, GOLDEN, label } from "./_golden.ts";
+import { compare } from "./_golden.ts";
+import { goldenFailures, type KernelCase, type KernelResult, runKernels } from "./_sampler_cases.ts";
 import { prng } from "./_random.ts";
 
-interface Case {
-  shape: [number, number, number, number];
+/** The wasm tests edit θ and dy in place, so their cases hold typed arrays. */
+interface Case extends KernelCase {
   image: Float32Array;
   theta: Float32Array;
   dy: Float32Array;
-  attrs: SpatialTransformAttrs;
-}
-
-interface Result {
-  out: Float32Array;
-  dImage: Float32Array;
-  dTheta: Float32Array;
-}
-
-/** Forward and backward of one case through the active backend's kernels. */
-async function run(c: Case): Promise<Result> {
-  const m = c.theta.length / 6;
-  const image = tf.tensor4d(c.image, c.shape);
-  const theta = tf.tensor2d(c.theta, [m, 6]);
-  const dy = tf.tensor4d(c.dy, [m, c.attrs.outHeight, c.attrs.outWidth, c.shape[3]]);
-  const attrs = c.attrs as unknown as tf.NamedAttrMap;
-  const out = tf.engine().runKernel(SPATIAL_TRANSFORM, { image, theta }, attrs) as tf.Tensor;
-  const [dImage, dTheta] = tf.engine().runKernel(
-    SPATIAL_TRANSFORM_GRAD,
-    { dy, image, theta },
-    attrs,
-  ) as tf.Tensor[];
-  assert.deepEqual(out.shape, [m, c.attrs.outHeight, c.attrs.outWidth, c.shape[3]]);
-  assert.deepEqual(dImage.shape, c.shape);
-  assert.deepEqual(dTheta.shape, [m, 6]);
-  const result = {
-    out: await out.data() as Float32Array,
-    dImage: await dImage.data() as Float32Array,
-    dTheta: await dTheta.data() as Float32Array,
-  };
-  tf.dispose([image, theta, dy, out, dImage, dTheta]);
-  return result;
 }
 
 /**
@@ -141,28 +110,7 @@ const OPTIONS: Array<Pick<SpatialTransformAttrs, "alignCorners" | "paddingMode">
 
 Deno.test("wasm spatial-transform kernels match PyTorch on the 16 golden cases", async () => {
   await selectBackend("wasm");
-  const failures: string[] = [];
-  for (const g of GOLDEN) {
-    const [oh, ow] = g.output_size;
-    const res = await run({
-      shape: g.image_shape,
-      image: Float32Array.from(g.image),
-      theta: Float32Array.from(g.theta),
-      dy: Float32Array.from(g.upstream),
-      attrs: { outHeight: oh, outWidth: ow, alignCorners: g.align_corners, paddingMode: g.padding_mode },
-    });
-    for (
-      const [what, actual, expected] of [
-        ["output", res.out, g.output],
-        ["∂image", res.dImage, g.grad_image],
-        ["∂θ", res.dTheta, g.grad_theta],
-      ] as const
-    ) {
-      const { err, tol } = compare(actual, expected);
-      if (!(err <= tol)) failures.push(`${label(g)} ${what}: max-abs error ${err} > ${tol}`);
-    }
-  }
-  assert.deepEqual(failures, []);
+  assert.deepEqual(await goldenFailures(), []);
 });
 
 Deno.test("wasm kernels agree with a float64 reference and the cpu kernels on random shapes", async () => {
@@ -182,19 +130,19 @@ Deno.test("wasm kernels agree with a float64 reference and the cpu kernels on ra
     for (const o of OPTIONS) cases.push(randomCase(rand, shape, k, { outHeight, outWidth, ...o }));
   }
   await selectBackend("wasm");
-  const wasm: Result[] = [];
-  for (const c of cases) wasm.push(await run(c));
+  const wasm: KernelResult[] = [];
+  for (const c of cases) wasm.push(await runKernels(c));
   await selectBackend("cpu");
   for (const [i, c] of cases.entries()) {
     const what =
       `[${c.shape}] k=${c.theta.length / 6 / c.shape[0]} → ${c.attrs.outHeight}×${c.attrs.outWidth} ` +
       `align=${c.attrs.alignCorners} ${c.attrs.paddingMode}`;
     const ref = reference(c);
-    assertClose(`${what} output vs f64`, wasm[i].out, ref.out);
+    assertClose(`${what} output vs f64`, wasm[i].output, ref.out);
     assertClose(`${what} ∂image vs f64`, wasm[i].dImage, ref.dImage);
     assertClose(`${what} ∂θ vs f64`, wasm[i].dTheta, ref.dTheta);
-    const cpu = await run(c);
-    assertClose(`${what} output vs cpu`, wasm[i].out, cpu.out);
+    const cpu = await runKernels(c);
+    assertClose(`${what} output vs cpu`, wasm[i].output, cpu.output);
     assertClose(`${what} ∂image vs cpu`, wasm[i].dImage, cpu.dImage);
     assertClose(`${what} ∂θ vs cpu`, wasm[i].dTheta, cpu.dTheta);
   }
@@ -209,10 +157,10 @@ Deno.test("wasm: a NaN or ±Inf θ row gives zeros and no gradient for that row 
       const c = randomCase(rand, [2, 10, 12, 5], 2, { outHeight: 6, outWidth: 7, ...o });
       c.theta[1 * 6 + 4] = bad;
       c.theta.fill(bad, 2 * 6, 3 * 6);
-      const res = await run(c);
+      const res = await runKernels(c);
       const per = 6 * 7 * 5;
       for (const r of [1, 2]) {
-        assert.ok(res.out.subarray(r * per, (r + 1) * per).every((v) => v === 0), `row ${r} output is 0`);
+        assert.ok(res.output.subarray(r * per, (r + 1) * per).every((v) => v === 0), `row ${r} output is 0`);
         assert.ok(res.dTheta.subarray(r * 6, r * 6 + 6).every((v) => v === 0), `row ${r} ∂θ is 0`);
       }
       // The other rows, and ∂image (which the spoilt rows must not touch), match the clean rows alone.
@@ -220,7 +168,7 @@ Deno.test("wasm: a NaN or ±Inf θ row gives zeros and no gradient for that row 
       for (const r of [0, 3]) {
         assertClose(
           `${bad} row ${r} output`,
-          res.out.subarray(r * per, (r + 1) * per),
+          res.output.subarray(r * per, (r + 1) * per),
           clean.out.subarray(r * per, (r + 1) * per),
         );
         assertClose(
@@ -242,10 +190,10 @@ Deno.test("wasm: huge θ never reads or writes out of bounds and matches the ref
   for (const o of OPTIONS) {
     const c = randomCase(rand, [1, 9, 8, 3], 12, { outHeight: 5, outWidth: 6, ...o });
     for (let r = 0; r < 12; r++) c.theta[r * 6 + (r % 6)] = huge[(r * 5) % huge.length];
-    const res = await run(c);
+    const res = await runKernels(c);
     const ref = reference(c);
-    assert.ok(res.out.every(Number.isFinite) && res.dImage.every(Number.isFinite));
-    assertClose("huge θ output", res.out, ref.out);
+    assert.ok(res.output.every(Number.isFinite) && res.dImage.every(Number.isFinite));
+    assertClose("huge θ output", res.output, ref.out);
     assertClose("huge θ ∂image", res.dImage, ref.dImage);
     assertClose("huge θ ∂θ", res.dTheta, ref.dTheta);
   }
@@ -263,20 +211,20 @@ Deno.test("wasm: identity θ returns the image (alignCorners) and the backward p
         paddingMode,
       });
       for (let r = 0; r < 6; r++) c.theta.set([1, 0, 0, 0, 1, 0], r * 6);
-      const first = await run(c);
+      const first = await runKernels(c);
       const per = c.image.length / 2;
       for (let r = 0; r < 6; r++) {
         const img = Math.floor(r / 3);
         assertClose(
           `identity C=${ch} ${paddingMode} row ${r}`,
-          first.out.subarray(r * per, (r + 1) * per),
+          first.output.subarray(r * per, (r + 1) * per),
           c.image.subarray(img * per, (img + 1) * per),
         );
       }
       // Another call in between leaves other data in the scratch arena; then the same inputs again
       // must give bit-identical gradients (a sequential scatter, nothing left over between calls).
-      await run(randomCase(rand, c.shape, 3, c.attrs));
-      const twice = await run(c);
+      await runKernels(randomCase(rand, c.shape, 3, c.attrs));
+      const twice = await runKernels(c);
       assert.deepEqual(twice.dImage, first.dImage);
       assert.deepEqual(twice.dTheta, first.dTheta);
     }

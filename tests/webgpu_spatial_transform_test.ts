@@ -12,47 +12,11 @@ import {
   type SpatialTransformAttrs,
 } from "../src/kernels/spatial_transform_spec.ts";
 import { needs } from "./_backends.ts";
-import { compare, GOLDEN, label } from "./_golden.ts";
+import { goldenFailures, type KernelCase, type KernelResult, runKernels } from "./_sampler_cases.ts";
 import { maxAbsError, prng, randomTheta, uniform } from "./_reference_sampler.ts";
 
-interface Case {
-  shape: [number, number, number, number];
-  image: Float32Array | number[];
-  theta: Float32Array | number[];
-  dy: Float32Array | number[];
-  attrs: SpatialTransformAttrs;
-}
-
-interface Result {
-  output: Float32Array;
-  dImage: Float32Array;
-  dTheta: Float32Array;
-}
-
-/** Runs the forward and backward kernels of the active backend on one case. */
-async function runKernels(c: Case): Promise<Result> {
-  const m = c.theta.length / 6;
-  const image = tf.tensor4d(c.image, c.shape);
-  const theta = tf.tensor2d(c.theta, [m, 6]);
-  const dy = tf.tensor4d(c.dy, [m, c.attrs.outHeight, c.attrs.outWidth, c.shape[3]]);
-  // deno-lint-ignore no-explicit-any
-  const attrs = c.attrs as any;
-  const output = tf.engine().runKernel(SPATIAL_TRANSFORM, { image, theta }, attrs) as tf.Tensor;
-  const grads = tf.engine().runKernel(SPATIAL_TRANSFORM_GRAD, { dy, image, theta }, attrs) as tf.Tensor[];
-  assert.deepEqual(output.shape, [m, c.attrs.outHeight, c.attrs.outWidth, c.shape[3]]);
-  assert.deepEqual(grads[0].shape, c.shape);
-  assert.deepEqual(grads[1].shape, [m, 6]);
-  const result = {
-    output: await output.data() as Float32Array,
-    dImage: await grads[0].data() as Float32Array,
-    dTheta: await grads[1].data() as Float32Array,
-  };
-  tf.dispose([image, theta, dy, output, ...grads]);
-  return result;
-}
-
 /** The same case on cpu (the float64 reference kernels) and on webgpu. */
-async function cpuAndWebGpu(c: Case): Promise<[Result, Result]> {
+async function cpuAndWebGpu(c: KernelCase): Promise<[KernelResult, KernelResult]> {
   await selectBackend("cpu");
   const cpu = await runKernels(c);
   await selectBackend("webgpu");
@@ -64,7 +28,7 @@ function randomCase(
   shape: [number, number, number, number],
   k: number,
   attrs: SpatialTransformAttrs,
-): Case {
+): KernelCase {
   const m = shape[0] * k;
   return {
     shape,
@@ -99,32 +63,7 @@ Deno.test({
   ...needs("webgpu"),
   fn: async () => {
     await selectBackend("webgpu");
-    const failures: string[] = [];
-    for (const g of GOLDEN) {
-      const r = await runKernels({
-        shape: g.image_shape,
-        image: g.image,
-        theta: g.theta,
-        dy: g.upstream,
-        attrs: {
-          outHeight: g.output_size[0],
-          outWidth: g.output_size[1],
-          alignCorners: g.align_corners,
-          paddingMode: g.padding_mode,
-        },
-      });
-      for (
-        const [what, actual, expected] of [
-          ["output", r.output, g.output],
-          ["∂image", r.dImage, g.grad_image],
-          ["∂θ", r.dTheta, g.grad_theta],
-        ] as const
-      ) {
-        const { err, tol } = compare(actual, expected);
-        if (!(err <= tol)) failures.push(`${label(g)} ${what}: max-abs error ${err} > ${tol}`);
-      }
-    }
-    assert.deepEqual(failures, []);
+    assert.deepEqual(await goldenFailures(), []);
   },
 });
 
@@ -178,7 +117,7 @@ Deno.test({
           theta.set([sx * cos, -sy * sin + shear, t(), sx * sin, sy * cos, t()], r * 6);
         }
         const attrs = { outHeight: 9, outWidth: 11, alignCorners, paddingMode };
-        const c: Case = {
+        const c: KernelCase = {
           shape: [2, 13, 10, 1],
           image: uniform(rand, 2 * 13 * 10),
           theta,
@@ -293,7 +232,7 @@ Deno.test({
         const attrs = { outHeight: 5, outWidth: 7, alignCorners, paddingMode };
         const shape: [number, number, number, number] = [1, 6, 9, 2];
         const m = robust.length;
-        const c: Case = {
+        const c: KernelCase = {
           shape,
           image: uniform(rand, 6 * 9 * 2),
           theta: robust.flat(),
