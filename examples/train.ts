@@ -39,6 +39,8 @@ RNN-SPN with the paper's recipe (RMSprop lr 5e-4, batch 100, clip ±1 then norm 
   --batch B                 batch size (default 100)
   --micro-batch M           compute each batch's gradient in slices of M (same result, less memory; default:
                             50 for --model cnn on wasm, whose 2 GB heap the CNN outgrows at batch 100, else off)
+  --workers N               data-parallel steps over N tfjs instances (this thread + N-1 Workers, one per
+                            core; the same update, summed in a fixed order; default 1)
   --lr X                    learning rate (default 5e-4)
   --optimizer rmsprop|adam  (default rmsprop: rho 0.9, eps 1e-6)
   --schedule paper|cosine|constant   (default paper: lr / 1.5 every 10 epochs after epoch 30)
@@ -62,6 +64,7 @@ const { values: args } = parseArgs({
     epochs: { type: "string" },
     batch: { type: "string", default: "100" },
     "micro-batch": { type: "string" },
+    workers: { type: "string", default: "1" },
     lr: { type: "string", default: "5e-4" },
     optimizer: { type: "string", default: "rmsprop" },
     schedule: { type: "string", default: "paper" },
@@ -199,16 +202,19 @@ console.log(
   }; run dir ${outDir}`,
 );
 
+const workers = num("workers", args.workers!);
 const microBatch = args["micro-batch"] !== undefined
   ? num("micro-batch", args["micro-batch"])
-  : setup.model === "cnn" && backend === "wasm"
+  : setup.model === "cnn" && backend === "wasm" && workers === 1
   ? 50
   : undefined;
 if (microBatch !== undefined) console.log(`gradient in micro-batches of ${microBatch}`);
+if (workers > 1) console.log(`data-parallel over ${workers} tfjs instances`);
 
 const result = await train(model, data, {
   ...setup.train,
   microBatch,
+  workers,
   dataSeed: setup.data.seed,
   outDir,
   resume: args.resume !== undefined,

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { tf } from "../src/tf.ts";
-import { type ModelKind, selectBackend } from "../mod.ts";
+import { ClutteredMnist, loadMnist, type ModelKind, selectBackend, train } from "../mod.ts";
 import { DataParallelStep } from "../src/train/data_parallel.ts";
 import { createOptimizer } from "../src/train/optimizer.ts";
 import { trainStep } from "../src/train/step.ts";
@@ -130,6 +130,39 @@ Deno.test("DataParallelStep: workers must be a positive integer, named in the er
     await assert.rejects(
       () => DataParallelStep.create(model, { workers: 0 }),
       /workers must be a positive integer; got 0/,
+    );
+  } finally {
+    model.dispose();
+  }
+});
+
+Deno.test("train({ workers: 2 }) gives the epoch of train({ workers: 1 }); bad values are named", async () => {
+  await selectBackend("wasm");
+  const data = new ClutteredMnist(await loadMnist(), { seed: 5, sizes: { train: 30, valid: 10, test: 10 } });
+  const run = async (workers: number) => {
+    const model = tinyModel("spn");
+    const options = { epochs: 1, batchSize: 15, skipTest: true, log: null, progress: false, workers };
+    const { history } = await train(model, data, options);
+    const weights = weightArrays(model);
+    model.dispose();
+    return { loss: history[0].trainLoss, weights };
+  };
+  const one = await run(1);
+  const two = await run(2);
+  assert.ok(Math.abs(one.loss - two.loss) < 1e-5 * one.loss, `train loss ${one.loss} vs ${two.loss}`);
+  assert.ok(
+    maxDiff(one.weights, two.weights) < 1e-5,
+    `weights differ by ${maxDiff(one.weights, two.weights)}`,
+  );
+  const model = tinyModel("spn");
+  try {
+    await assert.rejects(
+      () => train(model, data, { workers: 1.5, log: null }),
+      /workers must be a positive integer/,
+    );
+    await assert.rejects(
+      () => train(model, data, { workers: 2, microBatch: 5, log: null }),
+      /workers > 1 does not combine with microBatch/,
     );
   } finally {
     model.dispose();

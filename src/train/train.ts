@@ -14,6 +14,7 @@ import { createOptimizer, type OptimizerName, setLearningRate } from "./optimize
 import { ProgressBar, stderrIsTerminal } from "./progress.ts";
 import { learningRateAt, type ScheduleName } from "./schedule.ts";
 import { trainStep } from "./step.ts";
+import { DataParallelStep } from "./data_parallel.ts";
 
 /** Options of {@linkcode train}; all optional (defaults: the paper's recipe). */
 export interface TrainOptions {
@@ -33,6 +34,13 @@ export interface TrainOptions {
   clipNorm?: number;
   /** Gradient in slices of at most this many sequences, summed (default: the whole batch); see `StepOptions`. */
   microBatch?: number;
+  /**
+   * Data-parallel steps over this many tfjs instances: the main thread plus `workers − 1` Workers,
+   * each on its share of the batch, gradients summed, one update (default 1: off). The same step up
+   * to float summation order; uses more cores where the backend itself runs on one (tfjs-wasm under
+   * Deno). Does not combine with `microBatch` (each instance holds only its shard anyway).
+   */
+  workers?: number;
   /** Early stopping: epochs without a better validation per-digit error (default 50). */
   patience?: number;
   /** Training sequences scored each epoch (default 10,000; the first ones, in order). */
@@ -141,6 +149,9 @@ export async function train(
     o.microBatch === undefined || (Number.isInteger(o.microBatch) && o.microBatch >= 1),
     `microBatch must be a positive integer; got ${o.microBatch}`,
   );
+  const workers = o.workers ?? 1;
+  check(Number.isInteger(workers) && workers >= 1, `workers must be a positive integer; got ${o.workers}`);
+  check(workers === 1 || o.microBatch === undefined, "workers > 1 does not combine with microBatch");
   check(
     Number.isInteger(o.patience) && o.patience >= 1,
     `patience must be a positive integer; got ${o.patience}`,
@@ -186,7 +197,9 @@ export async function train(
   }
 
   let stopped: TrainResult["stopped"] = "epochs";
+  let parallel: DataParallelStep | undefined;
   try {
+    if (workers > 1) parallel = await DataParallelStep.create(model, { workers });
     if (start > 1 && start - 1 - best.epoch >= o.patience) stopped = "early-stopping";
     for (let epoch = start; epoch <= o.epochs && stopped === "epochs"; epoch++) {
       const t0 = performance.now();
@@ -209,11 +222,10 @@ export async function train(
           break;
         }
         const ts = performance.now();
-        const loss = trainStep(model, optimizer, images, labels, {
-          clipValue: o.clipValue,
-          clipNorm: o.clipNorm,
-          microBatch: o.microBatch,
-        });
+        const clip = { clipValue: o.clipValue, clipNorm: o.clipNorm };
+        const loss = parallel
+          ? await parallel.step(optimizer, images, labels, clip)
+          : trainStep(model, optimizer, images, labels, { ...clip, microBatch: o.microBatch });
         const next = tf.keep(tf.add(lossSum, loss) as tf.Scalar);
         tf.dispose([lossSum, loss, images]);
         lossSum = next;
@@ -271,6 +283,7 @@ export async function train(
       if (epoch - best.epoch >= o.patience) stopped = "early-stopping";
     }
   } finally {
+    parallel?.dispose();
     optimizer.dispose();
   }
   return { history, best, stopped, epoch: history.at(-1)?.epoch ?? 0 };
