@@ -56,32 +56,18 @@ function forwardProgram(
           return;
         }
         let n = m / (M / N);
-        let x1 = f.x0 + 1;
-        let y1 = f.y0 + 1;
-        let inX0 = f.x0 >= 0 && f.x0 < W;
-        let inX1 = x1 >= 0 && x1 < W;
-        let inY0 = f.y0 >= 0 && f.y0 < H;
-        let inY1 = y1 >= 0 && y1 < H;
+        let t = tapsAt(f, n, W, H, C);
         // Out-of-image taps keep a clamped in-buffer index and a zero weight.
-        let w00 = select(0.0, (1.0 - f.wx) * (1.0 - f.wy), inX0 && inY0);
-        let w01 = select(0.0, f.wx * (1.0 - f.wy), inX1 && inY0);
-        let w10 = select(0.0, (1.0 - f.wx) * f.wy, inX0 && inY1);
-        let w11 = select(0.0, f.wx * f.wy, inX1 && inY1);
-        let cx0 = clamp(f.x0, 0, W - 1);
-        let cx1 = clamp(x1, 0, W - 1);
-        let rowBase = n * H;
-        let r0 = (rowBase + clamp(f.y0, 0, H - 1)) * W;
-        let r1 = (rowBase + clamp(y1, 0, H - 1)) * W;
-        let i00 = (r0 + cx0) * C;
-        let i01 = (r0 + cx1) * C;
-        let i10 = (r1 + cx0) * C;
-        let i11 = (r1 + cx1) * C;
+        let w00 = select(0.0, (1.0 - f.wx) * (1.0 - f.wy), t.in00);
+        let w01 = select(0.0, f.wx * (1.0 - f.wy), t.in01);
+        let w10 = select(0.0, (1.0 - f.wx) * f.wy, t.in10);
+        let w11 = select(0.0, f.wx * f.wy, t.in11);
         for (var c = 0; c < C; c++) {
           var v = 0.0;
-          if (w00 != 0.0) { v += w00 * Image[i00 + c]; }
-          if (w01 != 0.0) { v += w01 * Image[i01 + c]; }
-          if (w10 != 0.0) { v += w10 * Image[i10 + c]; }
-          if (w11 != 0.0) { v += w11 * Image[i11 + c]; }
+          if (w00 != 0.0) { v += w00 * Image[t.i00 + c]; }
+          if (w01 != 0.0) { v += w01 * Image[t.i01 + c]; }
+          if (w10 != 0.0) { v += w10 * Image[t.i10 + c]; }
+          if (w11 != 0.0) { v += w11 * Image[t.i11 + c]; }
           result[outBase + c] = v;
         }
       }

@@ -67,26 +67,17 @@ function dThetaProgram(m: number, alignCorners: boolean, paddingMode: "border" |
           let y = baseCoord(i, h);
           let f = sampleAt(tx, ty, x, y, W, H);
           if (!f.valid || (f.dxg == 0.0 && f.dyg == 0.0)) { continue; }
-          let x1 = f.x0 + 1;
-          let y1 = f.y0 + 1;
-          let inX0 = f.x0 >= 0 && f.x0 < W;
-          let inX1 = x1 >= 0 && x1 < W;
-          let inY0 = f.y0 >= 0 && f.y0 < H;
-          let inY1 = y1 >= 0 && y1 < H;
-          let cx0 = clamp(f.x0, 0, W - 1);
-          let cx1 = clamp(x1, 0, W - 1);
-          let r0 = (n * H + clamp(f.y0, 0, H - 1)) * W;
-          let r1 = (n * H + clamp(y1, 0, H - 1)) * W;
+          let t = tapsAt(f, n, W, H, C);
           let dyBase = (m * pixels + p) * C;
           var gix = 0.0;
           var giy = 0.0;
           for (var c = 0; c < C; c++) {
             let g = Dy[dyBase + c];
             // Taps outside the image read 0 (and so pass no gradient to it).
-            let v00 = select(0.0, Image[(r0 + cx0) * C + c], inX0 && inY0);
-            let v01 = select(0.0, Image[(r0 + cx1) * C + c], inX1 && inY0);
-            let v10 = select(0.0, Image[(r1 + cx0) * C + c], inX0 && inY1);
-            let v11 = select(0.0, Image[(r1 + cx1) * C + c], inX1 && inY1);
+            let v00 = select(0.0, Image[t.i00 + c], t.in00);
+            let v01 = select(0.0, Image[t.i01 + c], t.in01);
+            let v10 = select(0.0, Image[t.i10 + c], t.in10);
+            let v11 = select(0.0, Image[t.i11 + c], t.in11);
             gix += g * ((1.0 - f.wy) * (v01 - v00) + f.wy * (v11 - v10));
             giy += g * ((1.0 - f.wx) * (v10 - v00) + f.wx * (v11 - v01));
           }

@@ -69,7 +69,8 @@ export function flatDispatch(count: number, size: number): [number, number, numb
  * `ty = (θ3,θ4,θ5)` and normalised output coordinates, and returns the bilinear footprint:
  * `x0, y0` (top-left tap), `wx, wy` (weights of the `+1` taps) and `dxg, dyg` (d pixel / d
  * normalised coordinate, 0 where the border clamp is active). `valid` is false where gx or gy is
- * NaN or infinite: that pixel samples 0 and passes no gradient.
+ * NaN or infinite: that pixel samples 0 and passes no gradient. `tapsAt(f, n, W, H, C)` turns a
+ * footprint into the four taps' buffer offsets in image `n` and their in-image flags.
  */
 export function samplerWgsl(alignCorners: boolean, paddingMode: PaddingMode): string {
   return `
@@ -141,6 +142,43 @@ export function samplerWgsl(alignCorners: boolean, paddingMode: PaddingMode): st
     f.dxg = px.y;
     f.dyg = py.y;
     return f;
+  }
+
+  // The four taps of a footprint in image n: element offsets (channel 0) of the tap pixels,
+  // clamped so they always lie in the buffer, and whether each tap lies inside the image (a tap
+  // outside reads as 0 and takes no gradient).
+  struct Taps {
+    i00 : i32,
+    i01 : i32,
+    i10 : i32,
+    i11 : i32,
+    in00 : bool,
+    in01 : bool,
+    in10 : bool,
+    in11 : bool,
+  };
+
+  fn tapsAt(f : Footprint, n : i32, W : i32, H : i32, C : i32) -> Taps {
+    var t : Taps;
+    let x1 = f.x0 + 1;
+    let y1 = f.y0 + 1;
+    let inX0 = f.x0 >= 0 && f.x0 < W;
+    let inX1 = x1 >= 0 && x1 < W;
+    let inY0 = f.y0 >= 0 && f.y0 < H;
+    let inY1 = y1 >= 0 && y1 < H;
+    let cx0 = clamp(f.x0, 0, W - 1);
+    let cx1 = clamp(x1, 0, W - 1);
+    let r0 = (n * H + clamp(f.y0, 0, H - 1)) * W;
+    let r1 = (n * H + clamp(y1, 0, H - 1)) * W;
+    t.i00 = (r0 + cx0) * C;
+    t.i01 = (r0 + cx1) * C;
+    t.i10 = (r1 + cx0) * C;
+    t.i11 = (r1 + cx1) * C;
+    t.in00 = inX0 && inY0;
+    t.in01 = inX1 && inY0;
+    t.in10 = inX0 && inY1;
+    t.in11 = inX1 && inY1;
+    return t;
   }
 
   fn thetaX(m : i32) -> vec3<f32> {
