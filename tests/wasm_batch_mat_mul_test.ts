@@ -7,22 +7,7 @@ import assert from "node:assert/strict";
 import { tf } from "../src/tf.ts";
 import { selectBackend } from "../mod.ts";
 import { prng } from "./_random.ts";
-
-function values(rand: () => number, n: number): Float32Array {
-  return Float32Array.from({ length: n }, () => rand() * 2 - 1);
-}
-
-async function on(
-  backend: "cpu" | "wasm",
-  fn: () => tf.Tensor,
-): Promise<{ shape: number[]; data: Float32Array }> {
-  await selectBackend(backend);
-  const t = tf.tidy(fn);
-  const data = await t.data() as Float32Array;
-  const shape = t.shape;
-  t.dispose();
-  return { shape, data };
-}
+import { on, values } from "./_on_backend.ts";
 
 Deno.test("BatchMatMul on wasm is the transpose-free override", async () => {
   await selectBackend("wasm");

@@ -6,17 +6,7 @@ import assert from "node:assert/strict";
 import { tf } from "../src/tf.ts";
 import { selectBackend } from "../mod.ts";
 import { prng } from "./_random.ts";
-
-async function on(
-  backend: "cpu" | "wasm",
-  fn: () => tf.Tensor,
-): Promise<{ shape: number[]; data: Float32Array }> {
-  await selectBackend(backend);
-  const t = tf.tidy(fn);
-  const out = { shape: t.shape, data: await t.data() as Float32Array };
-  t.dispose();
-  return out;
-}
+import { on } from "./_on_backend.ts";
 
 Deno.test("Sum on wasm is the leading-axes override", async () => {
   await selectBackend("wasm");

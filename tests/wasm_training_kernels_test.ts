@@ -6,22 +6,13 @@ import assert from "node:assert/strict";
 import { tf } from "../src/tf.ts";
 import { selectBackend } from "../mod.ts";
 import { prng } from "./_random.ts";
+import { on as onBackend, values } from "./_on_backend.ts";
 
 const int = (rand: () => number, lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
 
-function values(rand: () => number, n: number): Float32Array {
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = rand() * 2 - 1;
-  return out;
-}
-
 /** Runs `fn` on `backend` and returns its result's values (tensors disposed). */
 async function on(backend: "cpu" | "wasm", fn: () => tf.Tensor): Promise<Float32Array | Int32Array> {
-  await selectBackend(backend);
-  const t = tf.tidy(fn);
-  const v = await t.data();
-  t.dispose();
-  return v as Float32Array | Int32Array;
+  return (await onBackend(backend, fn)).data;
 }
 
 /** max |a − b| / max |b|: error relative to the result's scale (elementwise ratios blow up near 0). */
