@@ -64,3 +64,4 @@ export { type Batch, evaluate, type Split, type TrainingData } from "./src/train
 export { type OptimizerName } from "./src/train/optimizer.ts";
 export { learningRateAt, type ScheduleName, type ScheduleOptions } from "./src/train/schedule.ts";
 export { clipGradients, type ClipOptions, sequenceLoss } from "./src/train/step.ts";
+export { type DataParallelOptions, DataParallelStep } from "./src/train/data_parallel.ts";

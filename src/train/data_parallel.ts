@@ -53,10 +53,10 @@ function request(worker: Worker, message: unknown, transfer: Transferable[] = []
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { createModel, createOptimizer, DataParallelStep, selectBackend } from "@rnnspn/core";
+ * import { createModel, DataParallelStep, selectBackend } from "@rnnspn/core";
  * await selectBackend("wasm");
  * const model = createModel("spn", { digits: 3, downsampleFactor: 3 });
- * const optimizer = createOptimizer("rmsprop", 5e-4);
+ * const optimizer = tf.train.rmsprop(5e-4, 0.9, 0, 1e-6); // the paper's RMSprop
  * const parallel = await DataParallelStep.create(model, { workers: 2 });
  * const images = tf.randomUniform([100, 100, 100, 1]) as tf.Tensor4D;
  * const labels = tf.zeros([100, 3], "int32") as tf.Tensor2D;
