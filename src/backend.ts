@@ -7,13 +7,41 @@ import { tf } from "./tf.ts";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { initWasmKernels } from "./kernels/wasm/module.ts";
 
-/** The backends this library ships kernels for. */
+/**
+ * The backends this library ships kernels for.
+ *
+ * @example
+ * ```ts
+ * import { type BackendName, selectBackend } from "@rnnspn/core";
+ * const name: BackendName = await selectBackend();
+ * if (name === "cpu") console.warn("neither WebGPU nor WASM could start: training will be slow");
+ * ```
+ */
 export type BackendName = "webgpu" | "wasm" | "cpu";
 
-/** What {@linkcode selectBackend} may be asked for: one backend, or `"auto"` for the best available. */
+/**
+ * What {@linkcode selectBackend} may be asked for: one backend, or `"auto"` for the best available.
+ *
+ * @example
+ * ```ts
+ * import { type BackendPreference, selectBackend } from "@rnnspn/core";
+ * const preference = (Deno.env.get("RNNSPN_BACKEND") ?? "auto") as BackendPreference;
+ * console.log(await selectBackend(preference));
+ * ```
+ */
 export type BackendPreference = BackendName | "auto";
 
-/** Options for {@linkcode selectBackend}. */
+/**
+ * Options for {@linkcode selectBackend}.
+ *
+ * @example
+ * ```ts
+ * import { selectBackend, type SelectBackendOptions } from "@rnnspn/core";
+ * // tfjs-backend-wasm's .wasm files in a folder of your own (a path under Deno/Node, a URL in a browser).
+ * const options: SelectBackendOptions = { wasmPaths: "./vendor/tfjs-backend-wasm/" };
+ * await selectBackend("wasm", options);
+ * ```
+ */
 export interface SelectBackendOptions {
   /**
    * Where tfjs-backend-wasm's `.wasm` files are: a directory (path or URL, ending in `/`).
@@ -23,7 +51,17 @@ export interface SelectBackendOptions {
   wasmPaths?: string;
 }
 
-/** What {@linkcode describeBackend} reports about the active backend. */
+/**
+ * What {@linkcode describeBackend} reports about the active backend.
+ *
+ * @example
+ * ```ts
+ * import { type BackendInfo, describeBackend, selectBackend } from "@rnnspn/core";
+ * await selectBackend("wasm");
+ * const info: BackendInfo = await describeBackend();
+ * console.log(info.name, info.simd, info.threads); // "wasm" true 1
+ * ```
+ */
 export interface BackendInfo {
   /** The active backend. */
   name: BackendName;
@@ -38,7 +76,16 @@ export interface BackendInfo {
 const BACKENDS: readonly BackendName[] = ["webgpu", "wasm", "cpu"];
 let wasmPathsSet = false;
 
-/** Whether the runtime exposes a WebGPU adapter. Never throws. */
+/**
+ * Whether the runtime exposes a WebGPU adapter. Never throws.
+ *
+ * @example
+ * ```ts
+ * import { hasWebGpuAdapter, selectBackend } from "@rnnspn/core";
+ * // Ask for webgpu only where it can work, so that selectBackend does not throw.
+ * await selectBackend(await hasWebGpuAdapter() ? "webgpu" : "wasm");
+ * ```
+ */
 export async function hasWebGpuAdapter(): Promise<boolean> {
   try {
     const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;

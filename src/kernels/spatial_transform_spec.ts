@@ -27,7 +27,19 @@ export const SPATIAL_TRANSFORM = "RnnspnSpatialTransform";
 /** Backward kernel name (outputs `[dImage, dTheta]`). */
 export const SPATIAL_TRANSFORM_GRAD = "RnnspnSpatialTransformGrad";
 
-/** How samples outside the image are treated. */
+/**
+ * How samples outside the image are treated.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { type PaddingMode, spatialTransform } from "@rnnspn/core";
+ * const image = tf.ones([1, 8, 8, 1]) as tf.Tensor4D;
+ * const zoomOut = tf.tensor2d([[2, 0, 0, 0, 2, 0]]); // samples twice the image's extent
+ * const paddingMode: PaddingMode = "zeros"; // "border" (the default) would repeat the edge pixels instead
+ * const out = spatialTransform(image, zoomOut, { paddingMode }); // [1, 8, 8, 1]: 4×4 ones amid zeros
+ * ```
+ */
 export type PaddingMode = "border" | "zeros";
 
 /** Attributes of both kernels. */

@@ -13,7 +13,17 @@ import {
   type SpatialTransformOptions,
 } from "../ops/spatial_transform.ts";
 
-/** Config of {@linkcode SpatialTransformer}: the sampler's options plus a layer name. */
+/**
+ * Config of {@linkcode SpatialTransformer}: the sampler's options plus a layer name.
+ *
+ * @example
+ * ```ts
+ * import { SpatialTransformer, type SpatialTransformerArgs } from "@rnnspn/core";
+ * const args: SpatialTransformerArgs = { name: "glimpse", outputSize: [33, 33], paddingMode: "zeros" };
+ * const layer = new SpatialTransformer(args);
+ * console.log(layer.name, layer.options); // "glimpse" { outputSize: [33, 33], paddingMode: "zeros" }
+ * ```
+ */
 export interface SpatialTransformerArgs extends SpatialTransformOptions {
   /** Layer name (unique in a model; tfjs makes one up when absent). */
   name?: string;

@@ -8,10 +8,35 @@
 import { tf } from "../tf.ts";
 import { fileIO } from "./io.ts";
 
-/** Which of the paper's models. */
+/**
+ * Which of the paper's models.
+ *
+ * @example
+ * ```ts
+ * import { createModel, type ModelKind, selectBackend } from "@rnnspn/core";
+ * await selectBackend("cpu");
+ * const kind: ModelKind = "cnn";
+ * const model = createModel(kind, { digits: 3 });
+ * console.log(model.kind); // "cnn"
+ * model.dispose();
+ * ```
+ */
 export type ModelKind = "rnn-spn" | "spn" | "cnn";
 
-/** Raw outputs of a forward pass (tensors the caller disposes). */
+/**
+ * Raw outputs of a forward pass (tensors the caller disposes).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { type ModelOutput, selectBackend, SpnBaseline } from "@rnnspn/core";
+ * await selectBackend("cpu");
+ * const model = new SpnBaseline();
+ * const { logits, theta }: ModelOutput = model.forward(tf.zeros([2, 100, 100, 1]));
+ * console.log(logits.shape, theta?.shape); // [2, 3, 10] [2, 1, 2, 3]
+ * tf.dispose([logits, theta!]);
+ * ```
+ */
 export interface ModelOutput {
   /** Per-step (per-digit) class scores `[B, steps, 10]`. */
   logits: tf.Tensor3D;
@@ -19,7 +44,20 @@ export interface ModelOutput {
   theta?: tf.Tensor4D;
 }
 
-/** What `predict` returns (tensors the caller disposes). */
+/**
+ * What `predict` returns (tensors the caller disposes).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { CnnBaseline, type Prediction, selectBackend } from "@rnnspn/core";
+ * await selectBackend("cpu");
+ * const model = new CnnBaseline();
+ * const p: Prediction = model.predict(tf.zeros([4, 100, 100, 1]));
+ * console.log(await p.digits.array()); // 4 rows of 3 digits
+ * tf.dispose([p.logits, p.probabilities, p.digits]);
+ * ```
+ */
 export interface Prediction extends ModelOutput {
   /** Softmax of `logits`, `[B, steps, 10]`. */
   probabilities: tf.Tensor3D;
@@ -38,7 +76,20 @@ export interface ModelMetadata {
   config: Record<string, unknown>;
 }
 
-/** Base of {@linkcode RecurrentAttention}, {@linkcode SpnBaseline} and {@linkcode CnnBaseline}. */
+/**
+ * Base of {@linkcode RecurrentAttention}, {@linkcode SpnBaseline} and {@linkcode CnnBaseline}.
+ *
+ * @example
+ * ```ts
+ * import { type SequenceModel, selectBackend, SpnBaseline } from "@rnnspn/core";
+ * // Code written against the base class works with all three models.
+ * function describe(model: SequenceModel<object>): string {
+ *   return `${model.kind}: ${model.steps} digits, ${model.countParams()} weights`;
+ * }
+ * await selectBackend("cpu");
+ * console.log(describe(new SpnBaseline({ downsampleFactor: 2 })));
+ * ```
+ */
 export abstract class SequenceModel<C extends object> {
   /** Which model this is. */
   abstract readonly kind: ModelKind;

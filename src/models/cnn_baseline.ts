@@ -8,7 +8,18 @@ import { tf } from "../tf.ts";
 import { loadSaved, SequenceModel } from "./base.ts";
 import { convStack, dense, maybeDropout, resolveConfig, Seeds } from "./blocks.ts";
 
-/** Config of {@linkcode CnnBaseline}; every field is optional (defaults: the paper's). */
+/**
+ * Config of {@linkcode CnnBaseline}; every field is optional (defaults: the paper's).
+ *
+ * @example
+ * ```ts
+ * import { CnnBaseline, type CnnBaselineConfig, selectBackend } from "@rnnspn/core";
+ * await selectBackend("cpu");
+ * const config: CnnBaselineConfig = { digits: 2, inputSize: [64, 64], classifierFilters: 32, dropout: 0.5 };
+ * const model = new CnnBaseline(config);
+ * console.log(model.steps); // 2
+ * ```
+ */
 export interface CnnBaselineConfig {
   /** Digits per sequence = output heads (default 3). */
   digits?: number;

@@ -8,10 +8,34 @@ import { CnnBaseline, type CnnBaselineConfig } from "./cnn_baseline.ts";
 import { RecurrentAttention, type RecurrentAttentionConfig } from "./recurrent_attention.ts";
 import { SpnBaseline, type SpnBaselineConfig } from "./spn_baseline.ts";
 
-/** Any of the three models. */
+/**
+ * Any of the three models.
+ *
+ * @example
+ * ```ts
+ * import { type AnyModel, loadModel, selectBackend } from "@rnnspn/core";
+ * await selectBackend("wasm");
+ * const model: AnyModel = await loadModel("runs/rnn-spn/best");
+ * // Narrowing on `kind` gives the concrete class and its config type.
+ * if (model.kind === "rnn-spn") console.log("glimpses:", model.config.steps);
+ * ```
+ */
 export type AnyModel = RecurrentAttention | SpnBaseline | CnnBaseline;
 
-/** Every model kind, in the paper's order. */
+/**
+ * Every model kind, in the paper's order.
+ *
+ * @example
+ * ```ts
+ * import { createModel, MODEL_KINDS, selectBackend } from "@rnnspn/core";
+ * await selectBackend("cpu");
+ * for (const kind of MODEL_KINDS) {
+ *   const model = createModel(kind);
+ *   console.log(kind, model.countParams());
+ *   model.dispose();
+ * }
+ * ```
+ */
 export const MODEL_KINDS: readonly ModelKind[] = ["rnn-spn", "spn", "cnn"];
 
 /**

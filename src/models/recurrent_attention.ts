@@ -22,7 +22,19 @@ import {
   setIdentity,
 } from "./blocks.ts";
 
-/** Config of {@linkcode RecurrentAttention}; every field is optional (defaults: the paper's). */
+/**
+ * Config of {@linkcode RecurrentAttention}; every field is optional (defaults: the paper's).
+ *
+ * @example
+ * ```ts
+ * import { RecurrentAttention, type RecurrentAttentionConfig, selectBackend } from "@rnnspn/core";
+ * await selectBackend("cpu");
+ * // Two digits on 60×60 images, a smaller GRU, dropout while training.
+ * const config: RecurrentAttentionConfig = { steps: 2, inputSize: [60, 60], gruUnits: 128, dropout: 0.2 };
+ * const model = new RecurrentAttention(config);
+ * console.log(model.config.downsampleFactor); // 3: the default
+ * ```
+ */
 export interface RecurrentAttentionConfig {
   /** Glimpses = digits per sequence (default 3). */
   steps?: number;

@@ -19,7 +19,18 @@ import {
 } from "./blocks.ts";
 import { baselineClassifier } from "./cnn_baseline.ts";
 
-/** Config of {@linkcode SpnBaseline}; every field is optional (defaults: the paper's). */
+/**
+ * Config of {@linkcode SpnBaseline}; every field is optional (defaults: the paper's).
+ *
+ * @example
+ * ```ts
+ * import { selectBackend, SpnBaseline, type SpnBaselineConfig } from "@rnnspn/core";
+ * await selectBackend("cpu");
+ * const config: SpnBaselineConfig = { digits: 3, downsampleFactor: 2, classifierFilters: 64, seed: 1 };
+ * const model = new SpnBaseline(config);
+ * console.log(model.countParams());
+ * ```
+ */
 export interface SpnBaselineConfig {
   /** Digits per sequence = output heads (default 3). */
   digits?: number;

@@ -14,7 +14,19 @@ import {
 
 export type { PaddingMode };
 
-/** Options of {@linkcode spatialTransform} (and of the `SpatialTransformer` layer). */
+/**
+ * Options of {@linkcode spatialTransform} (and of the `SpatialTransformer` layer).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { spatialTransform, type SpatialTransformOptions } from "@rnnspn/core";
+ * const options: SpatialTransformOptions = { outputSize: [28, 28], alignCorners: false };
+ * const image = tf.randomUniform([1, 100, 100, 1]) as tf.Tensor4D;
+ * const identity = tf.tensor2d([[1, 0, 0, 0, 1, 0]]);
+ * const resized = spatialTransform(image, identity, options); // [1, 28, 28, 1]: a bilinear resize
+ * ```
+ */
 export interface SpatialTransformOptions {
   /** Output size `[height, width]`, positive integers. Takes precedence over `downsampleFactor`. */
   outputSize?: [number, number];

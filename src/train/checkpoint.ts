@@ -17,7 +17,17 @@ const STATE_FILE = "state.json";
 const OPT_FILE = "optimizer.bin";
 const KEEP = 2;
 
-/** Per-split metrics of one evaluation. */
+/**
+ * Per-split metrics of one evaluation.
+ *
+ * @example
+ * ```ts
+ * import { ClutteredMnist, evaluate, loadMnist, loadModel, type SplitMetrics } from "@rnnspn/core";
+ * const model = await loadModel("runs/rnn-spn/best");
+ * const test: SplitMetrics = await evaluate(model, new ClutteredMnist(await loadMnist()), "test");
+ * console.log(test.loss, test.digitError, test.sequenceError); // fractions: 0.01 = 1%
+ * ```
+ */
 export interface SplitMetrics {
   /** Mean cross-entropy per digit. */
   loss: number;
@@ -27,7 +37,18 @@ export interface SplitMetrics {
   sequenceError: number;
 }
 
-/** One epoch's metrics (one JSONL line). */
+/**
+ * One epoch's metrics (one JSONL line).
+ *
+ * @example
+ * ```ts
+ * import type { EpochMetrics } from "@rnnspn/core";
+ * const text = await Deno.readTextFile("runs/rnn-spn/metrics.jsonl");
+ * const history: EpochMetrics[] = text.trim().split("\n").map((line) => JSON.parse(line));
+ * const last = history[history.length - 1];
+ * console.log(last.epoch, last.valid.digitError, last.samplesPerSec);
+ * ```
+ */
 export interface EpochMetrics {
   /** 1-based epoch. */
   epoch: number;
@@ -47,7 +68,18 @@ export interface EpochMetrics {
   seconds: number;
 }
 
-/** Everything besides weights that a resumed run needs. */
+/**
+ * Everything besides weights that a resumed run needs.
+ *
+ * @example
+ * ```ts
+ * import type { RunState } from "@rnnspn/core";
+ * // Each checkpoint directory holds model.json, weights.bin, optimizer.bin and this state as state.json.
+ * const dir = "runs/rnn-spn/checkpoints/epoch-0042";
+ * const state: RunState = JSON.parse(await Deno.readTextFile(`${dir}/state.json`));
+ * console.log(`epoch ${state.epoch}: best ${state.best.validDigitError} at epoch ${state.best.epoch}`);
+ * ```
+ */
 export interface RunState {
   /** Format version. */
   version: 1;

@@ -19,7 +19,19 @@ import type { SequenceModel } from "../models/base.ts";
 import { clipGradients, type ClipOptions, gradientsOf, trainableVariables } from "./step.ts";
 import type { InitMessage, Reply, StepMessage } from "./data_parallel_worker.ts";
 
-/** Options of {@linkcode DataParallelStep.create}. */
+/**
+ * Options of {@linkcode DataParallelStep.create}.
+ *
+ * @example
+ * ```ts
+ * import { createModel, type DataParallelOptions, DataParallelStep, selectBackend } from "@rnnspn/core";
+ * await selectBackend("wasm");
+ * const model = createModel("rnn-spn");
+ * const options: DataParallelOptions = { workers: 4, backend: "wasm" }; // the main thread + 3 Workers
+ * const parallel = await DataParallelStep.create(model, options);
+ * parallel.dispose();
+ * ```
+ */
 export interface DataParallelOptions {
   /** Shards per step = the main thread + `workers − 1` Workers (default 2: one per core here). */
   workers?: number;

@@ -8,10 +8,34 @@ import type { SequenceModel } from "../models/base.ts";
 import type { SplitMetrics } from "./checkpoint.ts";
 import { sequenceLoss } from "./step.ts";
 
-/** The split names a training data source has. */
+/**
+ * The split names a training data source has.
+ *
+ * @example
+ * ```ts
+ * import { ClutteredMnist, loadMnist, type Split } from "@rnnspn/core";
+ * const data = new ClutteredMnist(await loadMnist());
+ * const splits: Split[] = ["train", "valid", "test"];
+ * for (const split of splits) console.log(split, data.size(split)); // 60000, 10000, 10000
+ * ```
+ */
 export type Split = "train" | "valid" | "test";
 
-/** One batch: the caller of `batches` owns (and disposes) both tensors. */
+/**
+ * One batch: the caller of `batches` owns (and disposes) both tensors.
+ *
+ * @example
+ * ```ts
+ * import { type Batch, ClutteredMnist, loadMnist } from "@rnnspn/core";
+ * const data = new ClutteredMnist(await loadMnist());
+ * const batches: AsyncIterable<Batch> = data.batches("valid", 100, { shuffle: false, limit: 1000 });
+ * for await (const { images, labels } of batches) {
+ *   console.log(images.shape, labels.shape); // [100, 100, 100, 1] [100, 3]
+ *   images.dispose();
+ *   labels.dispose();
+ * }
+ * ```
+ */
 export interface Batch {
   /** `[B, H, W, 1]` float32. */
   images: tf.Tensor4D;
@@ -19,7 +43,29 @@ export interface Batch {
   labels: tf.Tensor2D;
 }
 
-/** What `train()` and `evaluate()` need from a data set — `ClutteredMnist` has it. */
+/**
+ * What `train()` and `evaluate()` need from a data set — `ClutteredMnist` has it.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { CnnBaseline, evaluate, type TrainingData } from "@rnnspn/core";
+ * // Your own sequences in memory: 256 images of 64×64 pixels, 2 digits each (one set for every split).
+ * const images = tf.randomUniform([256, 64, 64, 1]) as tf.Tensor4D;
+ * const labels = tf.randomUniform([256, 2], 0, 10, "int32") as tf.Tensor2D;
+ * const data: TrainingData = {
+ *   size: () => 256,
+ *   async *batches(_split, batchSize) {
+ *     for (let i = 0; i < 256; i += batchSize) {
+ *       const n = Math.min(batchSize, 256 - i);
+ *       yield { images: images.slice(i, n), labels: labels.slice(i, n) };
+ *     }
+ *   },
+ * };
+ * const model = new CnnBaseline({ digits: 2, inputSize: [64, 64] });
+ * console.log(await evaluate(model, data, "valid"));
+ * ```
+ */
 export interface TrainingData {
   /** Number of sequences in a split. */
   size(split: Split): number;

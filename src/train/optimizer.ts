@@ -6,7 +6,17 @@
  */
 import { tf } from "../tf.ts";
 
-/** Which optimizer. */
+/**
+ * Which optimizer.
+ *
+ * @example
+ * ```ts
+ * import { ClutteredMnist, loadMnist, type OptimizerName, RecurrentAttention, train } from "@rnnspn/core";
+ * const optimizer: OptimizerName = "adam"; // "rmsprop", the paper's, is the default
+ * const data = new ClutteredMnist(await loadMnist());
+ * await train(new RecurrentAttention(), data, { optimizer, learningRate: 1e-3 });
+ * ```
+ */
 export type OptimizerName = "rmsprop" | "adam";
 
 /** The paper's RMSprop: ρ 0.9, ε 1e-6, no momentum. Adam: tfjs defaults (β 0.9/0.999, ε 1e-7 → 1e-8 here). */

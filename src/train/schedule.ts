@@ -5,10 +5,37 @@
  * @module
  */
 
-/** Which schedule. `"paper"`: constant, then ÷ `decayFactor` every `decayEvery` epochs after `decayStart`. */
+/**
+ * Which schedule. `"paper"`: constant, then ÷ `decayFactor` every `decayEvery` epochs after `decayStart`.
+ *
+ * @example
+ * ```ts
+ * import { learningRateAt, type ScheduleName } from "@rnnspn/core";
+ * const schedules: ScheduleName[] = ["paper", "cosine", "constant"];
+ * for (const schedule of schedules) {
+ *   console.log(schedule, learningRateAt(150, { schedule, learningRate: 5e-4, epochs: 300 }));
+ * }
+ * ```
+ */
 export type ScheduleName = "paper" | "cosine" | "constant";
 
-/** Parameters of {@linkcode learningRateAt}. */
+/**
+ * Parameters of {@linkcode learningRateAt}.
+ *
+ * @example
+ * ```ts
+ * import { learningRateAt, type ScheduleOptions } from "@rnnspn/core";
+ * // Halve the rate every 20 epochs after epoch 50.
+ * const options: ScheduleOptions = {
+ *   learningRate: 1e-3,
+ *   epochs: 200,
+ *   decayStart: 50,
+ *   decayEvery: 20,
+ *   decayFactor: 2,
+ * };
+ * console.log(learningRateAt(71, options)); // 1e-3 / 2² = 2.5e-4
+ * ```
+ */
 export interface ScheduleOptions {
   /** The schedule (default `"paper"`). */
   schedule?: ScheduleName;

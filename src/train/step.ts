@@ -36,7 +36,18 @@ export function sequenceLoss(logits: tf.Tensor, labels: tf.Tensor): tf.Scalar {
   });
 }
 
-/** Clipping of {@linkcode clipGradients}. */
+/**
+ * Clipping of {@linkcode clipGradients}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { clipGradients, type ClipOptions } from "@rnnspn/core";
+ * const options: ClipOptions = { clipValue: Infinity, clipNorm: 1 }; // global-norm clipping only
+ * const grads = [tf.tensor1d([3, 4]), tf.tensor1d([0])];
+ * const clipped = clipGradients(grads, options); // norm 5 → 1: [0.6, 0.8] and [0]
+ * ```
+ */
 export interface ClipOptions {
   /** Each element clipped to ±clipValue (default 1; 0 or Infinity: off). */
   clipValue?: number;

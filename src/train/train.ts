@@ -16,7 +16,24 @@ import { learningRateAt, type ScheduleName } from "./schedule.ts";
 import { trainStep } from "./step.ts";
 import { DataParallelStep } from "./data_parallel.ts";
 
-/** Options of {@linkcode train}; all optional (defaults: the paper's recipe). */
+/**
+ * Options of {@linkcode train}; all optional (defaults: the paper's recipe).
+ *
+ * @example
+ * ```ts
+ * import { ClutteredMnist, loadMnist, SpnBaseline, train, type TrainOptions } from "@rnnspn/core";
+ * const options: TrainOptions = {
+ *   epochs: 100,
+ *   optimizer: "adam",
+ *   learningRate: 1e-3,
+ *   schedule: "cosine",
+ *   patience: 20,
+ *   outDir: "runs/spn-adam",
+ *   resume: true, // continue from the newest checkpoint when an earlier run was interrupted
+ * };
+ * await train(new SpnBaseline(), new ClutteredMnist(await loadMnist()), options);
+ * ```
+ */
 export interface TrainOptions {
   /** Maximum number of epochs (default 300). */
   epochs?: number;
@@ -66,7 +83,17 @@ export interface TrainOptions {
   signal?: AbortSignal;
 }
 
-/** What {@linkcode train} returns. */
+/**
+ * What {@linkcode train} returns.
+ *
+ * @example
+ * ```ts
+ * import { ClutteredMnist, CnnBaseline, loadMnist, train, type TrainResult } from "@rnnspn/core";
+ * const data = new ClutteredMnist(await loadMnist(), { sizes: { train: 1000, valid: 200, test: 200 } });
+ * const result: TrainResult = await train(new CnnBaseline(), data, { epochs: 5, log: null });
+ * console.log(result.stopped, result.best.epoch, result.best.validDigitError); // "epochs" …
+ * ```
+ */
 export interface TrainResult {
   /** Metrics of every completed epoch (from the start of the run, resumed epochs included). */
   history: EpochMetrics[];
