@@ -12,7 +12,8 @@
  * @module
  */
 import { tf } from "../../tf.ts";
-import type { WasmBackendLike } from "./heap.ts";
+import { arena, copyIn, copyOut, type WasmBackendLike } from "./heap.ts";
+import { wasmKernels } from "./module.ts";
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 
@@ -40,6 +41,10 @@ export function fastMaxPoolGradConfig(original: tf.KernelConfig): tf.KernelConfi
     const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
     const top = info.padInfo.top, left = info.padInfo.left;
     const wasm = backend as WasmBackendLike;
+    const inside = 2 * outHeight <= inHeight && 2 * outWidth <= inWidth;
+    if (fh === 2 && fw === 2 && sh === 2 && sw === 2 && top === 0 && left === 0 && inside) {
+      return windows2x2(wasm, input, dy, batchSize, inHeight, inWidth, C);
+    }
     const out = wasm.makeOutput(input.shape, "float32");
     // Views after makeOutput: allocating may grow (and detach) the heap.
     const dx = wasm.typedArrayFromHeap(out) as Float32Array;
@@ -47,11 +52,6 @@ export function fastMaxPoolGradConfig(original: tf.KernelConfig): tf.KernelConfi
     const g = wasm.typedArrayFromHeap(dy) as Float32Array;
     dx.fill(0);
     const rowX = inWidth * C, imageX = inHeight * rowX;
-    const inside = 2 * outHeight <= inHeight && 2 * outWidth <= inWidth;
-    if (fh === 2 && fw === 2 && sh === 2 && sw === 2 && top === 0 && left === 0 && inside) {
-      windows2x2(x, g, dx, batchSize, imageX, rowX, C, outHeight, outWidth);
-      return out;
-    }
     let o = 0;
     for (let b = 0; b < batchSize; b++) {
       const base = b * imageX;
@@ -79,38 +79,25 @@ export function fastMaxPoolGradConfig(original: tf.KernelConfig): tf.KernelConfi
   return { ...original, kernelFunc: maxPoolGradArgmax };
 }
 
-/** The paper's 2×2 / stride 2 pools with every window inside: disjoint, four loads per output. */
+/**
+ * The paper's 2×2 / stride 2 pools with every window inside: disjoint windows, so our Rust kernel
+ * writes each dx element once and picks each window's first maximum with lane masks. A scalar JS
+ * loop spends most of its time on mispredicted comparisons; even with the copies in and out of our
+ * module this is faster.
+ */
 function windows2x2(
-  x: Float32Array,
-  g: Float32Array,
-  dx: Float32Array,
+  wasm: WasmBackendLike,
+  input: tf.TensorInfo,
+  dy: tf.TensorInfo,
   batch: number,
-  imageX: number,
-  rowX: number,
+  height: number,
+  width: number,
   C: number,
-  outHeight: number,
-  outWidth: number,
-): void {
-  let o = 0;
-  for (let b = 0; b < batch; b++) {
-    for (let yr = 0; yr < outHeight; yr++) {
-      for (let yc = 0; yc < outWidth; yc++) {
-        const i0 = b * imageX + 2 * yr * rowX + 2 * yc * C;
-        for (let d = 0; d < C; d++, o++) {
-          // Row-major order and strict ">": the first maximum wins, as in tfjs's cpu kernel.
-          // NaN and −∞ are never picked; a window of only those gets no gradient.
-          let at = -1, best = -Infinity;
-          let i = i0 + d;
-          if (x[i] > best) best = x[at = i];
-          i += C;
-          if (x[i] > best) best = x[at = i];
-          i = i0 + rowX + d;
-          if (x[i] > best) best = x[at = i];
-          i += C;
-          if (x[i] > best) at = i;
-          if (at >= 0) dx[at] = g[o];
-        }
-      }
-    }
-  }
+): tf.TensorInfo {
+  const n = batch * height * width * C, m = tf.util.sizeFromShape(dy.shape);
+  const [xPtr, gPtr, dxPtr] = arena([n * 4, m * 4, n * 4]);
+  copyIn(wasm, input, xPtr);
+  copyIn(wasm, dy, gPtr);
+  wasmKernels().max_pool_grad_2x2_f32(xPtr, gPtr, dxPtr, batch, height, width, C);
+  return copyOut(wasm, input.shape, "float32", dxPtr);
 }
