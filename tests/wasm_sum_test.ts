@@ -60,3 +60,15 @@ Deno.test("a conv bias gradient on wasm (sum over B, H, W) equals cpu's on a tra
     assert.ok(Math.abs(got.data[i] - want.data[i]) <= 1e-5 * Math.abs(want.data[i]), `channel ${i}`);
   }
 });
+
+Deno.test("Sum over leading axes on wasm stays accurate over many rows with a large mean (odd width)", async () => {
+  // 20 011 rows: not a multiple of the kernel's 32-row float32 blocks; 7 columns: a SIMD tail.
+  const rand = prng(12);
+  const xv = Float32Array.from({ length: 20011 * 7 }, () => 1000 + rand());
+  const run = () => tf.sum(tf.tensor2d(xv, [20011, 7]), 0);
+  const got = await on("wasm", run);
+  const want = await on("cpu", run);
+  for (let i = 0; i < 7; i++) {
+    assert.ok(Math.abs(got.data[i] - want.data[i]) <= 1e-6 * Math.abs(want.data[i]), `column ${i}`);
+  }
+});

@@ -1,16 +1,19 @@
 /**
- * `Sum` over leading axes on the wasm backend as one JS pass over tfjs's heap. tfjs-backend-wasm
- * 4.22 sums only innermost axes, so a bias gradient (sum of `[B, H, W, C]` over B, H, W) costs it a
- * full transpose first: 70–90 ms for the RNN-SPN's `[300, 31, 31, 32]`. Summing rows of the
- * `[rows, inner]` view needs no transpose; float64 accumulators keep it at least as accurate as
- * tfjs's float32 sums. Other reductions keep tfjs's kernel.
+ * `Sum` over leading axes on the wasm backend as column sums in our Rust module
+ * (`wasm/src/column_sums.rs`). tfjs-backend-wasm 4.22 sums only innermost axes, so a bias gradient
+ * (sum of `[B, H, W, C]` over B, H, W) costs it a full transpose first: 70–90 ms for the RNN-SPN's
+ * `[300, 31, 31, 32]`. Summing rows of the `[rows, inner]` view needs no transpose; float32
+ * partials folded into float64 totals keep it at least as accurate as tfjs's float32 sums. SIMD
+ * makes it faster than a JS loop even counting the copy into our module. Other reductions keep
+ * tfjs's kernel.
  *
  * Wraps the kernel tfjs registered: see `WASM_OVERRIDES` in `src/kernels/register.ts`.
  *
  * @module
  */
 import { tf } from "../../tf.ts";
-import type { WasmBackendLike } from "./heap.ts";
+import { arena, copyIn, copyOut, type WasmBackendLike } from "./heap.ts";
+import { wasmKernels } from "./module.ts";
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 
@@ -32,15 +35,10 @@ export function fastSumConfig(original: tf.KernelConfig): tf.KernelConfig {
     const rows = tf.util.sizeFromShape(x.shape.slice(0, k));
     const outShape = keepDims ? [...Array(k).fill(1), ...rest] : rest;
     const wasm = backend as WasmBackendLike;
-    const out = wasm.makeOutput(outShape, "float32");
-    // Views after makeOutput: allocating may grow (and detach) the heap.
-    const src = wasm.typedArrayFromHeap(x) as Float32Array;
-    const acc = new Float64Array(inner);
-    for (let r = 0, i = 0; r < rows; r++) {
-      for (let c = 0; c < inner; c++, i++) acc[c] += src[i];
-    }
-    (wasm.typedArrayFromHeap(out) as Float32Array).set(acc);
-    return out;
+    const [xPtr, outPtr, partPtr, totalPtr] = arena([rows * inner * 4, inner * 4, inner * 4, inner * 8]);
+    copyIn(wasm, x, xPtr);
+    wasmKernels().column_sums_f32(xPtr, outPtr, partPtr, totalPtr, rows, inner);
+    return copyOut(wasm, outShape, "float32", outPtr);
   }
   return { ...original, kernelFunc: sumLeadingAxes };
 }
