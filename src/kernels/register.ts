@@ -8,6 +8,7 @@
  * @module
  */
 import { tf } from "../tf.ts";
+import { conv2dBiasReluConfigs } from "./conv2d_bias_relu.ts";
 import { spatialTransformCpuConfig } from "./cpu/spatial_transform.ts";
 import { spatialTransformGradCpuConfig } from "./cpu/spatial_transform_grad.ts";
 import { conv2dBackpropFilterConfig } from "./wasm/conv2d_backprop_filter.ts";
@@ -33,6 +34,7 @@ export const KERNELS: readonly tf.KernelConfig[] = [
   unsortedSegmentSumConfig,
   spatialTransformWebGpuConfig,
   spatialTransformGradWebGpuConfig,
+  ...conv2dBiasReluConfigs,
 ];
 
 /**

@@ -6,6 +6,7 @@
  * @module
  */
 import { tf } from "../tf.ts";
+import { FastConv2D } from "../layers/fast_conv2d.ts";
 
 /** One element of a stack: a 3×3 valid ReLU convolution with that many filters, or a 2×2 max pool. */
 export type StackItem = number | "pool";
@@ -46,7 +47,8 @@ export function convStack(
       })
         .apply(x) as tf.SymbolicTensor;
     } else {
-      x = tf.layers.conv2d({
+      // A Conv2D (same weights, config and saved format) whose ReLU trains fused: see FastConv2D.
+      x = new FastConv2D({
         filters: item,
         kernelSize: 3,
         padding: "valid",

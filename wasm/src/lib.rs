@@ -11,7 +11,6 @@ mod column_sums;
 mod conv2d_backprop_filter;
 mod conv2d_backprop_input;
 mod max_pool_grad;
-mod relu_bias_grad;
 mod spatial_transform;
 mod unsorted_segment_sum;
 
