@@ -69,3 +69,37 @@ Deno.test("MaxPoolGrad on wasm matches cpu: shapes, strides, paddings and ties",
     }
   }
 });
+
+Deno.test("MaxPoolGrad 2×2 / stride 2 on wasm (the Rust path) matches cpu: odd sizes, any channels, NaN and ±∞", async () => {
+  const rand = prng(17);
+  const special = [NaN, -Infinity, Infinity, 0, -0];
+  for (
+    const [rep, shape]
+      of ([[1, 2, 2, 1], [1, 5, 7, 3], [2, 6, 4, 4], [1, 9, 9, 5], [3, 4, 5, 8], [2, 7, 6, 13]] as [
+        number,
+        number,
+        number,
+        number,
+      ][]).entries()
+  ) {
+    const n = shape.reduce((p, d) => p * d, 1);
+    // A tenth special values, the rest from 4 levels (ties) or continuous.
+    const xv = Float32Array.from({ length: n }, () => {
+      const u = rand();
+      if (u < 0.1) return special[Math.floor(rand() * special.length)];
+      return rep % 2 ? Math.floor(rand() * 4) : rand() * 2 - 1;
+    });
+    const gv = (m: number) => {
+      const r = prng(rep);
+      return Float32Array.from({ length: m }, () => r() * 2 - 1);
+    };
+    const got = await gradOn("wasm", xv, shape, gv, [2, 2], [2, 2], "valid");
+    const want = await gradOn("cpu", xv, shape, gv, [2, 2], [2, 2], "valid");
+    for (let i = 0; i < want.length; i++) {
+      assert.ok(
+        Object.is(got[i], want[i]) || got[i] === want[i],
+        `x [${shape}]: dx[${i}] ${got[i]} vs ${want[i]}`,
+      );
+    }
+  }
+});

@@ -1,10 +1,13 @@
 /**
- * `MaxPoolGrad` on the wasm backend as one JS pass over tfjs's heap: tfjs-backend-wasm 4.22's
- * kernel takes ~17 ns per input element (160 ms for the RNN-SPN's [300, 31, 31, 32] pool, 25 % of
- * a training step), while the gradient is just "route each dy to its window's argmax". For every
- * output cell this finds the first maximum of its window in row-major order — the rule of tfjs's
- * cpu kernel (strict `>`, so ties go to the earliest element and NaN is never picked) — and adds
- * dy there. Any filter size, stride and padding (overlapping windows accumulate); NHWC.
+ * `MaxPoolGrad` on the wasm backend: tfjs-backend-wasm 4.22's kernel takes ~17 ns per input
+ * element (160 ms for the RNN-SPN's [300, 31, 31, 32] pool, 25 % of a training step), while the
+ * gradient is just "route each dy to its window's argmax". For every output cell this finds the
+ * first maximum of its window in row-major order — the rule of tfjs's cpu kernel (strict `>`, so
+ * ties go to the earliest element and NaN is never picked) — and adds dy there. NHWC.
+ *
+ * The paper's pools (2×2, stride 2, every window inside the image) run in our Rust module
+ * (`wasm/src/max_pool_grad.rs`, branchless SIMD); any other filter size, stride and padding
+ * (overlapping windows accumulate) is one JS pass over tfjs's heap.
  *
  * Wraps the kernel tfjs registered (kept for non-float32 inputs): see `WASM_OVERRIDES` in
  * `src/kernels/register.ts`.
