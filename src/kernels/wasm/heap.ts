@@ -17,6 +17,8 @@ export interface WasmBackendLike {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   /** A view of a tensor's data on tfjs's heap (invalidated if that heap grows). */
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+  /** Frees a tensor's data that no tensor owns (a kernel's scratch from `makeOutput`). */
+  disposeData(dataId: object): boolean;
 }
 
 let arenaPtr = 0;

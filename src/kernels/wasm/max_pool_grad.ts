@@ -6,7 +6,7 @@
  * ties go to the earliest element and NaN is never picked) — and adds dy there. NHWC.
  *
  * The paper's pools (2×2, stride 2, every window inside the image) run in our Rust module
- * (`wasm/src/max_pool_grad.rs`, branchless SIMD); any other filter size, stride and padding
+ * (`wasm/src/max_pool_grad.rs`, branchless SIMD, on tfjs's heap); any other filter size, stride and padding
  * (overlapping windows accumulate) is one JS pass over tfjs's heap.
  *
  * Wraps the kernel tfjs registered (kept for non-float32 inputs): see `WASM_OVERRIDES` in
@@ -17,6 +17,7 @@
 import { tf } from "../../tf.ts";
 import { arena, copyIn, copyOut, type WasmBackendLike } from "./heap.ts";
 import { wasmKernels } from "./module.ts";
+import { directKernels, heapOffset } from "./direct.ts";
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 
@@ -84,9 +85,9 @@ export function fastMaxPoolGradConfig(original: tf.KernelConfig): tf.KernelConfi
 
 /**
  * The paper's 2×2 / stride 2 pools with every window inside: disjoint windows, so our Rust kernel
- * writes each dx element once and picks each window's first maximum with lane masks. A scalar JS
- * loop spends most of its time on mispredicted comparisons; even with the copies in and out of our
- * module this is faster.
+ * writes each dx element once and picks each window's first maximum with lane masks (a scalar JS
+ * loop spends most of its time on mispredicted comparisons). It runs on tfjs's heap where it can
+ * (`direct.ts`), else with copies in and out of our module, which is still faster than JS.
  */
 function windows2x2(
   wasm: WasmBackendLike,
@@ -97,6 +98,13 @@ function windows2x2(
   width: number,
   C: number,
 ): tf.TensorInfo {
+  const direct = directKernels(wasm);
+  if (direct) {
+    const out = wasm.makeOutput(input.shape, "float32");
+    const [x, g, dx] = [input, dy, out].map((t) => heapOffset(wasm, t));
+    direct.max_pool_grad_2x2_f32(x, g, dx, batch, height, width, C);
+    return out;
+  }
   const n = batch * height * width * C, m = tf.util.sizeFromShape(dy.shape);
   const [xPtr, gPtr, dxPtr] = arena([n * 4, m * 4, n * 4]);
   copyIn(wasm, input, xPtr);

@@ -1,0 +1,73 @@
+/**
+ * Our kernels that run directly on tfjs-backend-wasm's heap (`wasm/direct`): that module imports
+ * tfjs's `WebAssembly.Memory`, so a kernel takes tensors' heap offsets and needs no copy into our
+ * own module and back (`heap.ts`). For a memory-bound kernel those copies cost two to three times
+ * the kernel's own pass, so this is where the bandwidth goes.
+ *
+ * Sound because the module owns no memory of its own (no statics, no shadow stack; checked by
+ * `tests/wasm_direct_kernels_test.ts`), so it touches nothing but the buffers it is given. Not
+ * available (`null`) when tfjs runs threaded: its memory is then shared, which this module, built
+ * without atomics, cannot import; kernels fall back to copying through `heap.ts`.
+ *
+ * @module
+ */
+import type { tf } from "../../tf.ts";
+import { WASM_DIRECT_KERNELS_BASE64 } from "./binary.ts";
+
+/** The exports of the direct module; pointers are byte offsets into tfjs's heap. */
+export interface DirectKernels {
+  /** See `wasm/src/max_pool_grad.rs`. */
+  max_pool_grad_2x2_f32(
+    x: number,
+    dy: number,
+    dx: number,
+    b: number,
+    h: number,
+    w: number,
+    c: number,
+  ): void;
+  /** See `wasm/src/column_sums.rs`. */
+  column_sums_f32(x: number, out: number, part: number, total: number, rows: number, c: number): void;
+}
+
+/** The parts of tfjs-backend-wasm's `BackendWasm` the direct kernels use (internals of tfjs 4.22). */
+interface WasmBackendInternals {
+  wasm?: { asm?: { memory?: WebAssembly.Memory } };
+  dataIdMap?: { get(dataId: object): { memoryOffset: number } | undefined };
+}
+
+const instances = new WeakMap<WebAssembly.Memory, DirectKernels>();
+let module: WebAssembly.Module | null = null;
+let enabled = true;
+
+/**
+ * The direct kernels bound to `backend`'s heap, or `null` where they cannot run (threaded tfjs, an
+ * unexpected backend object, or turned off with {@linkcode setDirectKernelsEnabled}).
+ */
+export function directKernels(backend: unknown): DirectKernels | null {
+  if (!enabled) return null;
+  const memory = (backend as WasmBackendInternals).wasm?.asm?.memory;
+  if (!(memory instanceof WebAssembly.Memory) || !(memory.buffer instanceof ArrayBuffer)) return null;
+  let kernels = instances.get(memory);
+  if (!kernels) {
+    // Small (a few KB): synchronous compilation is fine even on a browser's main thread.
+    module ??= new WebAssembly.Module(
+      Uint8Array.from(atob(WASM_DIRECT_KERNELS_BASE64), (c) => c.charCodeAt(0)),
+    );
+    kernels = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as DirectKernels;
+    instances.set(memory, kernels);
+  }
+  return kernels;
+}
+
+/** The byte offset of a tensor's data on tfjs's heap (valid until the tensor is disposed). */
+export function heapOffset(backend: unknown, t: tf.TensorInfo): number {
+  const data = (backend as WasmBackendInternals).dataIdMap?.get(t.dataId);
+  if (data == null) throw new Error("rnnspn direct wasm kernels: tensor not on the wasm backend");
+  return data.memoryOffset;
+}
+
+/** Turns the direct kernels off (the copying fallbacks run instead) or back on; for tests. */
+export function setDirectKernelsEnabled(on: boolean): void {
+  enabled = on;
+}

@@ -1,0 +1,22 @@
+//! Kernels that run directly on tfjs-backend-wasm's heap: this module imports tfjs's
+//! `WebAssembly.Memory` instead of owning one, so a memory-bound kernel reads its inputs and writes
+//! its outputs where tfjs keeps them, with no copy in or out of `../src`'s module (copies that cost
+//! more than such a kernel's own pass).
+//!
+//! That is only sound because nothing here uses memory of its own: no `std`, no allocator, no
+//! statics (no data section) and no shadow stack (every function keeps its locals in wasm locals),
+//! so the module never writes outside the buffers it is handed. `tests/wasm_direct_kernels_test.ts`
+//! checks the built binary for exactly that. Only leaf kernels without scratch of their own belong
+//! here; they are the same source files as in `../src`, compiled a second time.
+
+#![no_std]
+
+#[path = "../src/column_sums.rs"]
+mod column_sums;
+#[path = "../src/max_pool_grad.rs"]
+mod max_pool_grad;
+
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    core::arch::wasm32::unreachable()
+}
