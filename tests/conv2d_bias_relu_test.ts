@@ -10,7 +10,8 @@ import { tf } from "../src/tf.ts";
 import { selectBackend } from "../mod.ts";
 import { conv2dBiasRelu } from "../src/ops/conv2d_bias_relu.ts";
 import { FastConv2D } from "../src/layers/fast_conv2d.ts";
-import { CONV2D_BIAS_RELU } from "../src/kernels/conv2d_bias_relu_spec.ts";
+import { CONV2D_BIAS_RELU, RELU_BIAS_GRAD } from "../src/kernels/conv2d_bias_relu_spec.ts";
+import { setDirectKernelsEnabled } from "../src/kernels/wasm/direct.ts";
 import { prng } from "./_random.ts";
 import { values } from "./_on_backend.ts";
 
@@ -86,8 +87,10 @@ async function run(
 function close(got: Float32Array, want: Float32Array, what: string): void {
   assert.equal(got.length, want.length, what);
   for (let i = 0; i < want.length; i++) {
+    // NaN matches NaN and ±∞ matches itself; finite values to 1e-4 relative.
     assert.ok(
-      Math.abs(got[i] - want[i]) <= 1e-4 * Math.max(1, Math.abs(want[i])),
+      Object.is(got[i], want[i]) || (Number.isNaN(got[i]) && Number.isNaN(want[i])) ||
+        Math.abs(got[i] - want[i]) <= 1e-4 * Math.max(1, Math.abs(want[i])),
       `${what}[${i}]: ${got[i]} vs ${want[i]}`,
     );
   }
@@ -235,4 +238,52 @@ Deno.test("FastConv2D stands in for Conv2D in deserialization: a Conv2D model re
   tf.dispose([x, p, q]);
   slow.dispose();
   loaded.dispose();
+});
+
+Deno.test("RnnspnReluBiasGrad on wasm (direct and fallback) equals mul(dy, step(y)) and its sum on cpu, NaN and ±∞ included", async () => {
+  const rand = prng(41);
+  const special = [NaN, Infinity, -Infinity, 0, -0];
+  const draw = (n: number, relu: boolean) =>
+    Float32Array.from({ length: n }, () => {
+      if (rand() < 0.08) return special[Math.floor(rand() * special.length)];
+      const v = rand() * 2 - 1;
+      return relu ? Math.max(v, 0) : v;
+    });
+  for (const shape of [[1, 3, 3, 1], [2, 5, 4, 7], [3, 6, 5, 8], [40, 37], [9], [1, 31, 31, 32]]) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const dyv = draw(n, false), yv = draw(n, true);
+    const axes = shape.map((_, i) => i).slice(0, -1);
+    const want = await (async () => {
+      await selectBackend("cpu");
+      const [dy, y] = [tf.tensor(dyv, shape), tf.tensor(yv, shape)];
+      const dz = tf.mul(dy, tf.step(y));
+      const db = axes.length ? tf.sum(dz, axes) : dz.clone();
+      const out = [await dz.data() as Float32Array, await db.data() as Float32Array];
+      tf.dispose([dy, y, dz, db]);
+      return out;
+    })();
+    for (const direct of [true, false]) {
+      await selectBackend("wasm");
+      setDirectKernelsEnabled(direct);
+      try {
+        const [dy, y] = [tf.tensor(dyv, shape), tf.tensor(yv, shape)];
+        const before = tf.backend().numDataIds();
+        const [dz, db] = tf.engine().runKernel(RELU_BIAS_GRAD, { dy, y }, {}) as unknown as tf.Tensor[];
+        const what = `[${shape}] ${direct ? "direct" : "fallback"}`;
+        assert.deepEqual(dz.shape, shape, what);
+        assert.deepEqual(db.shape, [shape[shape.length - 1]], what);
+        const got = [await dz.data() as Float32Array, await db.data() as Float32Array];
+        // dz bit for bit (0 and −0 alike); db to float32 rounding of the float64 sum.
+        for (let i = 0; i < want[0].length; i++) {
+          assert.ok(Object.is(got[0][i], want[0][i]) || got[0][i] === want[0][i], `${what} dz[${i}]`);
+        }
+        close(got[1], want[1], `${what} db`);
+        tf.dispose([dz, db]);
+        assert.equal(tf.backend().numDataIds(), before, `${what}: data left on the heap`);
+        tf.dispose([dy, y]);
+      } finally {
+        setDirectKernelsEnabled(true);
+      }
+    }
+  }
 });

@@ -12,8 +12,10 @@ export RUSTFLAGS="-C target-feature=+simd128 ${RUSTFLAGS:-}"
 # Offline: the crate has no dependencies.
 "$CARGO" build --offline --release --target wasm32-unknown-unknown
 cp target/wasm32-unknown-unknown/release/rnnspn_kernels.wasm rnnspn_kernels.wasm
-# The direct module imports its memory (tfjs's) rather than defining one.
-RUSTFLAGS="$RUSTFLAGS -C link-arg=--import-memory" \
+# The direct module imports its memory (tfjs's) rather than defining one, and gets a stack of size 0:
+# its stack pointer starts at address 0, so a stack frame (which it must never need) would sit at the
+# top of the 4 GiB address space and trap, instead of overwriting tfjs's data below 1 MiB.
+RUSTFLAGS="$RUSTFLAGS -C link-arg=--import-memory -C link-arg=-zstack-size=0" \
   "$CARGO" build --offline --release --target wasm32-unknown-unknown --manifest-path direct/Cargo.toml \
   --target-dir target
 cp target/wasm32-unknown-unknown/release/rnnspn_direct_kernels.wasm rnnspn_direct_kernels.wasm

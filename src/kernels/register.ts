@@ -18,6 +18,7 @@ import { fastCastConfig } from "./wasm/cast.ts";
 import { fastIdentityConfig } from "./wasm/identity.ts";
 import { fastMaxPoolGradConfig } from "./wasm/max_pool_grad.ts";
 import { fastSumConfig } from "./wasm/sum.ts";
+import { reluBiasGradWasmConfig } from "./wasm/relu_bias_grad.ts";
 import { spatialTransformWasmConfig } from "./wasm/spatial_transform.ts";
 import { spatialTransformGradWasmConfig } from "./wasm/spatial_transform_grad.ts";
 import { unsortedSegmentSumConfig } from "./wasm/unsorted_segment_sum.ts";
@@ -32,6 +33,7 @@ export const KERNELS: readonly tf.KernelConfig[] = [
   spatialTransformWasmConfig,
   spatialTransformGradWasmConfig,
   unsortedSegmentSumConfig,
+  reluBiasGradWasmConfig,
   spatialTransformWebGpuConfig,
   spatialTransformGradWebGpuConfig,
   ...conv2dBiasReluConfigs,

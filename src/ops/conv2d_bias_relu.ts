@@ -6,13 +6,19 @@
  * extra passes over the layer's output, the largest tensor of a convolutional training step. Here
  * the forward pass is one `RnnspnConv2DBiasRelu` kernel: tfjs's `FusedConv2D` with
  * `activation: "relu"`, whose bias and ReLU ride in the convolution's output loop. The backward
- * pass is tfjs's own (`Step`, `Multiply`, `Sum`, `Conv2DBackpropInput`, `Conv2DBackpropFilter`, so
- * overrides of those apply here too). Kernel contract: `src/kernels/conv2d_bias_relu_spec.ts`.
+ * pass computes dz = dy · step(y) and the bias gradient in one `RnnspnReluBiasGrad` where the
+ * backend has it (wasm), else with tfjs's `Step`, `Multiply` and `Sum`, then runs
+ * `Conv2DBackpropInput` and `Conv2DBackpropFilter` (so overrides of those apply here too). Kernel
+ * contracts: `src/kernels/conv2d_bias_relu_spec.ts`.
  *
  * @module
  */
 import { tf } from "../tf.ts";
-import { CONV2D_BIAS_RELU, type Conv2dBiasReluAttrs } from "../kernels/conv2d_bias_relu_spec.ts";
+import {
+  CONV2D_BIAS_RELU,
+  type Conv2dBiasReluAttrs,
+  RELU_BIAS_GRAD,
+} from "../kernels/conv2d_bias_relu_spec.ts";
 
 /** Strides and padding of {@linkcode conv2dBiasRelu} (dilation is 1, layout NHWC). */
 export interface Conv2dBiasReluOptions {
@@ -95,12 +101,15 @@ tf.registerGradient({
     const [x, filter, y] = saved;
     const { strides, pad } = attrs as unknown as Conv2dBiasReluAttrs;
     const convAttrs = { strides, pad, dataFormat: "NHWC", dimRoundingMode: undefined };
-    // tfjs's own: ReLU's mul(dy, step(·)) and the bias gradient. A one-pass Rust kernel for both
-    // was measured slower on wasm than these native kernels (its copies in and out of our module
-    // cost more than the passes it saves). The convolution gradients run only if backpropagation
-    // asks for them (a first layer's x needs none).
-    const dz = tf.tidy(() => tf.mul(dy as tf.Tensor, tf.step(y)));
-    const db = tf.sum(dz, [0, 1, 2]);
+    // dz = dy · step(y) and the bias gradient: one RnnspnReluBiasGrad where the backend has it,
+    // else tfjs's own Step, Multiply and Sum. The convolution gradients run only if
+    // backpropagation asks for them (a first layer's x needs none).
+    const [dz, db] = tf.getKernel(RELU_BIAS_GRAD, tf.getBackend()) != null
+      ? tf.engine().runKernel(RELU_BIAS_GRAD, { dy: dy as tf.Tensor, y }, {}) as unknown as tf.Tensor[]
+      : tf.tidy(() => {
+        const dz = tf.mul(dy as tf.Tensor, tf.step(y));
+        return [dz, tf.sum(dz, [0, 1, 2])];
+      });
     return {
       x: () =>
         tf.engine().runKernel(

@@ -7,7 +7,8 @@
 //! statics (no data section) and no shadow stack (every function keeps its locals in wasm locals),
 //! so the module never writes outside the buffers it is handed. `tests/wasm_direct_kernels_test.ts`
 //! checks the built binary for exactly that. Only leaf kernels without scratch of their own belong
-//! here; they are the same source files as in `../src`, compiled a second time.
+//! here. Most are the same source files as in `../src`, compiled a second time; `relu_bias_grad`
+//! is only here, as it pays only without copies.
 
 #![no_std]
 
@@ -15,6 +16,7 @@
 mod column_sums;
 #[path = "../src/max_pool_grad.rs"]
 mod max_pool_grad;
+mod relu_bias_grad;
 
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {

@@ -64,19 +64,20 @@ pub unsafe extern "C" fn max_pool_grad_2x2_f32(
                     d += 4;
                 }
                 while d < c {
-                    let idx = [i0 + d, i1 + d, i2 + d, i3 + d];
-                    let mut at = usize::MAX;
-                    let mut best = f32::NEG_INFINITY;
-                    for (k, &i) in idx.iter().enumerate() {
-                        *dx.add(i) = 0.0;
-                        if *x.add(i) > best {
-                            best = *x.add(i);
-                            at = k;
-                        }
-                    }
-                    if at != usize::MAX {
-                        *dx.add(idx[at]) = *g.add(d);
-                    }
+                    // Scalar tail, the same rule; no arrays, so no stack frame (see wasm/direct).
+                    let (a, p, q, r) = (*x.add(i0 + d), *x.add(i1 + d), *x.add(i2 + d), *x.add(i3 + d));
+                    let wa = a > f32::NEG_INFINITY;
+                    let best = if wa { a } else { f32::NEG_INFINITY };
+                    let wp = p > best;
+                    let best = if wp { p } else { best };
+                    let wq = q > best;
+                    let best = if wq { q } else { best };
+                    let wr = r > best;
+                    let gv = *g.add(d);
+                    *dx.add(i0 + d) = if wa && !wp && !wq && !wr { gv } else { 0.0 };
+                    *dx.add(i1 + d) = if wp && !wq && !wr { gv } else { 0.0 };
+                    *dx.add(i2 + d) = if wq && !wr { gv } else { 0.0 };
+                    *dx.add(i3 + d) = if wr { gv } else { 0.0 };
                     d += 1;
                 }
             }

@@ -28,6 +28,17 @@ export interface DirectKernels {
   ): void;
   /** See `wasm/src/column_sums.rs`. */
   column_sums_f32(x: number, out: number, part: number, total: number, rows: number, c: number): void;
+  /** See `wasm/direct/relu_bias_grad.rs`. */
+  relu_bias_grad_f32(
+    dy: number,
+    y: number,
+    dz: number,
+    db: number,
+    part: number,
+    total: number,
+    rows: number,
+    c: number,
+  ): void;
 }
 
 /** The parts of tfjs-backend-wasm's `BackendWasm` the direct kernels use (internals of tfjs 4.22). */
