@@ -4,11 +4,13 @@
 //! more than such a kernel's own pass).
 //!
 //! That is only sound because nothing here uses memory of its own: no `std`, no allocator, no
-//! statics (no data section) and no shadow stack (every function keeps its locals in wasm locals),
-//! so the module never writes outside the buffers it is handed. `tests/wasm_direct_kernels_test.ts`
-//! checks the built binary for exactly that. Only leaf kernels without scratch of their own belong
-//! here. Most are the same source files as in `../src`, compiled a second time; `relu_bias_grad`
-//! is only here, as it pays only without copies.
+//! statics (no data section) and no stack frames (locals stay in wasm locals; no arrays). LLVM folds
+//! the stack pointer into constant addresses, so a frame would not even show as a global access:
+//! `build.sh` links with a stack of size 0, which puts any frame at the top of the address space,
+//! where it traps instead of overwriting tfjs's data. `tests/wasm_direct_kernels_test.ts`
+//! checks the binary for that and runs every kernel in a sentinel-filled memory. Only leaf kernels
+//! whose scratch the caller hands in belong here. Most are the same source files as in `../src`,
+//! compiled a second time; `relu_bias_grad` is only here, as it pays only without copies.
 
 #![no_std]
 

@@ -4,7 +4,8 @@
  * own module and back (`heap.ts`). For a memory-bound kernel those copies cost two to three times
  * the kernel's own pass, so this is where the bandwidth goes.
  *
- * Sound because the module owns no memory of its own (no statics, no shadow stack; checked by
+ * Sound because the module owns no memory of its own (no statics, no stack frames, and a stack
+ * pointer of 0 so that a frame would trap; see `wasm/direct/lib.rs`, checked by
  * `tests/wasm_direct_kernels_test.ts`), so it touches nothing but the buffers it is given. Not
  * available (`null`) when tfjs runs threaded: its memory is then shared, which this module, built
  * without atomics, cannot import; kernels fall back to copying through `heap.ts`.
