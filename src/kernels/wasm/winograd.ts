@@ -1,0 +1,223 @@
+/**
+ * Winograd F(2×2, 3×3) for the 3×3, stride-1 convolutions of training on wasm: the forward
+ * (`Conv2D`, and `FusedConv2D` with bias and relu or no activation), ∂x (`Conv2DBackpropInput`) and
+ * ∂W (`Conv2DBackpropFilter`), in our Rust module (`wasm/src/winograd.rs`). The direct kernels
+ * (XNNPACK's, our GEMMs) already run near the SIMD128 multiply rate, so only fewer multiplies move
+ * these: 16 per 2×2 output tile and channel pair instead of 36.
+ *
+ * The kernels in `conv2d.ts`, `conv2d_backprop_input.ts` and `conv2d_backprop_filter.ts` call in
+ * here when {@linkcode winogradApplies}; everything else keeps the direct kernel.
+ *
+ * @module
+ */
+import type { tf } from "../../tf.ts";
+import { arena, f32, type WasmBackendLike } from "./heap.ts";
+import { wasmKernels } from "./module.ts";
+
+/**
+ * Both channel counts must be at least this for Winograd to pay: with few channels the GEMMs are
+ * small next to the transforms (see `bench/winograd.bench.ts`).
+ */
+export const WINOGRAD_MIN_CHANNELS = 16;
+
+/** Tiles transformed per pass: the transformed tiles of one pass stay in cache for the 16 GEMMs. */
+const CHUNK = 64;
+
+/**
+ * A switch for A/B benchmarks and tests: with `enabled` false every convolution takes the direct
+ * kernel. Not part of the public API.
+ */
+export const winogradSettings = { enabled: true };
+
+/** Whether the convolution `info` describes takes the Winograd path. */
+export function winogradApplies(info: tf.backend_util.Conv2DInfo): boolean {
+  return winogradSettings.enabled && info.filterHeight === 3 && info.filterWidth === 3 &&
+    info.strideHeight === 1 && info.strideWidth === 1 && info.dilationHeight === 1 &&
+    info.dilationWidth === 1 && info.padInfo.top >= 0 && info.padInfo.left >= 0 &&
+    info.batchSize > 0 && info.outHeight > 0 && info.outWidth > 0 &&
+    Math.min(info.inChannels, info.outChannels) >= WINOGRAD_MIN_CHANNELS;
+}
+
+/**
+ * The padded input the Rust kernels read: whole 4×4 tiles (stepping by 2) over every output, so
+ * ⌈oh/2⌉·2 + 2 rows (≥ top + h, since oh = h + top + bottom − 2) and likewise columns.
+ */
+function padded(info: tf.backend_util.Conv2DInfo): { hp: number; wp: number } {
+  return { hp: 2 * Math.ceil(info.outHeight / 2) + 2, wp: 2 * Math.ceil(info.outWidth / 2) + 2 };
+}
+
+/** Copies NHWC `src` [b, h, w, c] into `dst` [b, hp, wp, c] at (`top`, `left`), zeros around it. */
+function copyPadded(
+  src: Float32Array,
+  dst: Float32Array,
+  b: number,
+  h: number,
+  w: number,
+  c: number,
+  hp: number,
+  wp: number,
+  top: number,
+  left: number,
+): void {
+  // The arena is reused, so the border must be cleared every call.
+  dst.fill(0);
+  const row = w * c;
+  for (let bi = 0; bi < b; bi++) {
+    for (let y = 0; y < h; y++) {
+      const from = (bi * h + y) * row;
+      dst.set(src.subarray(from, from + row), ((bi * hp + y + top) * wp + left) * c);
+    }
+  }
+}
+
+/**
+ * `y = act(conv(x, filter) + bias)` for `info` (where {@linkcode winogradApplies}), with `bias` of
+ * `outChannels` values or null and `relu` choosing the activation (else linear). The caller owns
+ * the returned tensor.
+ */
+export function winogradConv2D(
+  backend: WasmBackendLike,
+  x: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  bias: tf.TensorInfo | null,
+  relu: boolean,
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo {
+  const { batchSize: b, inHeight: h, inWidth: w, inChannels: ci } = info;
+  const { outHeight: oh, outWidth: ow, outChannels: co } = info;
+  const { hp, wp } = padded(info);
+  const xLen = b * hp * wp * ci;
+  const yLen = b * oh * ow * co;
+  const [xPtr, gPtr, uPtr, biasPtr, yPtr, scratchPtr] = arena([
+    xLen * 4,
+    9 * ci * co * 4,
+    16 * ci * co * 4,
+    co * 4,
+    yLen * 4,
+    16 * CHUNK * (ci + co) * 4,
+  ]);
+  copyPadded(
+    backend.typedArrayFromHeap(x) as Float32Array,
+    f32(xPtr, xLen),
+    b,
+    h,
+    w,
+    ci,
+    hp,
+    wp,
+    info.padInfo.top,
+    info.padInfo.left,
+  );
+  f32(gPtr, 9 * ci * co).set(backend.typedArrayFromHeap(filter) as Float32Array);
+  if (bias) f32(biasPtr, co).set(backend.typedArrayFromHeap(bias) as Float32Array);
+  const k = wasmKernels();
+  k.winograd_filter_f32(gPtr, uPtr, ci, co, co, 1);
+  k.winograd_conv2d_f32(
+    xPtr,
+    uPtr,
+    bias ? biasPtr : 0,
+    yPtr,
+    scratchPtr,
+    b,
+    hp,
+    wp,
+    ci,
+    oh,
+    ow,
+    co,
+    relu ? 1 : 0,
+    CHUNK,
+  );
+  const out = backend.makeOutput([b, oh, ow, co], "float32");
+  (backend.typedArrayFromHeap(out) as Float32Array).set(f32(yPtr, yLen));
+  return out;
+}
+
+/** ∂x of the convolution `info` describes (where {@linkcode winogradApplies}); the caller owns it. */
+export function winogradBackpropInput(
+  backend: WasmBackendLike,
+  dy: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo {
+  const { batchSize: b, inHeight: h, inWidth: w, inChannels: ci } = info;
+  const { outHeight: oh, outWidth: ow, outChannels: co } = info;
+  const { hp, wp } = padded(info);
+  const dyLen = b * oh * ow * co;
+  const dxLen = b * hp * wp * ci;
+  const [dyPtr, gPtr, utPtr, dxPtr, scratchPtr] = arena([
+    dyLen * 4,
+    9 * ci * co * 4,
+    16 * ci * co * 4,
+    dxLen * 4,
+    16 * CHUNK * (ci + co) * 4,
+  ]);
+  f32(dyPtr, dyLen).set(backend.typedArrayFromHeap(dy) as Float32Array);
+  f32(gPtr, 9 * ci * co).set(backend.typedArrayFromHeap(filter) as Float32Array);
+  const k = wasmKernels();
+  // ∂V = ∂M·Uᵀ streams rows of Uᵀ, so U is laid out [16, co, ci].
+  k.winograd_filter_f32(gPtr, utPtr, ci, co, 1, ci);
+  k.winograd_backprop_input_f32(dyPtr, utPtr, dxPtr, scratchPtr, b, hp, wp, ci, oh, ow, co, CHUNK);
+  const out = backend.makeOutput([b, h, w, ci], "float32");
+  const dst = backend.typedArrayFromHeap(out) as Float32Array;
+  const dxp = f32(dxPtr, dxLen);
+  const { top, left } = info.padInfo;
+  const row = w * ci;
+  for (let bi = 0; bi < b; bi++) {
+    for (let y = 0; y < h; y++) {
+      const from = ((bi * hp + y + top) * wp + left) * ci;
+      dst.set(dxp.subarray(from, from + row), (bi * h + y) * row);
+    }
+  }
+  return out;
+}
+
+/** ∂W of the convolution `info` describes (where {@linkcode winogradApplies}); the caller owns it. */
+export function winogradBackpropFilter(
+  backend: WasmBackendLike,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo {
+  const { batchSize: b, inHeight: h, inWidth: w, inChannels: ci } = info;
+  const { outHeight: oh, outWidth: ow, outChannels: co } = info;
+  const { hp, wp } = padded(info);
+  const xLen = b * hp * wp * ci;
+  const dyLen = b * oh * ow * co;
+  const [xPtr, dyPtr, dgPtr, scratchPtr] = arena([
+    xLen * 4,
+    dyLen * 4,
+    9 * ci * co * 4,
+    16 * (ci * co + CHUNK * (ci + co)) * 4,
+  ]);
+  copyPadded(
+    backend.typedArrayFromHeap(x) as Float32Array,
+    f32(xPtr, xLen),
+    b,
+    h,
+    w,
+    ci,
+    hp,
+    wp,
+    info.padInfo.top,
+    info.padInfo.left,
+  );
+  f32(dyPtr, dyLen).set(backend.typedArrayFromHeap(dy) as Float32Array);
+  wasmKernels().winograd_backprop_filter_f32(
+    xPtr,
+    dyPtr,
+    dgPtr,
+    scratchPtr,
+    b,
+    hp,
+    wp,
+    ci,
+    oh,
+    ow,
+    co,
+    CHUNK,
+  );
+  const out = backend.makeOutput([3, 3, ci, co], "float32");
+  (backend.typedArrayFromHeap(out) as Float32Array).set(f32(dgPtr, 9 * ci * co));
+  return out;
+}
