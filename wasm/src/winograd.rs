@@ -447,46 +447,49 @@ pub unsafe extern "C" fn winograd_backprop_filter_f32(
     }
 }
 
-/// C [m, n] = A [m, k] · B [k, n], all row-major and dense.
+/// C [m, n] = A [m, k] · B [k, n], all row-major and dense. Column panels run outermost so that
+/// a panel of B (k × 12 floats) stays in L1 while every row block of A streams past it.
 unsafe fn gemm_nn(a: *const f32, b: *const f32, c: *mut f32, m: usize, k: usize, n: usize) {
-    let mut r0 = 0;
-    while r0 < m {
-        let rows = (m - r0).min(4);
-        let (ar, cr) = (a.add(r0 * k), c.add(r0 * n));
-        match rows {
-            4 => nn_rows::<4>(ar, b, cr, k, n),
-            3 => nn_rows::<3>(ar, b, cr, k, n),
-            2 => nn_rows::<2>(ar, b, cr, k, n),
-            _ => nn_rows::<1>(ar, b, cr, k, n),
+    let mut c0 = 0;
+    while c0 < n {
+        let cols = match n - c0 {
+            w if w >= 12 => 12,
+            w if w >= 8 => 8,
+            w if w >= 4 => 4,
+            _ => 1,
+        };
+        let mut r0 = 0;
+        while r0 < m {
+            let rows = (m - r0).min(4);
+            let (ar, bc, cc) = (a.add(r0 * k), b.add(c0), c.add(r0 * n + c0));
+            match rows {
+                4 => nn_block::<4>(ar, bc, cc, k, n, cols),
+                3 => nn_block::<3>(ar, bc, cc, k, n, cols),
+                2 => nn_block::<2>(ar, bc, cc, k, n, cols),
+                _ => nn_block::<1>(ar, bc, cc, k, n, cols),
+            }
+            r0 += rows;
         }
-        r0 += rows;
+        c0 += cols;
     }
 }
 
+/// One R × `cols` block of C = A·B.
 #[inline(always)]
-unsafe fn nn_rows<const R: usize>(a: *const f32, b: *const f32, c: *mut f32, k: usize, n: usize) {
-    let mut c0 = 0;
-    while c0 + 12 <= n {
-        nn_tile::<R, 3>(a, b.add(c0), c.add(c0), k, n);
-        c0 += 12;
-    }
-    if c0 + 8 <= n {
-        nn_tile::<R, 2>(a, b.add(c0), c.add(c0), k, n);
-        c0 += 8;
-    }
-    if c0 + 4 <= n {
-        nn_tile::<R, 1>(a, b.add(c0), c.add(c0), k, n);
-        c0 += 4;
-    }
-    while c0 < n {
-        for r in 0..R {
-            let mut acc = 0f32;
-            for kk in 0..k {
-                acc += *a.add(r * k + kk) * *b.add(kk * n + c0);
+unsafe fn nn_block<const R: usize>(a: *const f32, b: *const f32, c: *mut f32, k: usize, n: usize, cols: usize) {
+    match cols {
+        12 => nn_tile::<R, 3>(a, b, c, k, n),
+        8 => nn_tile::<R, 2>(a, b, c, k, n),
+        4 => nn_tile::<R, 1>(a, b, c, k, n),
+        _ => {
+            for r in 0..R {
+                let mut acc = 0f32;
+                for kk in 0..k {
+                    acc += *a.add(r * k + kk) * *b.add(kk * n);
+                }
+                *c.add(r * n) = acc;
             }
-            *c.add(r * n + c0) = acc;
         }
-        c0 += 1;
     }
 }
 
@@ -501,7 +504,7 @@ unsafe fn nn_tile<const R: usize, const V: usize>(a: *const f32, b: *const f32, 
             *x = v128_load(bp.add(4 * v) as *const v128);
         }
         for r in 0..R {
-            let s = f32x4_splat(*a.add(r * k + kk));
+            let s = v128_load32_splat(a.add(r * k + kk) as *const u32);
             for v in 0..V {
                 acc[r][v] = f32x4_add(acc[r][v], f32x4_mul(s, bv[v]));
             }
@@ -576,7 +579,7 @@ unsafe fn tn_tile<const R: usize, const V: usize>(
             *x = v128_load(bp.add(4 * v) as *const v128);
         }
         for r in 0..R {
-            let s = f32x4_splat(*ap.add(r));
+            let s = v128_load32_splat(ap.add(r) as *const u32);
             for v in 0..V {
                 acc[r][v] = f32x4_add(acc[r][v], f32x4_mul(s, bv[v]));
             }

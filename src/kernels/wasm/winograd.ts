@@ -15,19 +15,19 @@ import { arena, f32, type WasmBackendLike } from "./heap.ts";
 import { wasmKernels } from "./module.ts";
 
 /**
- * Both channel counts must be at least this for Winograd to pay: with few channels the GEMMs are
- * small next to the transforms (see `bench/winograd.bench.ts`).
+ * Knobs for A/B benchmarks (`bench/winograd_report.ts`) and tests; not part of the public API.
  */
-export const WINOGRAD_MIN_CHANNELS = 16;
-
-/** Tiles transformed per pass: the transformed tiles of one pass stay in cache for the 16 GEMMs. */
-const CHUNK = 64;
-
-/**
- * A switch for A/B benchmarks and tests: with `enabled` false every convolution takes the direct
- * kernel. Not part of the public API.
- */
-export const winogradSettings = { enabled: true };
+export const winogradSettings = {
+  /** With false every convolution takes the direct kernel. */
+  enabled: true,
+  /**
+   * Both channel counts must be at least this for Winograd to pay: with few channels the GEMMs are
+   * small next to the transforms.
+   */
+  minChannels: 16,
+  /** Tiles transformed per pass: the transformed tiles of one pass stay in cache for the 16 GEMMs. */
+  chunk: 16,
+};
 
 /** Whether the convolution `info` describes takes the Winograd path. */
 export function winogradApplies(info: tf.backend_util.Conv2DInfo): boolean {
@@ -35,7 +35,7 @@ export function winogradApplies(info: tf.backend_util.Conv2DInfo): boolean {
     info.strideHeight === 1 && info.strideWidth === 1 && info.dilationHeight === 1 &&
     info.dilationWidth === 1 && info.padInfo.top >= 0 && info.padInfo.left >= 0 &&
     info.batchSize > 0 && info.outHeight > 0 && info.outWidth > 0 &&
-    Math.min(info.inChannels, info.outChannels) >= WINOGRAD_MIN_CHANNELS;
+    Math.min(info.inChannels, info.outChannels) >= winogradSettings.minChannels;
 }
 
 /**
@@ -86,6 +86,7 @@ export function winogradConv2D(
   const { batchSize: b, inHeight: h, inWidth: w, inChannels: ci } = info;
   const { outHeight: oh, outWidth: ow, outChannels: co } = info;
   const { hp, wp } = padded(info);
+  const { chunk } = winogradSettings;
   const xLen = b * hp * wp * ci;
   const yLen = b * oh * ow * co;
   const [xPtr, gPtr, uPtr, biasPtr, yPtr, scratchPtr] = arena([
@@ -94,7 +95,7 @@ export function winogradConv2D(
     16 * ci * co * 4,
     co * 4,
     yLen * 4,
-    16 * CHUNK * (ci + co) * 4,
+    16 * chunk * (ci + co) * 4,
   ]);
   copyPadded(
     backend.typedArrayFromHeap(x) as Float32Array,
@@ -126,7 +127,7 @@ export function winogradConv2D(
     ow,
     co,
     relu ? 1 : 0,
-    CHUNK,
+    chunk,
   );
   const out = backend.makeOutput([b, oh, ow, co], "float32");
   (backend.typedArrayFromHeap(out) as Float32Array).set(f32(yPtr, yLen));
@@ -143,6 +144,7 @@ export function winogradBackpropInput(
   const { batchSize: b, inHeight: h, inWidth: w, inChannels: ci } = info;
   const { outHeight: oh, outWidth: ow, outChannels: co } = info;
   const { hp, wp } = padded(info);
+  const { chunk } = winogradSettings;
   const dyLen = b * oh * ow * co;
   const dxLen = b * hp * wp * ci;
   const [dyPtr, gPtr, utPtr, dxPtr, scratchPtr] = arena([
@@ -150,14 +152,14 @@ export function winogradBackpropInput(
     9 * ci * co * 4,
     16 * ci * co * 4,
     dxLen * 4,
-    16 * CHUNK * (ci + co) * 4,
+    16 * chunk * (ci + co) * 4,
   ]);
   f32(dyPtr, dyLen).set(backend.typedArrayFromHeap(dy) as Float32Array);
   f32(gPtr, 9 * ci * co).set(backend.typedArrayFromHeap(filter) as Float32Array);
   const k = wasmKernels();
   // ∂V = ∂M·Uᵀ streams rows of Uᵀ, so U is laid out [16, co, ci].
   k.winograd_filter_f32(gPtr, utPtr, ci, co, 1, ci);
-  k.winograd_backprop_input_f32(dyPtr, utPtr, dxPtr, scratchPtr, b, hp, wp, ci, oh, ow, co, CHUNK);
+  k.winograd_backprop_input_f32(dyPtr, utPtr, dxPtr, scratchPtr, b, hp, wp, ci, oh, ow, co, chunk);
   const out = backend.makeOutput([b, h, w, ci], "float32");
   const dst = backend.typedArrayFromHeap(out) as Float32Array;
   const dxp = f32(dxPtr, dxLen);
@@ -182,13 +184,14 @@ export function winogradBackpropFilter(
   const { batchSize: b, inHeight: h, inWidth: w, inChannels: ci } = info;
   const { outHeight: oh, outWidth: ow, outChannels: co } = info;
   const { hp, wp } = padded(info);
+  const { chunk } = winogradSettings;
   const xLen = b * hp * wp * ci;
   const dyLen = b * oh * ow * co;
   const [xPtr, dyPtr, dgPtr, scratchPtr] = arena([
     xLen * 4,
     dyLen * 4,
     9 * ci * co * 4,
-    16 * (ci * co + CHUNK * (ci + co)) * 4,
+    16 * (ci * co + chunk * (ci + co)) * 4,
   ]);
   copyPadded(
     backend.typedArrayFromHeap(x) as Float32Array,
@@ -215,7 +218,7 @@ export function winogradBackpropFilter(
     oh,
     ow,
     co,
-    CHUNK,
+    chunk,
   );
   const out = backend.makeOutput([3, 3, ci, co], "float32");
   (backend.typedArrayFromHeap(out) as Float32Array).set(f32(dgPtr, 9 * ci * co));
