@@ -5,7 +5,7 @@
  * each, and the table gives their medians and effective GFLOP/s (direct convolution's
  * 2·B·OH·OW·9·CI·CO FLOPs for both, so the rates compare like the times do).
  *
- *   deno run -A bench/winograd_report.ts [--reps 7] [--chunk 64] [--filter 96]
+ *   deno run -A bench/winograd_report.ts [--reps 7] [--tile auto|2|4] [--chunk 16] [--filter 96]
  *
  * Shapes below `winogradSettings.minChannels` are timed too (the threshold is forced off here), so
  * the table shows where Winograd does not pay.
@@ -15,7 +15,7 @@
 import { parseArgs } from "node:util";
 import { tf } from "../src/tf.ts";
 import { selectBackend } from "../mod.ts";
-import { winogradSettings } from "../src/kernels/wasm/winograd.ts";
+import { winogradSettings, winogradTile } from "../src/kernels/wasm/winograd.ts";
 
 type S4 = [number, number, number, number];
 
@@ -69,18 +69,24 @@ async function main(): Promise<void> {
       reps: { type: "string", default: "7" },
       chunk: { type: "string", default: String(winogradSettings.chunk) },
       filter: { type: "string", default: "" },
+      tile: { type: "string", default: "auto" },
     },
   });
   const reps = Number(values.reps);
   winogradSettings.chunk = Number(values.chunk);
+  winogradSettings.tile = values.tile === "2" ? 2 : values.tile === "4" ? 4 : 0;
   const minChannels = winogradSettings.minChannels;
   winogradSettings.minChannels = 1;
   await selectBackend("wasm");
   console.log(
-    `chunk ${winogradSettings.chunk}, reps ${reps}, load ${Deno.loadavg().map((l) => l.toFixed(2))}`,
+    `tile ${values.tile}, chunk ${winogradSettings.chunk}, reps ${reps}, load ${
+      Deno.loadavg().map((l) => l.toFixed(2))
+    }`,
   );
-  console.log("| shape | op | direct ms | Winograd ms | direct GFLOP/s | Winograd GFLOP/s | speed-up |");
-  console.log("|---|---|---|---|---|---|---|");
+  console.log(
+    "| shape | op | tile | direct ms | Winograd ms | direct GFLOP/s | Winograd GFLOP/s | speed-up |",
+  );
+  console.log("|---|---|---|---|---|---|---|---|");
   for (const c of CASES) {
     if (values.filter && !c.name.includes(values.filter) && !String(c.x[3]).includes(values.filter)) continue;
     const [b, h, w, ci] = c.x;
@@ -92,6 +98,7 @@ async function main(): Promise<void> {
       dy: tf.randomUniform([b, oh, ow, c.co], -1, 1, "float32", 3) as tf.Tensor4D,
     };
     const gflop = 2 * b * oh * ow * 9 * ci * c.co / 1e9;
+    const m = winogradTile(tf.backend_util.computeConv2DInfo(c.x, [3, 3, ci, c.co], 1, 1, "valid"));
     for (const op of OPS) {
       const times: Record<"direct" | "winograd", number[]> = { direct: [], winograd: [] };
       for (let i = -1; i < reps; i++) {
@@ -105,7 +112,7 @@ async function main(): Promise<void> {
       }
       const [d, wi] = [median(times.direct), median(times.winograd)];
       console.log(
-        `| ${c.name} [${c.x}]→${c.co} | ${op} | ${d.toFixed(1)} | ${wi.toFixed(1)} | ${
+        `| ${c.name} [${c.x}]→${c.co} | ${op} | F${m} | ${d.toFixed(1)} | ${wi.toFixed(1)} | ${
           (gflop / d * 1e3).toFixed(1)
         } | ${(gflop / wi * 1e3).toFixed(1)} | ${(d / wi).toFixed(2)}× |`,
       );

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { tf } from "../src/tf.ts";
 import { selectBackend } from "../mod.ts";
-import { winogradApplies, winogradSettings } from "../src/kernels/wasm/winograd.ts";
+import { winogradApplies, winogradSettings, winogradTile } from "../src/kernels/wasm/winograd.ts";
 import { prng } from "./_random.ts";
 import { on, values } from "./_on_backend.ts";
 
@@ -49,79 +49,110 @@ function cases(seed: number, n: number): { xShape: S4; co: number; pad: Pad }[] 
 
 const TOL = 1e-4;
 
-Deno.test("Conv2D on wasm (Winograd) matches cpu", async () => {
-  const rand = prng(1);
-  for (const { xShape, co, pad } of cases(2, 10)) {
-    const fShape: S4 = [3, 3, xShape[3], co];
-    const xv = values(rand, size(xShape));
-    const fv = values(rand, size(fShape));
-    const run = () => tf.conv2d(tf.tensor4d(xv, xShape), tf.tensor4d(fv, fShape), 1, pad);
-    const got = await on("wasm", run);
-    const want = await on("cpu", run);
-    assert.deepEqual(got.shape, want.shape);
-    const err = relErr(got.data, want.data);
-    assert.ok(err <= TOL, `x [${xShape}] → ${co} ${pad}: relative error ${err}`);
+/** Runs `fn` with the tile size forced to `tile` (both variants are tested on every shape). */
+async function withTile(tile: 2 | 4, fn: () => Promise<void>): Promise<void> {
+  winogradSettings.tile = tile;
+  try {
+    await fn();
+  } finally {
+    winogradSettings.tile = 0;
+  }
+}
+
+Deno.test("the tile size follows the multiply count, partial edge tiles counted whole", () => {
+  const tile = (h: number, w: number) =>
+    winogradTile(tf.backend_util.computeConv2DInfo([1, h, w, 16], [3, 3, 16, 16], 1, 1, "valid"));
+  assert.equal(tile(15, 15), 4); // 13 outputs: 4² tiles · 36 = 576 < 7² · 16 = 784
+  assert.equal(tile(6, 6), 4); // 4 outputs: one 4×4 tile, 36 < 64
+  assert.equal(tile(4, 4), 2); // 2 outputs: 16 < 36
+  assert.equal(tile(7, 7), 2); // 5 outputs: 4 · 36 = 144 = 9 · 16: the tie goes to F(2×2)
+});
+
+Deno.test("Conv2D on wasm (Winograd) matches cpu (F(2×2) and F(4×4))", async () => {
+  for (const tile of [2, 4] as const) {
+    await withTile(tile, async () => {
+      const rand = prng(1);
+      for (const { xShape, co, pad } of cases(2, 10)) {
+        const fShape: S4 = [3, 3, xShape[3], co];
+        const xv = values(rand, size(xShape));
+        const fv = values(rand, size(fShape));
+        const run = () => tf.conv2d(tf.tensor4d(xv, xShape), tf.tensor4d(fv, fShape), 1, pad);
+        const got = await on("wasm", run);
+        const want = await on("cpu", run);
+        assert.deepEqual(got.shape, want.shape);
+        const err = relErr(got.data, want.data);
+        assert.ok(err <= TOL, `x [${xShape}] → ${co} ${pad}: relative error ${err}`);
+      }
+    });
   }
 });
 
-Deno.test("FusedConv2D on wasm (Winograd, bias and relu/linear fused) matches cpu", async () => {
-  const rand = prng(3);
-  const acts = ["relu", "linear", "relu", "elu"] as const;
-  for (const [i, { xShape, co, pad }] of cases(4, 8).entries()) {
-    const fShape: S4 = [3, 3, xShape[3], co];
-    const xv = values(rand, size(xShape));
-    const fv = values(rand, size(fShape));
-    const bv = values(rand, co);
-    const activation = acts[i % acts.length];
-    const withBias = i % 3 !== 2;
-    const run = () =>
-      tf.fused.conv2d({
-        x: tf.tensor4d(xv, xShape),
-        filter: tf.tensor4d(fv, fShape),
-        strides: 1,
-        pad,
-        bias: withBias ? tf.tensor1d(bv) : undefined,
-        activation,
-      });
-    const got = await on("wasm", run);
-    const want = await on("cpu", run);
-    const err = relErr(got.data, want.data);
-    assert.ok(
-      err <= TOL,
-      `x [${xShape}] → ${co} ${pad} ${activation} bias ${withBias}: relative error ${err}`,
-    );
+Deno.test("FusedConv2D on wasm (Winograd, bias and relu/linear fused) matches cpu (F(2×2) and F(4×4))", async () => {
+  for (const tile of [2, 4] as const) {
+    await withTile(tile, async () => {
+      const rand = prng(3);
+      const acts = ["relu", "linear", "relu", "elu"] as const;
+      for (const [i, { xShape, co, pad }] of cases(4, 8).entries()) {
+        const fShape: S4 = [3, 3, xShape[3], co];
+        const xv = values(rand, size(xShape));
+        const fv = values(rand, size(fShape));
+        const bv = values(rand, co);
+        const activation = acts[i % acts.length];
+        const withBias = i % 3 !== 2;
+        const run = () =>
+          tf.fused.conv2d({
+            x: tf.tensor4d(xv, xShape),
+            filter: tf.tensor4d(fv, fShape),
+            strides: 1,
+            pad,
+            bias: withBias ? tf.tensor1d(bv) : undefined,
+            activation,
+          });
+        const got = await on("wasm", run);
+        const want = await on("cpu", run);
+        const err = relErr(got.data, want.data);
+        assert.ok(
+          err <= TOL,
+          `x [${xShape}] → ${co} ${pad} ${activation} bias ${withBias}: relative error ${err}`,
+        );
+      }
+    });
   }
 });
 
-Deno.test("Conv2DBackpropInput and Conv2DBackpropFilter on wasm (Winograd) match cpu", async () => {
-  const rand = prng(5);
-  for (const { xShape, co, pad } of cases(6, 10)) {
-    const fShape: S4 = [3, 3, xShape[3], co];
-    const info = tf.backend_util.computeConv2DInfo(xShape, fShape, 1, 1, pad);
-    const dyShape: S4 = [xShape[0], info.outHeight, info.outWidth, co];
-    const xv = values(rand, size(xShape));
-    const fv = values(rand, size(fShape));
-    const dyv = values(rand, size(dyShape));
-    const attrs = { strides: [1, 1], pad, dataFormat: "NHWC" };
-    const dx = () =>
-      tf.engine().runKernel(
-        tf.Conv2DBackpropInput,
-        { dy: tf.tensor4d(dyv, dyShape), filter: tf.tensor4d(fv, fShape) },
-        { ...attrs, inputShape: xShape } as unknown as tf.NamedAttrMap,
-      ) as tf.Tensor;
-    const dw = () =>
-      tf.engine().runKernel(
-        tf.Conv2DBackpropFilter,
-        { x: tf.tensor4d(xv, xShape), dy: tf.tensor4d(dyv, dyShape) },
-        { ...attrs, filterShape: fShape } as unknown as tf.NamedAttrMap,
-      ) as tf.Tensor;
-    for (const [name, run] of [["∂x", dx], ["∂W", dw]] as const) {
-      const got = await on("wasm", run);
-      const want = await on("cpu", run);
-      assert.deepEqual(got.shape, want.shape);
-      const err = relErr(got.data, want.data);
-      assert.ok(err <= TOL, `${name} for x [${xShape}] → ${co} ${pad}: relative error ${err}`);
-    }
+Deno.test("Conv2DBackpropInput and Conv2DBackpropFilter on wasm (Winograd) match cpu (F(2×2) and F(4×4))", async () => {
+  for (const tile of [2, 4] as const) {
+    await withTile(tile, async () => {
+      const rand = prng(5);
+      for (const { xShape, co, pad } of cases(6, 10)) {
+        const fShape: S4 = [3, 3, xShape[3], co];
+        const info = tf.backend_util.computeConv2DInfo(xShape, fShape, 1, 1, pad);
+        const dyShape: S4 = [xShape[0], info.outHeight, info.outWidth, co];
+        const xv = values(rand, size(xShape));
+        const fv = values(rand, size(fShape));
+        const dyv = values(rand, size(dyShape));
+        const attrs = { strides: [1, 1], pad, dataFormat: "NHWC" };
+        const dx = () =>
+          tf.engine().runKernel(
+            tf.Conv2DBackpropInput,
+            { dy: tf.tensor4d(dyv, dyShape), filter: tf.tensor4d(fv, fShape) },
+            { ...attrs, inputShape: xShape } as unknown as tf.NamedAttrMap,
+          ) as tf.Tensor;
+        const dw = () =>
+          tf.engine().runKernel(
+            tf.Conv2DBackpropFilter,
+            { x: tf.tensor4d(xv, xShape), dy: tf.tensor4d(dyv, dyShape) },
+            { ...attrs, filterShape: fShape } as unknown as tf.NamedAttrMap,
+          ) as tf.Tensor;
+        for (const [name, run] of [["∂x", dx], ["∂W", dw]] as const) {
+          const got = await on("wasm", run);
+          const want = await on("cpu", run);
+          assert.deepEqual(got.shape, want.shape);
+          const err = relErr(got.data, want.data);
+          assert.ok(err <= TOL, `${name} for x [${xShape}] → ${co} ${pad}: relative error ${err}`);
+        }
+      }
+    });
   }
 });
 
@@ -157,50 +188,57 @@ Deno.test("Winograd agrees with the direct wasm kernels at a training shape (bat
   tf.dispose([x, w, dy]);
 });
 
-Deno.test("the gradient of a conv net with Winograd layers on wasm equals cpu's", async () => {
-  const rand = prng(9);
-  const xShape: S4 = [2, 11, 9, 3];
-  const xv = values(rand, size(xShape));
-  const w1 = values(rand, 3 * 3 * 3 * 17);
-  const w2 = values(rand, 3 * 3 * 17 * 18);
-  const b2 = values(rand, 18);
-  const w3 = values(rand, 3 * 3 * 18 * 19);
-  const grads = async (backend: "cpu" | "wasm") => {
-    await selectBackend(backend);
-    const vars = [
-      tf.variable(tf.tensor4d(w1, [3, 3, 3, 17])),
-      tf.variable(tf.tensor4d(w2, [3, 3, 17, 18])),
-      tf.variable(tf.tensor1d(b2)),
-      tf.variable(tf.tensor4d(w3, [3, 3, 18, 19])),
-    ];
-    const x = tf.tensor4d(xv, xShape);
-    const { value, grads } = tf.variableGrads(() => {
-      const h1 = tf.relu(tf.conv2d(x, vars[0] as tf.Tensor4D, 1, "same")); // 11×9×17 (direct: 3 → 17)
-      const h2 = tf.fused.conv2d({
-        x: h1,
-        filter: vars[1] as tf.Tensor4D,
-        strides: 1,
-        pad: "valid",
-        bias: vars[2] as tf.Tensor1D,
-        activation: "relu",
-      }); // 9×7×18
-      const h3 = tf.conv2d(h2, vars[3] as tf.Tensor4D, 1, "same"); // 9×7×19
-      return h3.square().mean() as tf.Scalar;
-    }, vars);
-    const out = {
-      loss: (await value.data())[0],
-      g: await Promise.all(vars.map((v) => grads[v.name].data())),
-    };
-    tf.dispose([value, x, ...vars, ...Object.values(grads)]);
-    return out;
-  };
-  const cpu = await grads("cpu");
-  const wasm = await grads("wasm");
-  assert.ok(Math.abs(cpu.loss - wasm.loss) <= 1e-4 * Math.abs(cpu.loss), `loss ${wasm.loss} vs ${cpu.loss}`);
-  cpu.g.forEach((g, i) => {
-    const err = relErr(wasm.g[i], g);
-    assert.ok(err <= TOL, `gradient of variable ${i}: relative error ${err}`);
-  });
+Deno.test("the gradient of a conv net with Winograd layers on wasm equals cpu's (F(2×2) and F(4×4))", async () => {
+  for (const tile of [2, 4] as const) {
+    await withTile(tile, async () => {
+      const rand = prng(9);
+      const xShape: S4 = [2, 11, 9, 3];
+      const xv = values(rand, size(xShape));
+      const w1 = values(rand, 3 * 3 * 3 * 17);
+      const w2 = values(rand, 3 * 3 * 17 * 18);
+      const b2 = values(rand, 18);
+      const w3 = values(rand, 3 * 3 * 18 * 19);
+      const grads = async (backend: "cpu" | "wasm") => {
+        await selectBackend(backend);
+        const vars = [
+          tf.variable(tf.tensor4d(w1, [3, 3, 3, 17])),
+          tf.variable(tf.tensor4d(w2, [3, 3, 17, 18])),
+          tf.variable(tf.tensor1d(b2)),
+          tf.variable(tf.tensor4d(w3, [3, 3, 18, 19])),
+        ];
+        const x = tf.tensor4d(xv, xShape);
+        const { value, grads } = tf.variableGrads(() => {
+          const h1 = tf.relu(tf.conv2d(x, vars[0] as tf.Tensor4D, 1, "same")); // 11×9×17 (direct: 3 → 17)
+          const h2 = tf.fused.conv2d({
+            x: h1,
+            filter: vars[1] as tf.Tensor4D,
+            strides: 1,
+            pad: "valid",
+            bias: vars[2] as tf.Tensor1D,
+            activation: "relu",
+          }); // 9×7×18
+          const h3 = tf.conv2d(h2, vars[3] as tf.Tensor4D, 1, "same"); // 9×7×19
+          return h3.square().mean() as tf.Scalar;
+        }, vars);
+        const out = {
+          loss: (await value.data())[0],
+          g: await Promise.all(vars.map((v) => grads[v.name].data())),
+        };
+        tf.dispose([value, x, ...vars, ...Object.values(grads)]);
+        return out;
+      };
+      const cpu = await grads("cpu");
+      const wasm = await grads("wasm");
+      assert.ok(
+        Math.abs(cpu.loss - wasm.loss) <= 1e-4 * Math.abs(cpu.loss),
+        `loss ${wasm.loss} vs ${cpu.loss}`,
+      );
+      cpu.g.forEach((g, i) => {
+        const err = relErr(wasm.g[i], g);
+        assert.ok(err <= TOL, `gradient of variable ${i}: relative error ${err}`);
+      });
+    });
+  }
 });
 
 Deno.test("the Winograd kernels leak no tensors or tensor data", async () => {

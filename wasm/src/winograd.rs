@@ -25,6 +25,7 @@ trait Lane: Copy {
     unsafe fn st(self, p: *mut f32);
     fn add(self, o: Self) -> Self;
     fn sub(self, o: Self) -> Self;
+    fn scale(self, s: f32) -> Self;
     fn zero() -> Self;
     fn relu(self) -> Self;
 }
@@ -45,6 +46,10 @@ impl Lane for f32 {
     #[inline(always)]
     fn sub(self, o: Self) -> Self {
         self - o
+    }
+    #[inline(always)]
+    fn scale(self, s: f32) -> Self {
+        self * s
     }
     #[inline(always)]
     fn zero() -> Self {
@@ -79,6 +84,10 @@ impl Lane for v128 {
         f32x4_sub(self, o)
     }
     #[inline(always)]
+    fn scale(self, s: f32) -> Self {
+        f32x4_mul(self, f32x4_splat(s))
+    }
+    #[inline(always)]
     fn zero() -> Self {
         f32x4_splat(0.0)
     }
@@ -91,64 +100,176 @@ impl Lane for v128 {
 
 /// Runs `$f::<v128>` on channels in groups of 4, then `$f::<f32>` on the rest; `$c` is the channel.
 macro_rules! per_lane {
-    ($n:expr, $c:ident, $f:ident ( $($arg:expr),* )) => {{
+    ($n:expr, $c:ident, $f:ident::<$t:ty, _> ( $($arg:expr),* )) => {{
         let n = $n;
         let mut $c = 0;
         while $c + 4 <= n {
-            $f::<v128>($($arg),*);
+            $f::<$t, v128>($($arg),*);
             $c += 4;
         }
         while $c < n {
-            $f::<f32>($($arg),*);
+            $f::<$t, f32>($($arg),*);
             $c += 1;
         }
     }};
 }
 
-/// Bᵀ·v for a 4-vector.
-#[inline(always)]
-fn bt4<L: Lane>(v: [L; 4]) -> [L; 4] {
-    [v[0].sub(v[2]), v[1].add(v[2]), v[2].sub(v[1]), v[1].sub(v[3])]
+/// One Winograd F(m×m, 3×3) variant: its 1-D transforms on vectors padded to 6 entries (the first
+/// `ALPHA` of an input-side vector and the first `M` of an output-side one are used).
+trait Tiling {
+    /// Outputs per tile side.
+    const M: usize;
+    /// Input tile side, M + 2.
+    const ALPHA: usize;
+    /// Bᵀ·v (input transform).
+    fn bt<L: Lane>(v: &[L; 6]) -> [L; 6];
+    /// B·v, the transpose of `bt` (its gradient).
+    fn b<L: Lane>(v: &[L; 6]) -> [L; 6];
+    /// Aᵀ·v (output transform): ALPHA → M.
+    fn at<L: Lane>(v: &[L; 6]) -> [L; 6];
+    /// A·v, the transpose of `at`: M → ALPHA.
+    fn a<L: Lane>(v: &[L; 6]) -> [L; 6];
+    /// G·g (filter transform): 3 → ALPHA.
+    fn g(v: [f32; 3]) -> [f32; 6];
+    /// Gᵀ·u, the transpose of `g`: ALPHA → 3.
+    fn gt(u: &[f32; 6]) -> [f32; 3];
 }
 
-/// B·v for a 4-vector (the transpose of `bt4`).
-#[inline(always)]
-fn b4<L: Lane>(v: [L; 4]) -> [L; 4] {
-    [v[0], v[1].sub(v[2]).add(v[3]), v[1].add(v[2]).sub(v[0]), L::zero().sub(v[3])]
+/// F(2×2, 3×3): 16 multiplies per 2×2 outputs (2.25× fewer than direct), exact-ish in float32.
+struct F2;
+
+impl Tiling for F2 {
+    const M: usize = 2;
+    const ALPHA: usize = 4;
+    #[inline(always)]
+    fn bt<L: Lane>(d: &[L; 6]) -> [L; 6] {
+        let z = L::zero();
+        [d[0].sub(d[2]), d[1].add(d[2]), d[2].sub(d[1]), d[1].sub(d[3]), z, z]
+    }
+    #[inline(always)]
+    fn b<L: Lane>(v: &[L; 6]) -> [L; 6] {
+        let z = L::zero();
+        [v[0], v[1].sub(v[2]).add(v[3]), v[1].add(v[2]).sub(v[0]), z.sub(v[3]), z, z]
+    }
+    #[inline(always)]
+    fn at<L: Lane>(m: &[L; 6]) -> [L; 6] {
+        let z = L::zero();
+        [m[0].add(m[1]).add(m[2]), m[1].sub(m[2]).sub(m[3]), z, z, z, z]
+    }
+    #[inline(always)]
+    fn a<L: Lane>(y: &[L; 6]) -> [L; 6] {
+        let z = L::zero();
+        [y[0], y[0].add(y[1]), y[0].sub(y[1]), z.sub(y[1]), z, z]
+    }
+    #[inline(always)]
+    fn g([g0, g1, g2]: [f32; 3]) -> [f32; 6] {
+        [g0, 0.5 * (g0 + g1 + g2), 0.5 * (g0 - g1 + g2), g2, 0.0, 0.0]
+    }
+    #[inline(always)]
+    fn gt(u: &[f32; 6]) -> [f32; 3] {
+        [u[0] + 0.5 * (u[1] + u[2]), 0.5 * (u[1] - u[2]), 0.5 * (u[1] + u[2]) + u[3]]
+    }
 }
 
-/// Aᵀ·v: 4 → 2.
-#[inline(always)]
-fn at4<L: Lane>(v: [L; 4]) -> [L; 2] {
-    [v[0].add(v[1]).add(v[2]), v[1].sub(v[2]).sub(v[3])]
+/// F(4×4, 3×3) with interpolation points 0, ±1, ±2, ∞: 36 multiplies per 4×4 outputs (4× fewer
+/// than direct), at the price of larger transforms and float32 rounding a few times F2's.
+struct F4;
+
+impl Tiling for F4 {
+    const M: usize = 4;
+    const ALPHA: usize = 6;
+    #[inline(always)]
+    fn bt<L: Lane>(d: &[L; 6]) -> [L; 6] {
+        let (d13, d24) = (d[3].sub(d[1]), d[4].sub(d[2]));
+        [
+            d[0].scale(4.0).sub(d[2].scale(5.0)).add(d[4]),
+            d[3].add(d[4]).sub(d[1].add(d[2]).scale(4.0)),
+            d[4].sub(d[3]).add(d[1].sub(d[2]).scale(4.0)),
+            d24.add(d13.scale(2.0)),
+            d24.sub(d13.scale(2.0)),
+            d[1].scale(4.0).sub(d[3].scale(5.0)).add(d[5]),
+        ]
+    }
+    #[inline(always)]
+    fn b<L: Lane>(v: &[L; 6]) -> [L; 6] {
+        let (v12m, v34m) = (v[1].sub(v[2]), v[3].sub(v[4]));
+        let (v12p, v34p) = (v[1].add(v[2]), v[3].add(v[4]));
+        [
+            v[0].scale(4.0),
+            v[5].sub(v12m).scale(4.0).sub(v34m.scale(2.0)),
+            L::zero().sub(v[0].scale(5.0)).sub(v12p.scale(4.0)).sub(v34p),
+            v12m.add(v34m.scale(2.0)).sub(v[5].scale(5.0)),
+            v[0].add(v12p).add(v34p),
+            v[5],
+        ]
+    }
+    #[inline(always)]
+    fn at<L: Lane>(m: &[L; 6]) -> [L; 6] {
+        let z = L::zero();
+        let (p12, m12, p34, m34) = (m[1].add(m[2]), m[1].sub(m[2]), m[3].add(m[4]), m[3].sub(m[4]));
+        [
+            m[0].add(p12).add(p34),
+            m12.add(m34.scale(2.0)),
+            p12.add(p34.scale(4.0)),
+            m12.add(m34.scale(8.0)).add(m[5]),
+            z,
+            z,
+        ]
+    }
+    #[inline(always)]
+    fn a<L: Lane>(y: &[L; 6]) -> [L; 6] {
+        let (p02, p13) = (y[0].add(y[2]), y[1].add(y[3]));
+        let (q02, q13) = (y[0].add(y[2].scale(4.0)), y[1].scale(2.0).add(y[3].scale(8.0)));
+        [y[0], p02.add(p13), p02.sub(p13), q02.add(q13), q02.sub(q13), y[3]]
+    }
+    #[inline(always)]
+    fn g([g0, g1, g2]: [f32; 3]) -> [f32; 6] {
+        [
+            0.25 * g0,
+            -(g0 + g1 + g2) / 6.0,
+            -(g0 - g1 + g2) / 6.0,
+            g0 / 24.0 + g1 / 12.0 + g2 / 6.0,
+            g0 / 24.0 - g1 / 12.0 + g2 / 6.0,
+            g2,
+        ]
+    }
+    #[inline(always)]
+    fn gt(u: &[f32; 6]) -> [f32; 3] {
+        [
+            0.25 * u[0] - (u[1] + u[2]) / 6.0 + (u[3] + u[4]) / 24.0,
+            (u[2] - u[1]) / 6.0 + (u[3] - u[4]) / 12.0,
+            (u[3] + u[4] - u[1] - u[2]) / 6.0 + u[5],
+        ]
+    }
 }
 
-/// A·v: 2 → 4 (the transpose of `at4`).
+/// V = Bᵀ d B for the ALPHA×ALPHA tile at `src` (rows `rs` apart, columns `cs` apart), channel
+/// `c`, into the ALPHA² planes of `dst` (`ks` apart).
 #[inline(always)]
-fn a2<L: Lane>(v: [L; 2]) -> [L; 4] {
-    [v[0], v[0].add(v[1]), v[0].sub(v[1]), L::zero().sub(v[1])]
-}
-
-/// V = Bᵀ d B for the 4×4 tile at `src` (rows `rs` apart, columns `cs` apart), channel `c`, into
-/// the 16 planes of `dst` (`ks` apart).
-#[inline(always)]
-unsafe fn input_tile<L: Lane>(src: *const f32, rs: usize, cs: usize, dst: *mut f32, ks: usize, c: usize) {
-    let mut t = [[L::zero(); 4]; 4];
-    for j in 0..4 {
-        let col = bt4([
-            L::ld(src.add(j * cs + c)),
-            L::ld(src.add(rs + j * cs + c)),
-            L::ld(src.add(2 * rs + j * cs + c)),
-            L::ld(src.add(3 * rs + j * cs + c)),
-        ]);
-        for i in 0..4 {
+unsafe fn input_tile<T: Tiling, L: Lane>(
+    src: *const f32,
+    rs: usize,
+    cs: usize,
+    dst: *mut f32,
+    ks: usize,
+    c: usize,
+) {
+    let n = T::ALPHA;
+    let mut t = [[L::zero(); 6]; 6];
+    for j in 0..n {
+        let mut col = [L::zero(); 6];
+        for (i, v) in col.iter_mut().enumerate().take(n) {
+            *v = L::ld(src.add(i * rs + j * cs + c));
+        }
+        let col = T::bt(&col);
+        for i in 0..n {
             t[i][j] = col[i];
         }
     }
-    for (i, row) in t.iter().enumerate() {
-        let v = bt4(*row);
-        for (j, vj) in v.iter().enumerate() {
-            vj.st(dst.add((4 * i + j) * ks + c));
+    for (i, row) in t.iter().enumerate().take(n) {
+        let v = T::bt(row);
+        for (j, vj) in v.iter().enumerate().take(n) {
+            vj.st(dst.add((n * i + j) * ks + c));
         }
     }
 }
@@ -156,7 +277,7 @@ unsafe fn input_tile<L: Lane>(src: *const f32, rs: usize, cs: usize, dst: *mut f
 /// Y = Aᵀ M A (+ bias, relu) for one tile, channel `c`, storing the `rows`×`cols` valid outputs.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn output_tile<L: Lane>(
+unsafe fn output_tile<T: Tiling, L: Lane>(
     m: *const f32,
     ks: usize,
     y: *mut f32,
@@ -168,20 +289,21 @@ unsafe fn output_tile<L: Lane>(
     relu: bool,
     c: usize,
 ) {
-    let mut s = [[L::zero(); 4]; 2];
-    for j in 0..4 {
-        let col = at4([
-            L::ld(m.add(j * ks + c)),
-            L::ld(m.add((4 + j) * ks + c)),
-            L::ld(m.add((8 + j) * ks + c)),
-            L::ld(m.add((12 + j) * ks + c)),
-        ]);
-        s[0][j] = col[0];
-        s[1][j] = col[1];
+    let n = T::ALPHA;
+    let mut s = [[L::zero(); 6]; 4];
+    for j in 0..n {
+        let mut col = [L::zero(); 6];
+        for (i, v) in col.iter_mut().enumerate().take(n) {
+            *v = L::ld(m.add((n * i + j) * ks + c));
+        }
+        let col = T::at(&col);
+        for r in 0..T::M {
+            s[r][j] = col[r];
+        }
     }
     let bv = if bias.is_null() { L::zero() } else { L::ld(bias.add(c)) };
     for (r, row) in s.iter().enumerate().take(rows) {
-        let out = at4(*row);
+        let out = T::at(row);
         for (q, o) in out.iter().enumerate().take(cols) {
             let mut v = o.add(bv);
             if relu {
@@ -195,7 +317,7 @@ unsafe fn output_tile<L: Lane>(
 /// ∂M = A ∂Y Aᵀ for the tile whose `rows`×`cols` valid outputs are at `dy` (the rest count as 0).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn grad_output_tile<L: Lane>(
+unsafe fn grad_output_tile<T: Tiling, L: Lane>(
     dy: *const f32,
     rs: usize,
     cs: usize,
@@ -205,40 +327,52 @@ unsafe fn grad_output_tile<L: Lane>(
     ks: usize,
     c: usize,
 ) {
-    let mut g = [[L::zero(); 2]; 2];
-    for (r, row) in g.iter_mut().enumerate().take(rows) {
-        for (q, v) in row.iter_mut().enumerate().take(cols) {
+    let n = T::ALPHA;
+    // t[i][q] = (A ∂Y)[i][q]: the columns of ∂Y, each taken to ALPHA entries.
+    let mut t = [[L::zero(); 6]; 6];
+    for q in 0..cols {
+        let mut col = [L::zero(); 6];
+        for (r, v) in col.iter_mut().enumerate().take(rows) {
             *v = L::ld(dy.add(r * rs + q * cs + c));
         }
+        let col = T::a(&col);
+        for i in 0..n {
+            t[i][q] = col[i];
+        }
     }
-    let c0 = a2([g[0][0], g[1][0]]);
-    let c1 = a2([g[0][1], g[1][1]]);
-    for i in 0..4 {
-        let row = a2([c0[i], c1[i]]);
-        for (j, v) in row.iter().enumerate() {
-            v.st(dst.add((4 * i + j) * ks + c));
+    for (i, row) in t.iter().enumerate().take(n) {
+        let v = T::a(row);
+        for (j, vj) in v.iter().enumerate().take(n) {
+            vj.st(dst.add((n * i + j) * ks + c));
         }
     }
 }
 
-/// ∂d += B ∂V Bᵀ for one tile, channel `c`, into the 4×4 window at `dx`.
+/// ∂d += B ∂V Bᵀ for one tile, channel `c`, into the ALPHA×ALPHA window at `dx`.
 #[inline(always)]
-unsafe fn grad_input_tile<L: Lane>(dv: *const f32, ks: usize, dx: *mut f32, rs: usize, cs: usize, c: usize) {
-    let mut t = [[L::zero(); 4]; 4];
-    for j in 0..4 {
-        let col = b4([
-            L::ld(dv.add(j * ks + c)),
-            L::ld(dv.add((4 + j) * ks + c)),
-            L::ld(dv.add((8 + j) * ks + c)),
-            L::ld(dv.add((12 + j) * ks + c)),
-        ]);
-        for i in 0..4 {
+unsafe fn grad_input_tile<T: Tiling, L: Lane>(
+    dv: *const f32,
+    ks: usize,
+    dx: *mut f32,
+    rs: usize,
+    cs: usize,
+    c: usize,
+) {
+    let n = T::ALPHA;
+    let mut t = [[L::zero(); 6]; 6];
+    for j in 0..n {
+        let mut col = [L::zero(); 6];
+        for (i, v) in col.iter_mut().enumerate().take(n) {
+            *v = L::ld(dv.add((n * i + j) * ks + c));
+        }
+        let col = T::b(&col);
+        for i in 0..n {
             t[i][j] = col[i];
         }
     }
-    for (i, row) in t.iter().enumerate() {
-        let d = b4(*row);
-        for (j, dj) in d.iter().enumerate() {
+    for (i, row) in t.iter().enumerate().take(n) {
+        let d = T::b(row);
+        for (j, dj) in d.iter().enumerate().take(n) {
             let p = dx.add(i * rs + j * cs + c);
             L::ld(p).add(*dj).st(p);
         }
@@ -251,45 +385,73 @@ fn tile_at(t: usize, th: usize, tw: usize) -> (usize, usize, usize) {
     (t / (th * tw), (t / tw) % th, t % tw)
 }
 
-/// U for `g` [3, 3, ci, co]: plane k holds (G g Gᵀ)[k] at `u[k·ci·co + i·si + o·so]`, so
-/// (si, so) = (co, 1) lays out U[k] as [ci, co] and (1, ci) as its transpose [co, ci].
+/// Tiles per side for `o` outputs.
+#[inline(always)]
+fn tiles_for<T: Tiling>(o: usize) -> usize {
+    (o + T::M - 1) / T::M
+}
+
+/// Dispatches an entry point on the tile size `m` (4 → F4, otherwise F2).
+macro_rules! by_tile {
+    ($m:expr, $f:ident ( $($arg:expr),* )) => {
+        if $m == 4 {
+            $f::<F4>($($arg),*)
+        } else {
+            $f::<F2>($($arg),*)
+        }
+    };
+}
+
+/// U for `g` [3, 3, ci, co] and tile size `m` (2 or 4): plane k of the (m+2)² holds
+/// (G g Gᵀ)[k] at `u[k·ci·co + i·si + o·so]`, so (si, so) = (co, 1) lays out U[k] as [ci, co]
+/// and (1, ci) as its transpose [co, ci].
 ///
 /// # Safety
-/// `g` holds 9·ci·co floats and `u` 16·ci·co.
+/// `g` holds 9·ci·co floats and `u` (m+2)²·ci·co.
 #[no_mangle]
-pub unsafe extern "C" fn winograd_filter_f32(g: *const f32, u: *mut f32, ci: usize, co: usize, si: usize, so: usize) {
-    let plane = ci * co;
+pub unsafe extern "C" fn winograd_filter_f32(
+    m: usize,
+    g: *const f32,
+    u: *mut f32,
+    ci: usize,
+    co: usize,
+    si: usize,
+    so: usize,
+) {
+    by_tile!(m, filter(g, u, ci, co, si, so))
+}
+
+unsafe fn filter<T: Tiling>(g: *const f32, u: *mut f32, ci: usize, co: usize, si: usize, so: usize) {
+    let (n, plane) = (T::ALPHA, ci * co);
     for i in 0..ci {
         for o in 0..co {
             let at_k = |k: usize| *g.add(k * plane + i * co + o);
-            let mut t = [[0f32; 3]; 4];
+            let mut t = [[0f32; 3]; 6];
             for kx in 0..3 {
-                let (g0, g1, g2) = (at_k(kx), at_k(3 + kx), at_k(6 + kx));
-                t[0][kx] = g0;
-                t[1][kx] = 0.5 * (g0 + g1 + g2);
-                t[2][kx] = 0.5 * (g0 - g1 + g2);
-                t[3][kx] = g2;
+                let col = T::g([at_k(kx), at_k(3 + kx), at_k(6 + kx)]);
+                for r in 0..n {
+                    t[r][kx] = col[r];
+                }
             }
-            for (r, row) in t.iter().enumerate() {
-                let [g0, g1, g2] = *row;
-                let out = [g0, 0.5 * (g0 + g1 + g2), 0.5 * (g0 - g1 + g2), g2];
-                for (q, v) in out.iter().enumerate() {
-                    *u.add((4 * r + q) * plane + i * si + o * so) = *v;
+            for (r, row) in t.iter().enumerate().take(n) {
+                for (q, v) in T::g(*row).iter().enumerate().take(n) {
+                    *u.add((n * r + q) * plane + i * si + o * so) = *v;
                 }
             }
         }
     }
 }
 
-/// Forward: `y` [b, oh, ow, co] = conv(`xp` [b, hp, wp, ci], U) + `bias` (null for none), then
-/// relu if `relu` ≠ 0. `u` is U as [16, ci, co] (`winograd_filter_f32` with si = co, so = 1).
+/// Forward with tile size `m`: `y` [b, oh, ow, co] = conv(`xp` [b, hp, wp, ci], U) + `bias`
+/// (null for none), then relu if `relu` ≠ 0. `u` is U as [(m+2)², ci, co].
 ///
 /// # Safety
-/// Buffers of the sizes the shapes imply; `hp ≥ 2·⌈oh/2⌉ + 2`, `wp ≥ 2·⌈ow/2⌉ + 2`; `scratch` holds
-/// 16·chunk·(ci + co) floats; chunk ≥ 1.
+/// Buffers of the sizes the shapes imply; `hp ≥ m·⌈oh/m⌉ + 2`, `wp ≥ m·⌈ow/m⌉ + 2`; `scratch`
+/// holds (m+2)²·chunk·(ci + co) floats; chunk ≥ 1.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn winograd_conv2d_f32(
+    m: usize,
     xp: *const f32,
     u: *const f32,
     bias: *const f32,
@@ -305,43 +467,85 @@ pub unsafe extern "C" fn winograd_conv2d_f32(
     relu: u32,
     chunk: usize,
 ) {
-    let (th, tw) = ((oh + 1) / 2, (ow + 1) / 2);
+    let chunk = chunk.max(1);
+    by_tile!(m, conv2d(xp, u, bias, y, scratch, b, hp, wp, ci, oh, ow, co, relu != 0, chunk))
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn conv2d<T: Tiling>(
+    xp: *const f32,
+    u: *const f32,
+    bias: *const f32,
+    y: *mut f32,
+    scratch: *mut f32,
+    b: usize,
+    hp: usize,
+    wp: usize,
+    ci: usize,
+    oh: usize,
+    ow: usize,
+    co: usize,
+    relu: bool,
+    chunk: usize,
+) {
+    let (mt, planes) = (T::M, T::ALPHA * T::ALPHA);
+    let (th, tw) = (tiles_for::<T>(oh), tiles_for::<T>(ow));
     let tiles = b * th * tw;
     let v = scratch;
-    let m = scratch.add(16 * chunk * ci);
+    let mm = scratch.add(planes * chunk * ci);
     let mut t0 = 0;
     while t0 < tiles {
         let nt = chunk.min(tiles - t0);
         for tl in 0..nt {
             let (bi, ty, tx) = tile_at(t0 + tl, th, tw);
-            let src = xp.add(((bi * hp + 2 * ty) * wp + 2 * tx) * ci);
-            per_lane!(ci, c, input_tile(src, wp * ci, ci, v.add(tl * ci), nt * ci, c));
+            let src = xp.add(((bi * hp + mt * ty) * wp + mt * tx) * ci);
+            per_lane!(ci, c, input_tile::<T, _>(src, wp * ci, ci, v.add(tl * ci), nt * ci, c));
         }
-        for k in 0..16 {
-            gemm_nn(v.add(k * nt * ci), u.add(k * ci * co), m.add(k * nt * co), nt, ci, co);
+        for k in 0..planes {
+            gemm_nn(v.add(k * nt * ci), u.add(k * ci * co), mm.add(k * nt * co), nt, ci, co);
         }
         for tl in 0..nt {
             let (bi, ty, tx) = tile_at(t0 + tl, th, tw);
-            let dst = y.add(((bi * oh + 2 * ty) * ow + 2 * tx) * co);
-            let (rows, cols) = ((oh - 2 * ty).min(2), (ow - 2 * tx).min(2));
+            let dst = y.add(((bi * oh + mt * ty) * ow + mt * tx) * co);
+            let (rows, cols) = ((oh - mt * ty).min(mt), (ow - mt * tx).min(mt));
             per_lane!(
                 co,
                 c,
-                output_tile(m.add(tl * co), nt * co, dst, ow * co, co, rows, cols, bias, relu != 0, c)
+                output_tile::<T, _>(mm.add(tl * co), nt * co, dst, ow * co, co, rows, cols, bias, relu, c)
             );
         }
         t0 += nt;
     }
 }
 
-/// ∂x, padded: `dxp` [b, hp, wp, ci] (overwritten) from `dy` [b, oh, ow, co] and `ut`, U as
-/// [16, co, ci] (`winograd_filter_f32` with si = 1, so = ci). The caller crops its padding.
+/// ∂x with tile size `m`, padded: `dxp` [b, hp, wp, ci] (overwritten) from `dy` [b, oh, ow, co]
+/// and `ut`, U as [(m+2)², co, ci]. The caller crops its padding.
 ///
 /// # Safety
 /// As `winograd_conv2d_f32`.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn winograd_backprop_input_f32(
+    m: usize,
+    dy: *const f32,
+    ut: *const f32,
+    dxp: *mut f32,
+    scratch: *mut f32,
+    b: usize,
+    hp: usize,
+    wp: usize,
+    ci: usize,
+    oh: usize,
+    ow: usize,
+    co: usize,
+    chunk: usize,
+) {
+    let chunk = chunk.max(1);
+    by_tile!(m, backprop_input(dy, ut, dxp, scratch, b, hp, wp, ci, oh, ow, co, chunk))
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn backprop_input<T: Tiling>(
     dy: *const f32,
     ut: *const f32,
     dxp: *mut f32,
@@ -356,38 +560,45 @@ pub unsafe extern "C" fn winograd_backprop_input_f32(
     chunk: usize,
 ) {
     core::ptr::write_bytes(dxp, 0, b * hp * wp * ci);
-    let (th, tw) = ((oh + 1) / 2, (ow + 1) / 2);
+    let (mt, planes) = (T::M, T::ALPHA * T::ALPHA);
+    let (th, tw) = (tiles_for::<T>(oh), tiles_for::<T>(ow));
     let tiles = b * th * tw;
     let dm = scratch;
-    let dv = scratch.add(16 * chunk * co);
+    let dv = scratch.add(planes * chunk * co);
     let mut t0 = 0;
     while t0 < tiles {
         let nt = chunk.min(tiles - t0);
         for tl in 0..nt {
             let (bi, ty, tx) = tile_at(t0 + tl, th, tw);
-            let src = dy.add(((bi * oh + 2 * ty) * ow + 2 * tx) * co);
-            let (rows, cols) = ((oh - 2 * ty).min(2), (ow - 2 * tx).min(2));
-            per_lane!(co, c, grad_output_tile(src, ow * co, co, rows, cols, dm.add(tl * co), nt * co, c));
+            let src = dy.add(((bi * oh + mt * ty) * ow + mt * tx) * co);
+            let (rows, cols) = ((oh - mt * ty).min(mt), (ow - mt * tx).min(mt));
+            per_lane!(
+                co,
+                c,
+                grad_output_tile::<T, _>(src, ow * co, co, rows, cols, dm.add(tl * co), nt * co, c)
+            );
         }
-        for k in 0..16 {
+        for k in 0..planes {
             gemm_nn(dm.add(k * nt * co), ut.add(k * co * ci), dv.add(k * nt * ci), nt, co, ci);
         }
         for tl in 0..nt {
             let (bi, ty, tx) = tile_at(t0 + tl, th, tw);
-            let dst = dxp.add(((bi * hp + 2 * ty) * wp + 2 * tx) * ci);
-            per_lane!(ci, c, grad_input_tile(dv.add(tl * ci), nt * ci, dst, wp * ci, ci, c));
+            let dst = dxp.add(((bi * hp + mt * ty) * wp + mt * tx) * ci);
+            per_lane!(ci, c, grad_input_tile::<T, _>(dv.add(tl * ci), nt * ci, dst, wp * ci, ci, c));
         }
         t0 += nt;
     }
 }
 
-/// ∂g: `dg` [3, 3, ci, co] (overwritten) from `xp` [b, hp, wp, ci] and `dy` [b, oh, ow, co].
+/// ∂g with tile size `m`: `dg` [3, 3, ci, co] (overwritten) from `xp` [b, hp, wp, ci] and `dy`
+/// [b, oh, ow, co].
 ///
 /// # Safety
-/// As `winograd_conv2d_f32`, with `scratch` holding 16·(ci·co + chunk·(ci + co)) floats.
+/// As `winograd_conv2d_f32`, with `scratch` holding (m+2)²·(ci·co + chunk·(ci + co)) floats.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn winograd_backprop_filter_f32(
+    m: usize,
     xp: *const f32,
     dy: *const f32,
     dg: *mut f32,
@@ -401,46 +612,68 @@ pub unsafe extern "C" fn winograd_backprop_filter_f32(
     co: usize,
     chunk: usize,
 ) {
-    let plane = ci * co;
+    let chunk = chunk.max(1);
+    by_tile!(m, backprop_filter(xp, dy, dg, scratch, b, hp, wp, ci, oh, ow, co, chunk))
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn backprop_filter<T: Tiling>(
+    xp: *const f32,
+    dy: *const f32,
+    dg: *mut f32,
+    scratch: *mut f32,
+    b: usize,
+    hp: usize,
+    wp: usize,
+    ci: usize,
+    oh: usize,
+    ow: usize,
+    co: usize,
+    chunk: usize,
+) {
+    let (mt, n) = (T::M, T::ALPHA);
+    let (plane, planes) = (ci * co, n * n);
     let du = scratch;
-    core::ptr::write_bytes(du, 0, 16 * plane);
-    let v = du.add(16 * plane);
-    let dm = v.add(16 * chunk * ci);
-    let (th, tw) = ((oh + 1) / 2, (ow + 1) / 2);
+    core::ptr::write_bytes(du, 0, planes * plane);
+    let v = du.add(planes * plane);
+    let dm = v.add(planes * chunk * ci);
+    let (th, tw) = (tiles_for::<T>(oh), tiles_for::<T>(ow));
     let tiles = b * th * tw;
     let mut t0 = 0;
     while t0 < tiles {
         let nt = chunk.min(tiles - t0);
         for tl in 0..nt {
             let (bi, ty, tx) = tile_at(t0 + tl, th, tw);
-            let src = xp.add(((bi * hp + 2 * ty) * wp + 2 * tx) * ci);
-            per_lane!(ci, c, input_tile(src, wp * ci, ci, v.add(tl * ci), nt * ci, c));
-            let src = dy.add(((bi * oh + 2 * ty) * ow + 2 * tx) * co);
-            let (rows, cols) = ((oh - 2 * ty).min(2), (ow - 2 * tx).min(2));
-            per_lane!(co, c, grad_output_tile(src, ow * co, co, rows, cols, dm.add(tl * co), nt * co, c));
+            let src = xp.add(((bi * hp + mt * ty) * wp + mt * tx) * ci);
+            per_lane!(ci, c, input_tile::<T, _>(src, wp * ci, ci, v.add(tl * ci), nt * ci, c));
+            let src = dy.add(((bi * oh + mt * ty) * ow + mt * tx) * co);
+            let (rows, cols) = ((oh - mt * ty).min(mt), (ow - mt * tx).min(mt));
+            per_lane!(
+                co,
+                c,
+                grad_output_tile::<T, _>(src, ow * co, co, rows, cols, dm.add(tl * co), nt * co, c)
+            );
         }
-        for k in 0..16 {
+        for k in 0..planes {
             gemm_tn(v.add(k * nt * ci), dm.add(k * nt * co), du.add(k * plane), nt, ci, co);
         }
         t0 += nt;
     }
-    // ∂g = Gᵀ ∂U G, with Gᵀ·u = (u0 + (u1 + u2)/2, (u1 − u2)/2, (u1 + u2)/2 + u3).
-    let gt = |u: [f32; 4]| [u[0] + 0.5 * (u[1] + u[2]), 0.5 * (u[1] - u[2]), 0.5 * (u[1] + u[2]) + u[3]];
+    // ∂g = Gᵀ ∂U G.
     for e in 0..plane {
-        let mut t = [[0f32; 4]; 3];
-        for j in 0..4 {
-            let col = gt([
-                *du.add(j * plane + e),
-                *du.add((4 + j) * plane + e),
-                *du.add((8 + j) * plane + e),
-                *du.add((12 + j) * plane + e),
-            ]);
+        let mut t = [[0f32; 6]; 3];
+        for j in 0..n {
+            let mut col = [0f32; 6];
+            for (i, v) in col.iter_mut().enumerate().take(n) {
+                *v = *du.add((n * i + j) * plane + e);
+            }
+            let col = T::gt(&col);
             for r in 0..3 {
                 t[r][j] = col[r];
             }
         }
         for (r, row) in t.iter().enumerate() {
-            for (q, v) in gt(*row).iter().enumerate() {
+            for (q, v) in T::gt(row).iter().enumerate() {
                 *dg.add((3 * r + q) * plane + e) = *v;
             }
         }

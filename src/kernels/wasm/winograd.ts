@@ -25,9 +25,23 @@ export const winogradSettings = {
    * small next to the transforms.
    */
   minChannels: 16,
-  /** Tiles transformed per pass: the transformed tiles of one pass stay in cache for the 16 GEMMs. */
+  /** Tiles transformed per pass: the transformed tiles of one pass stay in cache for the GEMMs. */
   chunk: 16,
+  /** Outputs per tile side: 4 for F(4×4, 3×3), 2 for F(2×2, 3×3), 0 to choose per shape. */
+  tile: 0 as 0 | 2 | 4,
 };
+
+/**
+ * The tile size for `info`: the one with fewer multiplies once partial tiles at the bottom and
+ * right edges are counted whole, (m+2)² per tile (the transforms scale alike); F(2×2) on a tie,
+ * as its rounding error is smaller. F(4×4) wins on most sizes, but e.g. 13 outputs take 4 tiles
+ * of 4 (16 computed) against 7 of 2 (14): 16·36 = 576 against 49·16 = 784 per image and pair.
+ */
+export function winogradTile(info: tf.backend_util.Conv2DInfo): 2 | 4 {
+  if (winogradSettings.tile !== 0) return winogradSettings.tile;
+  const cost = (m: number) => Math.ceil(info.outHeight / m) * Math.ceil(info.outWidth / m) * (m + 2) ** 2;
+  return cost(4) < cost(2) ? 4 : 2;
+}
 
 /** Whether the convolution `info` describes takes the Winograd path. */
 export function winogradApplies(info: tf.backend_util.Conv2DInfo): boolean {
@@ -42,8 +56,8 @@ export function winogradApplies(info: tf.backend_util.Conv2DInfo): boolean {
  * The padded input the Rust kernels read: whole 4×4 tiles (stepping by 2) over every output, so
  * ⌈oh/2⌉·2 + 2 rows (≥ top + h, since oh = h + top + bottom − 2) and likewise columns.
  */
-function padded(info: tf.backend_util.Conv2DInfo): { hp: number; wp: number } {
-  return { hp: 2 * Math.ceil(info.outHeight / 2) + 2, wp: 2 * Math.ceil(info.outWidth / 2) + 2 };
+function padded(info: tf.backend_util.Conv2DInfo, m: number): { hp: number; wp: number } {
+  return { hp: m * Math.ceil(info.outHeight / m) + 2, wp: m * Math.ceil(info.outWidth / m) + 2 };
 }
 
 /** Copies NHWC `src` [b, h, w, c] into `dst` [b, hp, wp, c] at (`top`, `left`), zeros around it. */
@@ -85,17 +99,19 @@ export function winogradConv2D(
 ): tf.TensorInfo {
   const { batchSize: b, inHeight: h, inWidth: w, inChannels: ci } = info;
   const { outHeight: oh, outWidth: ow, outChannels: co } = info;
-  const { hp, wp } = padded(info);
   const { chunk } = winogradSettings;
+  const m = winogradTile(info);
+  const { hp, wp } = padded(info, m);
+  const planes = (m + 2) ** 2;
   const xLen = b * hp * wp * ci;
   const yLen = b * oh * ow * co;
   const [xPtr, gPtr, uPtr, biasPtr, yPtr, scratchPtr] = arena([
     xLen * 4,
     9 * ci * co * 4,
-    16 * ci * co * 4,
+    planes * ci * co * 4,
     co * 4,
     yLen * 4,
-    16 * chunk * (ci + co) * 4,
+    planes * chunk * (ci + co) * 4,
   ]);
   copyPadded(
     backend.typedArrayFromHeap(x) as Float32Array,
@@ -112,8 +128,9 @@ export function winogradConv2D(
   f32(gPtr, 9 * ci * co).set(backend.typedArrayFromHeap(filter) as Float32Array);
   if (bias) f32(biasPtr, co).set(backend.typedArrayFromHeap(bias) as Float32Array);
   const k = wasmKernels();
-  k.winograd_filter_f32(gPtr, uPtr, ci, co, co, 1);
+  k.winograd_filter_f32(m, gPtr, uPtr, ci, co, co, 1);
   k.winograd_conv2d_f32(
+    m,
     xPtr,
     uPtr,
     bias ? biasPtr : 0,
@@ -143,23 +160,25 @@ export function winogradBackpropInput(
 ): tf.TensorInfo {
   const { batchSize: b, inHeight: h, inWidth: w, inChannels: ci } = info;
   const { outHeight: oh, outWidth: ow, outChannels: co } = info;
-  const { hp, wp } = padded(info);
   const { chunk } = winogradSettings;
+  const m = winogradTile(info);
+  const { hp, wp } = padded(info, m);
+  const planes = (m + 2) ** 2;
   const dyLen = b * oh * ow * co;
   const dxLen = b * hp * wp * ci;
   const [dyPtr, gPtr, utPtr, dxPtr, scratchPtr] = arena([
     dyLen * 4,
     9 * ci * co * 4,
-    16 * ci * co * 4,
+    planes * ci * co * 4,
     dxLen * 4,
-    16 * chunk * (ci + co) * 4,
+    planes * chunk * (ci + co) * 4,
   ]);
   f32(dyPtr, dyLen).set(backend.typedArrayFromHeap(dy) as Float32Array);
   f32(gPtr, 9 * ci * co).set(backend.typedArrayFromHeap(filter) as Float32Array);
   const k = wasmKernels();
   // ∂V = ∂M·Uᵀ streams rows of Uᵀ, so U is laid out [16, co, ci].
-  k.winograd_filter_f32(gPtr, utPtr, ci, co, 1, ci);
-  k.winograd_backprop_input_f32(dyPtr, utPtr, dxPtr, scratchPtr, b, hp, wp, ci, oh, ow, co, chunk);
+  k.winograd_filter_f32(m, gPtr, utPtr, ci, co, 1, ci);
+  k.winograd_backprop_input_f32(m, dyPtr, utPtr, dxPtr, scratchPtr, b, hp, wp, ci, oh, ow, co, chunk);
   const out = backend.makeOutput([b, h, w, ci], "float32");
   const dst = backend.typedArrayFromHeap(out) as Float32Array;
   const dxp = f32(dxPtr, dxLen);
@@ -183,15 +202,17 @@ export function winogradBackpropFilter(
 ): tf.TensorInfo {
   const { batchSize: b, inHeight: h, inWidth: w, inChannels: ci } = info;
   const { outHeight: oh, outWidth: ow, outChannels: co } = info;
-  const { hp, wp } = padded(info);
   const { chunk } = winogradSettings;
+  const m = winogradTile(info);
+  const { hp, wp } = padded(info, m);
+  const planes = (m + 2) ** 2;
   const xLen = b * hp * wp * ci;
   const dyLen = b * oh * ow * co;
   const [xPtr, dyPtr, dgPtr, scratchPtr] = arena([
     xLen * 4,
     dyLen * 4,
     9 * ci * co * 4,
-    16 * (ci * co + chunk * (ci + co)) * 4,
+    planes * (ci * co + chunk * (ci + co)) * 4,
   ]);
   copyPadded(
     backend.typedArrayFromHeap(x) as Float32Array,
@@ -207,6 +228,7 @@ export function winogradBackpropFilter(
   );
   f32(dyPtr, dyLen).set(backend.typedArrayFromHeap(dy) as Float32Array);
   wasmKernels().winograd_backprop_filter_f32(
+    m,
     xPtr,
     dyPtr,
     dgPtr,
