@@ -34,6 +34,9 @@ const CASES: readonly Case[] = [
   { name: "localization 1", x: [100, 24, 24, 20], co: 20 },
   { name: "localization 2", x: [100, 11, 11, 20], co: 20 },
   { name: "narrow", x: [100, 15, 15, 8], co: 8 },
+  { name: "narrow", x: [100, 15, 15, 16], co: 16 },
+  { name: "first conv", x: [300, 33, 33, 1], co: 32 },
+  { name: "first conv", x: [100, 33, 33, 1], co: 96 },
 ];
 
 const OPS = ["Conv2D", "FusedConv2D relu", "Conv2DBackpropInput", "Conv2DBackpropFilter"] as const;
