@@ -1,9 +1,11 @@
-//! Winograd F(2×2, 3×3) convolution (NHWC, 3×3 filter, stride 1, dilation 1) and its two
-//! gradients, for training: 16 multiplies per 2×2 output tile and channel pair instead of 36.
+//! Winograd F(m×m, 3×3) convolution, m = 2 or 4 (NHWC, 3×3 filter, stride 1, dilation 1), and
+//! its two gradients, for training: (m+2)² multiplies per m×m output tile and channel pair
+//! instead of 9·m² (16 against 36 for m = 2, 36 against 144 for m = 4).
 //!
 //! With Lavin & Gray's matrices (correlation, as tfjs's conv2d computes)
-//!   U = G g Gᵀ per (ci, co),  V = Bᵀ d Bᵀᵀ per 4×4 input tile d (tiles step by 2) and channel,
-//!   M[k] = V[k] · U[k] for each of the 16 tile positions k (a GEMM over ci),  Y = Aᵀ M A.
+//!   U = G g Gᵀ per (ci, co),  V = Bᵀ d B per (m+2)×(m+2) input tile d (tiles step by m) and
+//!   channel,  M[k] = V[k] · U[k] for each of the (m+2)² tile positions k (a GEMM over ci),
+//!   Y = Aᵀ M A.
 //! The gradients are those of this bilinear map, which equals direct convolution on the valid
 //! outputs:
 //!   ∂M = A ∂Y Aᵀ (∂Y zero where a tile overhangs the output),
@@ -11,9 +13,9 @@
 //!   ∂U[k] = Σ_tiles V[k]ᵀ · ∂M[k] and ∂g = Gᵀ ∂U G.
 //!
 //! Tiles run in chunks (`chunk` of them, chosen by the caller) so that the transformed tiles of a
-//! chunk stay in cache between the transforms and the 16 GEMMs. The caller hands in `x` zero-padded
-//! to `hp = 2·⌈oh/2⌉ + 2` rows and `wp = 2·⌈ow/2⌉ + 2` columns (its own convolution padding
-//! included), so every 4×4 tile lies inside and the transforms have no bounds checks.
+//! chunk stay in cache between the transforms and the GEMMs. The caller hands in `x` zero-padded
+//! to `hp = m·⌈oh/m⌉ + 2` rows and `wp = m·⌈ow/m⌉ + 2` columns (its own convolution padding
+//! included), so every input tile lies inside and the transforms have no bounds checks.
 //! Transforms are SIMD over channels (contiguous in NHWC), with a scalar tail for channel counts
 //! that are not multiples of 4.
 
