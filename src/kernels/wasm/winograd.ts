@@ -56,8 +56,9 @@ export function winogradApplies(info: tf.backend_util.Conv2DInfo): boolean {
 }
 
 /**
- * The padded input the Rust kernels read: whole 4×4 tiles (stepping by 2) over every output, so
- * ⌈oh/2⌉·2 + 2 rows (≥ top + h, since oh = h + top + bottom − 2) and likewise columns.
+ * The padded input the Rust kernels read with tile size `m`: whole (m+2)×(m+2) tiles, stepping by
+ * m, over every output, so m·⌈oh/m⌉ + 2 rows (≥ top + h, since oh = h + top + bottom − 2) and
+ * likewise columns.
  */
 function padded(info: tf.backend_util.Conv2DInfo, m: number): { hp: number; wp: number } {
   return { hp: m * Math.ceil(info.outHeight / m) + 2, wp: m * Math.ceil(info.outWidth / m) + 2 };
@@ -76,13 +77,20 @@ function copyPadded(
   top: number,
   left: number,
 ): void {
-  // The arena is reused, so the border must be cleared every call.
-  dst.fill(0);
+  // The arena is reused, so the border must be cleared every call (only the border: the rest is
+  // overwritten, and clearing it too costs as much as the copy).
   const row = w * c;
+  const rowP = wp * c;
   for (let bi = 0; bi < b; bi++) {
+    const image = bi * hp * rowP;
+    dst.fill(0, image, image + top * rowP);
+    dst.fill(0, image + (top + h) * rowP, image + hp * rowP);
     for (let y = 0; y < h; y++) {
+      const to = image + (y + top) * rowP;
       const from = (bi * h + y) * row;
-      dst.set(src.subarray(from, from + row), ((bi * hp + y + top) * wp + left) * c);
+      dst.fill(0, to, to + left * c);
+      dst.set(src.subarray(from, from + row), to + left * c);
+      dst.fill(0, to + left * c + row, to + rowP);
     }
   }
 }
