@@ -5,7 +5,7 @@
  * each, and the table gives their medians and effective GFLOP/s (direct convolution's
  * 2·B·OH·OW·9·CI·CO FLOPs for both, so the rates compare like the times do).
  *
- *   deno run -A bench/winograd_report.ts [--reps 7] [--tile auto|2|4] [--chunk 16] [--filter 96]
+ *   deno run -A bench/winograd_report.ts [--reps 7] [--tile auto|2|4] [--chunk 12] [--filter 96]
  *
  * Shapes below `winogradSettings.minChannels` are timed too (the threshold is forced off here), so
  * the table shows where Winograd does not pay.

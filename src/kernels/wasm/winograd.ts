@@ -27,8 +27,12 @@ export const winogradSettings = {
    * small next to the transforms.
    */
   minChannels: 16,
-  /** Tiles transformed per pass: the transformed tiles of one pass stay in cache for the GEMMs. */
-  chunk: 16,
+  /**
+   * Tiles transformed per pass: the transformed tiles of one pass stay in cache for the GEMMs.
+   * 12 measured 5–20% faster than 8, 16 or 32 (a power of two puts the planes, one pass apart,
+   * on the same cache sets).
+   */
+  chunk: 12,
   /** Outputs per tile side: 4 for F(4×4, 3×3), 2 for F(2×2, 3×3), 0 to choose per shape. */
   tile: 0 as 0 | 2 | 4,
 };
