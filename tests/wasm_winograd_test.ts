@@ -29,24 +29,36 @@ function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 /**
- * Random 3×3 stride-1 cases that take the Winograd path: odd/even sizes, 4×4 down to 1×1 outputs,
- * `valid`, `same` and explicit (asymmetric) padding, down to a 1×2 input.
+ * Random 3×3 stride-1 cases that take the Winograd path: odd/even sizes, 13×13 down to 2×2 outputs,
+ * `valid`, `same` and explicit (asymmetric) padding, down to a 2×3 and a 2×1 input.
  */
 function cases(seed: number, n: number): { xShape: S4; co: number; pad: Pad }[] {
   const rand = prng(seed);
   const out: { xShape: S4; co: number; pad: Pad }[] = [];
   for (let rep = 0; rep < n; rep++) {
     const side = (): [number, number] => [int(rand, 0, 2), int(rand, 0, 2)];
-    let pad: Pad = rep % 3 === 0 ? "valid" : rep % 3 === 1 ? "same" : [[0, 0], side(), side(), [0, 0]];
-    const b = rep < 2 ? 1 : int(rand, 1, 3);
-    const h = [15, 13, 6, 3][rep % 4];
     const ci = [16, 17, 19, 23, 32, 33][int(rand, 0, 5)];
     const co = [16, 18, 21, 29, 32, 35][int(rand, 0, 5)];
-    let xShape: S4 = [b, rep < 4 ? h : int(rand, 3, 17), rep < 4 ? h : int(rand, 3, 17), ci];
-    if (rep === n - 1) [xShape, pad] = [[1, 1, 2, ci], "same"];
-    if (rep === n - 2) [xShape, pad] = [[2, 2, 1, ci], [[0, 0], [1, 1], [1, 2], [0, 0]]];
-    const info = tf.backend_util.computeConv2DInfo(xShape, [3, 3, ci, co], 1, 1, pad);
-    assert.ok(winogradApplies(info), `case [${xShape}] → ${co} does not take Winograd`);
+    const applies = (xShape: S4, pad: Pad) =>
+      winogradApplies(tf.backend_util.computeConv2DInfo(xShape, [3, 3, ci, co], 1, 1, pad));
+    let pad: Pad;
+    let xShape: S4;
+    if (rep === n - 1) [xShape, pad] = [[1, 2, 3, ci], "same"];
+    else if (rep === n - 2) [xShape, pad] = [[2, 2, 1, ci], [[0, 0], [1, 1], [1, 2], [0, 0]]];
+    else {
+      const h = [15, 13, 6, 4][rep % 4];
+      // Redraws the sizes that Winograd leaves to the direct kernel (outputs of 1 row or column).
+      do {
+        pad = rep % 3 === 0 ? "valid" : rep % 3 === 1 ? "same" : [[0, 0], side(), side(), [0, 0]];
+        xShape = [
+          rep < 2 ? 1 : int(rand, 1, 3),
+          rep < 4 ? h : int(rand, 3, 17),
+          rep < 4 ? h : int(rand, 3, 17),
+          ci,
+        ];
+      } while (!applies(xShape, pad));
+    }
+    assert.ok(applies(xShape, pad), `case [${xShape}] → ${co} does not take Winograd`);
     out.push({ xShape, co, pad });
   }
   return out;
@@ -71,6 +83,15 @@ Deno.test("the tile size follows the multiply count, partial edge tiles counted 
   assert.equal(tile(6, 6), 4); // 4 outputs: one 4×4 tile, 36 < 64
   assert.equal(tile(4, 4), 2); // 2 outputs: 16 < 36
   assert.equal(tile(7, 7), 2); // 5 outputs: 4 · 36 = 144 = 9 · 16: the tie goes to F(2×2)
+});
+
+Deno.test("outputs too small to save multiplies keep the direct kernel", () => {
+  const applies = (h: number, w: number) =>
+    winogradApplies(tf.backend_util.computeConv2DInfo([4, h, w, 32], [3, 3, 32, 32], 1, 1, "valid"));
+  assert.ok(!applies(3, 3)); // 1×1: F(2×2) 16 multiplies against 9
+  assert.ok(!applies(3, 15)); // 1×13: 112 against 117
+  assert.ok(applies(4, 4)); // 2×2: 16 against 36
+  assert.ok(applies(15, 15));
 });
 
 Deno.test("Conv2D on wasm (Winograd) matches cpu (F(2×2) and F(4×4))", async () => {

@@ -37,6 +37,11 @@ export const winogradSettings = {
   tile: 0 as 0 | 2 | 4,
 };
 
+/** Multiplies per image and channel pair with tile size `m`, partial edge tiles counted whole. */
+function multiplies(info: tf.backend_util.Conv2DInfo, m: number): number {
+  return Math.ceil(info.outHeight / m) * Math.ceil(info.outWidth / m) * (m + 2) ** 2;
+}
+
 /**
  * The tile size for `info`: the one with fewer multiplies once partial tiles at the bottom and
  * right edges are counted whole, (m+2)² per tile (the transforms scale alike); F(2×2) on a tie,
@@ -46,17 +51,26 @@ export const winogradSettings = {
  */
 export function winogradTile(info: tf.backend_util.Conv2DInfo): 2 | 4 {
   if (winogradSettings.tile !== 0) return winogradSettings.tile;
-  const cost = (m: number) => Math.ceil(info.outHeight / m) * Math.ceil(info.outWidth / m) * (m + 2) ** 2;
-  return cost(4) < cost(2) ? 4 : 2;
+  return multiplies(info, 4) < multiplies(info, 2) ? 4 : 2;
 }
 
-/** Whether the convolution `info` describes takes the Winograd path. */
+/**
+ * Whether the convolution `info` describes takes the Winograd path: 3×3, stride 1, dilation 1,
+ * enough channels, and outputs large enough that whole tiles save at least a third of direct
+ * convolution's 9 multiplies per output (a 1×1 output costs F(2×2) 16; a 1×13 row 112 against 117).
+ */
 export function winogradApplies(info: tf.backend_util.Conv2DInfo): boolean {
-  return winogradSettings.enabled && info.filterHeight === 3 && info.filterWidth === 3 &&
-    info.strideHeight === 1 && info.strideWidth === 1 && info.dilationHeight === 1 &&
-    info.dilationWidth === 1 && info.padInfo.top >= 0 && info.padInfo.left >= 0 &&
-    info.batchSize > 0 && info.outHeight > 0 && info.outWidth > 0 &&
-    Math.min(info.inChannels, info.outChannels) >= winogradSettings.minChannels;
+  if (
+    !winogradSettings.enabled || info.filterHeight !== 3 || info.filterWidth !== 3 ||
+    info.strideHeight !== 1 || info.strideWidth !== 1 || info.dilationHeight !== 1 ||
+    info.dilationWidth !== 1 || info.padInfo.top < 0 || info.padInfo.left < 0 || info.batchSize <= 0 ||
+    info.outHeight <= 0 || info.outWidth <= 0 ||
+    Math.min(info.inChannels, info.outChannels) < winogradSettings.minChannels
+  ) {
+    return false;
+  }
+  const best = Math.min(multiplies(info, 2), multiplies(info, 4));
+  return best <= (2 / 3) * 9 * info.outHeight * info.outWidth;
 }
 
 /**
