@@ -137,7 +137,7 @@ trait Tiling {
     fn gt(u: &[f32; 6]) -> [f32; 3];
 }
 
-/// F(2×2, 3×3): 16 multiplies per 2×2 outputs (2.25× fewer than direct), exact-ish in float32.
+/// F(2×2, 3×3): 16 multiplies per 2×2 outputs (2.25× fewer than direct), rounding close to direct's.
 struct F2;
 
 impl Tiling for F2 {
