@@ -13,6 +13,7 @@ import { spatialTransformCpuConfig } from "./cpu/spatial_transform.ts";
 import { spatialTransformGradCpuConfig } from "./cpu/spatial_transform_grad.ts";
 import { conv2dBackpropFilterConfig } from "./wasm/conv2d_backprop_filter.ts";
 import { fastBatchMatMulConfig } from "./wasm/batch_mat_mul.ts";
+import { fastConv2DConfig, fastFusedConv2DConfig } from "./wasm/conv2d.ts";
 import { fastConv2DBackpropInputConfig } from "./wasm/conv2d_backprop_input.ts";
 import { fastCastConfig } from "./wasm/cast.ts";
 import { fastIdentityConfig } from "./wasm/identity.ts";
@@ -48,6 +49,8 @@ export const WASM_OVERRIDES: readonly {
   kernelName: string;
   wrap: (original: tf.KernelConfig) => tf.KernelConfig;
 }[] = [
+  { kernelName: tf.Conv2D, wrap: fastConv2DConfig },
+  { kernelName: tf.FusedConv2D, wrap: fastFusedConv2DConfig },
   { kernelName: tf.Conv2DBackpropInput, wrap: fastConv2DBackpropInputConfig },
   { kernelName: tf.BatchMatMul, wrap: fastBatchMatMulConfig },
   { kernelName: tf.MaxPoolGrad, wrap: fastMaxPoolGradConfig },

@@ -13,6 +13,7 @@ mod conv2d_backprop_input;
 mod max_pool_grad;
 mod spatial_transform;
 mod unsorted_segment_sum;
+mod winograd;
 
 /// Allocates `bytes` bytes aligned to 16 and returns the offset, or 0 when memory is exhausted.
 #[no_mangle]

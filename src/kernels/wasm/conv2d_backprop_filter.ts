@@ -1,12 +1,14 @@
 /**
  * `Conv2DBackpropFilter` on the wasm backend (tfjs-backend-wasm 4.22 has none, so no conv net can
- * train there). The GEMM runs in our Rust module (`wasm/src/conv2d_backprop_filter.rs`).
+ * train there). The GEMM runs in our Rust module (`wasm/src/conv2d_backprop_filter.rs`); 3×3
+ * stride-1 convolutions with enough channels take Winograd instead (`winograd.ts`).
  *
  * @module
  */
 import { tf } from "../../tf.ts";
 import { arena, f32, type WasmBackendLike } from "./heap.ts";
 import { wasmKernels } from "./module.ts";
+import { winogradApplies, winogradBackpropFilter } from "./winograd.ts";
 
 type Shape4 = [number, number, number, number];
 
@@ -104,6 +106,7 @@ function conv2dBackpropFilter(
     dy.shape,
     attrs as unknown as tf.Conv2DBackpropFilterAttrs,
   );
+  if (winogradApplies(info)) return winogradBackpropFilter(wasm, x, dy, info);
   const { batchSize: b, inChannels: ci, outHeight: oh, outWidth: ow, outChannels: co } = info;
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
   const xLen = b * hp * wp * ci;

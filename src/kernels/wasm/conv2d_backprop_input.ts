@@ -8,7 +8,8 @@
  * H−OH+top below (likewise for columns), which covers `same`, `valid` and explicit padding and
  * non-square filters. Strides above 1 (which would need zero-dilated dy) keep tfjs's kernel.
  * Inputs with ≤ 4 channels, where XNNPACK is slowest, take a Rust gather at any stride
- * (`conv2d_backprop_input_narrow.ts`).
+ * (`conv2d_backprop_input_narrow.ts`); 3×3 stride-1 ones with enough channels take Winograd
+ * (`winograd.ts`).
  *
  * Wraps the kernel tfjs registered (its `setupFunc` stays, binding the C++ entry point the
  * fallback needs), so it is registered in place of it: see `src/kernels/register.ts`.
@@ -17,6 +18,8 @@
  */
 import { tf } from "../../tf.ts";
 import { backpropInputNarrow, NARROW_INPUT_CHANNELS } from "./conv2d_backprop_input_narrow.ts";
+import type { WasmBackendLike } from "./heap.ts";
+import { winogradApplies, winogradBackpropInput } from "./winograd.ts";
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 
@@ -72,6 +75,9 @@ export function fastConv2DBackpropInputConfig(original: tf.KernelConfig): tf.Ker
     const bottom = info.inHeight - info.outHeight + padInfo.top;
     const right = info.inWidth - info.outWidth + padInfo.left;
     if (ci <= NARROW_INPUT_CHANNELS) return backpropInputNarrow(backend as never, dy, filter, info);
+    if (filter.dtype === "float32" && winogradApplies(info)) {
+      return winogradBackpropInput(backend as unknown as WasmBackendLike, dy, filter, info);
+    }
     if (info.strideHeight !== 1 || info.strideWidth !== 1 || Math.min(top, left, bottom, right) < 0) {
       return original.kernelFunc(args);
     }
