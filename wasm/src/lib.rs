@@ -9,6 +9,7 @@ use std::alloc::{alloc, dealloc, Layout};
 
 mod conv2d_backprop_filter;
 mod conv2d_backprop_input;
+mod rmsprop;
 mod spatial_transform;
 mod unsorted_segment_sum;
 
