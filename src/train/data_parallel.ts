@@ -7,16 +7,21 @@
  * {@linkcode trainStep} does. The result equals the single-process step up to float summation
  * order — the same identity `trainStep`'s `microBatch` relies on.
  *
- * Weights travel main → workers and gradients workers → main through SharedArrayBuffers; the
- * current weights are copied in at every step, so the model may be changed between steps (loaded,
- * restored from a checkpoint) without telling this class.
+ * Weights travel main → workers and gradients workers → main through SharedArrayBuffers. Where
+ * the update is fused (the paper's RMSprop on wasm, see `fused_update.ts`) the Workers' gradients
+ * are summed straight from shared memory and the new weights written back into it in the same
+ * pass; a step copies the model's weights in only when they are not the ones it wrote last (each
+ * variable's data is checked by identity), so the model may still be changed between steps
+ * (loaded, restored from a checkpoint) without telling this class.
  *
  * @module
  */
 import { tf } from "../tf.ts";
 import type { BackendName } from "../backend.ts";
 import type { SequenceModel } from "../models/base.ts";
-import { clipGradients, type ClipOptions, gradientsOf, trainableVariables } from "./step.ts";
+import { applyClipped, type ClipOptions, gradientsOf, trainableVariables } from "./step.ts";
+import { canFuseUpdate, fusedClipRmsprop } from "./fused_update.ts";
+import { hostView } from "../kernels/wasm/heap.ts";
 import type { InitMessage, Reply, StepMessage } from "./data_parallel_worker.ts";
 
 /**
@@ -82,6 +87,8 @@ export class DataParallelStep {
   readonly #model: SequenceModel<object>;
   readonly #peers: Peer[];
   readonly #weights: Float32Array;
+  /** Each variable's `dataId` when the last fused update wrote `#weights`; null: not in sync. */
+  #written: object[] | null = null;
   #disposed = false;
 
   private constructor(model: SequenceModel<object>, peers: Peer[], weights: Float32Array) {
@@ -155,19 +162,25 @@ export class DataParallelStep {
       );
     }
     const vars = trainableVariables(this.#model);
-    // Current weights into shared memory (the workers copy them in before computing).
-    let offset = 0;
-    for (const v of vars) {
-      this.#weights.set(v.dataSync() as Float32Array, offset);
-      offset += v.size;
+    // Current weights into shared memory (the workers copy them in before computing), unless the
+    // last fused update already wrote exactly these there.
+    const written = this.#written;
+    this.#written = null;
+    if (!written || vars.some((v, i) => v.dataId !== written[i])) {
+      let offset = 0;
+      for (const v of vars) {
+        this.#weights.set(hostView(v) as Float32Array, offset);
+        offset += v.size;
+      }
     }
     // Shard k: rows [bounds[k], bounds[k+1]); the main thread takes shard 0.
     const shards = Math.min(this.workers, batch);
     const bounds = Array.from({ length: shards + 1 }, (_, k) => Math.round(k * batch / shards));
     const used = this.#peers.slice(0, shards - 1);
     if (used.length > 0) {
-      const x = images.dataSync() as Float32Array;
-      const y = labels.dataSync() as Int32Array;
+      // Only the shards are copied (out of tfjs's heap on wasm); their buffers are then transferred.
+      const x = hostView(images) as Float32Array;
+      const y = hostView(labels) as Int32Array;
       const [, h, w, c] = images.shape;
       const s = labels.shape[1];
       used.forEach((p, i) => {
@@ -186,16 +199,17 @@ export class DataParallelStep {
         ]);
       });
     }
-    // The main thread's shard runs while the workers compute theirs.
+    // The main thread's shard runs while the workers compute theirs. Its gradient is scaled by
+    // its share of the batch inside the fused update, or here on tfjs's path.
     const rows = bounds[1];
+    const share = rows / batch;
     let mine: { loss: tf.Scalar; grads: tf.Tensor[] };
     try {
       mine = tf.tidy(() => {
         const x = rows === batch ? images : tf.slice(images, [0, 0, 0, 0], [rows, -1, -1, -1]);
         const y = rows === batch ? labels : tf.slice(labels, [0, 0], [rows, -1]);
         const { loss, grads } = gradientsOf(this.#model, x, y);
-        const w = rows / batch;
-        return { loss: tf.mul(loss, w) as tf.Scalar, grads: grads.map((g) => tf.mul(g, w)) };
+        return { loss, grads };
       });
     } catch (error) {
       // Wait for the workers even so: no reply may be left in flight for the next step.
@@ -209,25 +223,43 @@ export class DataParallelStep {
       throw new Error(`DataParallelStep.step: a worker failed: ${(failed as { message: string }).message}`);
     }
     // Sum in a fixed order: shard 0 (main), then worker 1, 2, … — deterministic.
-    const { loss, grads } = tf.tidy(() => {
-      let loss = mine.loss as tf.Tensor;
-      let grads = mine.grads;
-      used.forEach((p, i) => {
-        loss = tf.add(loss, (replies[i] as { loss: number }).loss);
-        let at = 0;
-        grads = grads.map((g) => {
-          const part = tf.tensor(p.grads.slice(at, at + g.size), g.shape);
-          at += g.size;
-          return tf.add(g, part);
+    const loss = tf.tidy(() =>
+      used.reduce(
+        (sum, _, i) => tf.add(sum, (replies[i] as { loss: number }).loss),
+        tf.mul(mine.loss, share),
+      ) as tf.Scalar
+    );
+    try {
+      if (canFuseUpdate(optimizer, vars, mine.grads)) {
+        const { clipValue = 1, clipNorm = 5 } = clip;
+        fusedClipRmsprop(optimizer, vars, mine.grads, { clipValue, clipNorm }, {
+          gradScale: share,
+          shards: used.map((p) => p.grads),
+          weightsOut: this.#weights,
         });
-      });
-      return { loss: loss as tf.Scalar, grads };
-    });
-    if (used.length > 0) tf.dispose([mine.loss, ...mine.grads]);
-    const clipped = clipGradients(grads, clip);
-    tf.dispose(grads);
-    optimizer.applyGradients(vars.map((v, i) => ({ name: v.name, tensor: clipped[i] })));
-    tf.dispose(clipped);
+        this.#written = vars.map((v) => v.dataId);
+      } else {
+        const grads = tf.tidy(() =>
+          mine.grads.map((g, v) => {
+            const at = vars.slice(0, v).reduce((n, u) => n + u.size, 0);
+            return used.reduce(
+              (sum, p) => tf.add(sum, tf.tensor(p.grads.slice(at, at + g.size), g.shape)),
+              tf.mul(g, share),
+            );
+          })
+        );
+        try {
+          applyClipped(optimizer, vars, grads, clip);
+        } finally {
+          tf.dispose(grads);
+        }
+      }
+    } catch (error) {
+      loss.dispose();
+      throw error;
+    } finally {
+      tf.dispose([mine.loss, ...mine.grads]);
+    }
     return loss;
   }
 

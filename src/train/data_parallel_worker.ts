@@ -11,6 +11,7 @@
 import { tf } from "../tf.ts";
 import { type BackendName, selectBackend } from "../backend.ts";
 import { registerKernels } from "../kernels/register.ts";
+import { hostView } from "../kernels/wasm/heap.ts";
 import type { ModelKind } from "../models/base.ts";
 import { type AnyModel, createModel } from "../models/load.ts";
 import { gradientsOf, trainableVariables } from "./step.ts";
@@ -71,9 +72,13 @@ async function init(m: InitMessage): Promise<void> {
 function step(m: StepMessage): number {
   const vars = trainableVariables(model!);
   let offset = 0;
+  // tfjs-backend-wasm copies a new tensor's values at once, so a view of shared memory does there;
+  // other backends may keep the array, which the main thread rewrites next step.
+  const copies = tf.getBackend() !== "wasm";
   for (const v of vars) {
     const n = v.size;
-    tf.tidy(() => v.assign(tf.tensor(weights.slice(offset, offset + n), v.shape)));
+    const values = copies ? weights.slice(offset, offset + n) : weights.subarray(offset, offset + n);
+    tf.tidy(() => v.assign(tf.tensor(values, v.shape)));
     offset += n;
   }
   const images = tf.tensor4d(m.images, m.imagesShape);
@@ -85,7 +90,7 @@ function step(m: StepMessage): number {
     offset = 0;
     for (const t of g) {
       const scaled = tf.tidy(() => tf.mul(t, m.weight));
-      grads.set(scaled.dataSync() as Float32Array, offset);
+      grads.set(hostView(scaled) as Float32Array, offset);
       offset += scaled.size;
       scaled.dispose();
     }
