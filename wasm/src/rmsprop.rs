@@ -8,16 +8,11 @@
 
 use core::arch::wasm32::*;
 
-/// Clamp that lets NaN through (like the SIMD `f32x4_min`/`f32x4_max` of [`rmsprop_update`]).
+/// Clamp that lets NaN through, branch-free (the data's signs are random: a branch mispredicts),
+/// like the `f32x4_min`/`f32x4_max` the vector loops use.
 #[inline(always)]
 fn clamp(x: f32, lo: f32, hi: f32) -> f32 {
-    if x < lo {
-        lo
-    } else if x > hi {
-        hi
-    } else {
-        x
-    }
+    f32x4_extract_lane::<0>(f32x4_min(f32x4_max(f32x4_splat(x), f32x4_splat(lo)), f32x4_splat(hi)))
 }
 
 /// Pass 1. `grads` holds `shards` gradient arrays of `total` floats each, back to back, every one
@@ -41,11 +36,35 @@ pub unsafe extern "C" fn rmsprop_clip_sumsq(
     clip_value: f32,
     sums: *mut f32,
 ) {
+    let (lo, hi) = if clip != 0 {
+        (f32x4_splat(-clip_value), f32x4_splat(clip_value))
+    } else {
+        (f32x4_splat(f32::NEG_INFINITY), f32x4_splat(f32::INFINITY))
+    };
+    let vscale = f32x4_splat(first_scale);
     let mut at = 0usize;
     for v in 0..vars {
         let n = *sizes.add(v) as usize;
+        let end = at + n;
         let mut sum = 0f32;
-        for i in at..at + n {
+        let mut i = at;
+        // Four elements at a time, but their squares still added to `sum` one by one, in order.
+        while i + 4 <= end {
+            let p = grads.add(i) as *mut v128;
+            let mut g = f32x4_mul(v128_load(p), vscale);
+            for s in 1..shards {
+                g = f32x4_add(g, v128_load(grads.add(s * total + i) as *const v128));
+            }
+            g = f32x4_min(f32x4_max(g, lo), hi);
+            v128_store(p, g);
+            let sq = f32x4_mul(g, g);
+            sum += f32x4_extract_lane::<0>(sq);
+            sum += f32x4_extract_lane::<1>(sq);
+            sum += f32x4_extract_lane::<2>(sq);
+            sum += f32x4_extract_lane::<3>(sq);
+            i += 4;
+        }
+        while i < end {
             let mut g = *grads.add(i) * first_scale;
             for s in 1..shards {
                 g += *grads.add(s * total + i);
@@ -55,9 +74,10 @@ pub unsafe extern "C" fn rmsprop_clip_sumsq(
             }
             *grads.add(i) = g;
             sum += g * g;
+            i += 1;
         }
         *sums.add(v) = sum;
-        at += n;
+        at = end;
     }
 }
 
