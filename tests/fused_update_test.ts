@@ -93,6 +93,8 @@ interface Plan {
   momentum?: number;
   /** Learning rate from this step on: [step, rate]. */
   rateChange?: [number, number];
+  /** Before this step every weight is halved (outside the optimizer's knowledge). */
+  edit?: number;
 }
 
 async function run(plan: Plan, fused: boolean): Promise<Snapshot> {
@@ -104,6 +106,7 @@ async function run(plan: Plan, fused: boolean): Promise<Snapshot> {
       : tf.train.rmsprop(1e-3, 0.9, plan.momentum, 1e-6);
     for (const [step, kind] of plan.kinds.entries()) {
       if (plan.rateChange && step === plan.rateChange[0]) setLearningRate(optimizer, plan.rateChange[1]);
+      if (step === plan.edit) { for (const v of vars) tf.tidy(() => v.assign(tf.mul(v, 0.5))); }
       const grads = gradients(100 + step, kind).map((g, i) => tf.tensor(g, SHAPES[i]));
       assert.equal(canFuseUpdate(optimizer, vars, grads), fused);
       applyClipped(optimizer, vars, grads, plan.clip);
@@ -126,6 +129,7 @@ const PLANS: Record<string, Plan> = {
   "norm clip only": { kinds: ["normal", "normal"], clip: { clipValue: Infinity, clipNorm: 2 } },
   "momentum 0.5": { kinds: ["normal", "small", "normal"], momentum: 0.5 },
   "learning rate changed": { kinds: ["normal", "normal", "normal", "normal"], rateChange: [2, 3e-4] },
+  "weights assigned between steps": { kinds: ["normal", "normal", "normal", "normal"], edit: 2 },
 };
 
 for (const [name, plan] of Object.entries(PLANS)) {
@@ -253,4 +257,27 @@ Deno.test("fused RMSprop: tfjs's path for Adam, centered RMSprop, subclasses, ot
   assert.ok(!canFuseUpdate(createOptimizer("rmsprop", 1e-3), cpuVars, cpuGrads));
   tf.dispose([...cpuGrads, ...cpuVars]);
   await selectBackend("wasm");
+});
+
+Deno.test("fused RMSprop: two optimizers over two sets of variables, stepped alternately", async () => {
+  await selectBackend("wasm");
+  const runs: Snapshot[][] = [];
+  for (const fused of [true, false]) {
+    fusedUpdate.enabled = fused;
+    const rigs = [0, 1].map(() => ({ vars: variables(), optimizer: createOptimizer("rmsprop", 1e-3) }));
+    for (let s = 0; s < 6; s++) {
+      const { vars, optimizer } = rigs[s % 2];
+      const grads = gradients(1100 + s, "normal").map((g, i) => tf.tensor(g, SHAPES[i]));
+      applyClipped(optimizer, vars, grads);
+      tf.dispose(grads);
+    }
+    fusedUpdate.enabled = true;
+    runs.push(await Promise.all(rigs.map((r) => snapshot(r.vars, r.optimizer))));
+    for (const r of rigs) {
+      r.optimizer.dispose();
+      tf.dispose(r.vars);
+    }
+  }
+  assertBitwise(runs[0][0], runs[1][0], "first");
+  assertBitwise(runs[0][1], runs[1][1], "second");
 });

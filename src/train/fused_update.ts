@@ -88,6 +88,38 @@ function accumulators(o: RmspropInternals, i: number, v: tf.Variable): [tf.Varia
 const fround = Math.fround;
 
 /**
+ * Weights and accumulators as the last fused update left them, `[weights | mean squares |
+ * moments]` in our module's memory (its own allocation: the arena is every kernel's scratch), so
+ * that the next update of the same optimizer need not copy them in from tfjs's heap again. Valid
+ * while every variable and accumulator still holds the data (`dataId`) that update assigned it:
+ * any other `assign` (a loaded model, restored optimizer state) gives a variable a new dataId, and
+ * the next update copies everything in afresh.
+ */
+const resident = {
+  ptr: 0,
+  bytes: 0,
+  optimizer: null as WeakRef<tf.Optimizer> | null,
+  ids: [] as object[],
+};
+
+/** Reserves the resident buffer for `total` parameters; whether it holds `tensors`' data. */
+function reserveResident(optimizer: tf.Optimizer, total: number, tensors: tf.Tensor[]): boolean {
+  const bytes = 3 * total * 4;
+  if (bytes !== resident.bytes) {
+    const wasm = wasmKernels();
+    if (resident.ptr) wasm.rnnspn_free(resident.ptr, resident.bytes);
+    resident.ptr = 0;
+    resident.bytes = 0;
+    resident.optimizer = null;
+    const ptr = wasm.rnnspn_alloc(bytes);
+    if (ptr === 0) throw new Error(`fusedClipRmsprop: out of memory allocating ${bytes} bytes of state`);
+    [resident.ptr, resident.bytes] = [ptr, bytes];
+  }
+  return resident.optimizer?.deref() === optimizer && resident.ids.length === tensors.length &&
+    tensors.every((t, i) => t.dataId === resident.ids[i]);
+}
+
+/**
  * tfjs's `clipGradients` scale from the per-variable float32 sums of squares, operation for
  * operation: `min(1, clipNorm / max(sqrt(addN(sums)), 1e-12))` in float32. (A float64 operation on
  * float32 operands rounded to float32 is the float32 operation: double has > 2·24 + 2 bits.)
@@ -125,18 +157,14 @@ export function fusedClipRmsprop(
     throw new Error(`fusedClipRmsprop: weightsOut holds ${weightsOut.length} values; the variables ${total}`);
   }
   const accs = vars.map((v, i) => accumulators(o, i, v));
-  const bytes = total * 4;
+  const state = () => [...vars, ...accs.map((a) => a[0]), ...accs.map((a) => a[1])];
+  const inPlace = reserveResident(optimizer, total, state());
+  resident.optimizer = null; // until the update below has completed
+  const [wPtr, msPtr, moPtr] = [0, 1, 2].map((k) => resident.ptr + k * total * 4);
   const count = 1 + shards.length;
-  const [gPtr, wPtr, msPtr, moPtr, sizesPtr, sumsPtr] = arena([
-    count * bytes,
-    bytes,
-    bytes,
-    bytes,
-    vars.length * 4,
-    vars.length * 4,
-  ]);
-  // Views after arena(): growing our memory detaches older ones. tfjs's heap does not grow before
-  // the outputs are made below, so its views stay valid while copying in.
+  const [gPtr, sizesPtr, sumsPtr] = arena([count * total * 4, vars.length * 4, vars.length * 4]);
+  // Views after both allocations: growing our memory detaches older ones. tfjs's heap does not
+  // grow before the outputs are made below, so its views stay valid while copying in.
   const backend = tf.backend() as unknown as WasmBackendLike;
   const g = f32(gPtr, count * total);
   const w = f32(wPtr, total);
@@ -145,9 +173,11 @@ export function fusedClipRmsprop(
   let at = 0;
   vars.forEach((v, i) => {
     g.set(backend.typedArrayFromHeap(grads[i]) as Float32Array, at);
-    w.set(backend.typedArrayFromHeap(v) as Float32Array, at);
-    ms.set(backend.typedArrayFromHeap(accs[i][0]) as Float32Array, at);
-    mo.set(backend.typedArrayFromHeap(accs[i][1]) as Float32Array, at);
+    if (!inPlace) {
+      w.set(backend.typedArrayFromHeap(v) as Float32Array, at);
+      ms.set(backend.typedArrayFromHeap(accs[i][0]) as Float32Array, at);
+      mo.set(backend.typedArrayFromHeap(accs[i][1]) as Float32Array, at);
+    }
     at += v.size;
   });
   shards.forEach((s, k) => g.set(s, (k + 1) * total));
@@ -197,5 +227,7 @@ export function fusedClipRmsprop(
     at += n;
   });
   weightsOut?.set(w);
+  resident.optimizer = new WeakRef(optimizer);
+  resident.ids = state().map((t) => t.dataId);
   o.incrementIterations();
 }
