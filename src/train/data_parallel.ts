@@ -179,8 +179,10 @@ export class DataParallelStep {
     const used = this.#peers.slice(0, shards - 1);
     if (used.length > 0) {
       // Only the shards are copied (out of tfjs's heap on wasm); their buffers are then transferred.
+      // The labels first: fetching them may move their data into (and grow) tfjs's heap, which
+      // would detach a view of the images taken before.
+      const y = Int32Array.from(hostView(labels));
       const x = hostView(images) as Float32Array;
-      const y = hostView(labels) as Int32Array;
       const [, h, w, c] = images.shape;
       const s = labels.shape[1];
       used.forEach((p, i) => {
