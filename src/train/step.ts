@@ -171,6 +171,9 @@ export function trainStep(
     : gradientsOf(model, images, labels);
   try {
     applyClipped(optimizer, vars, grads, clip);
+  } catch (error) {
+    loss.dispose();
+    throw error;
   } finally {
     tf.dispose(grads);
   }
