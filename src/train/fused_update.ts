@@ -7,8 +7,11 @@
  * The state stays tfjs's own: the accumulators are the `RMSPropOptimizer`'s variables (created
  * and named as it would, replaced through `assign`), and the iteration count is incremented as it
  * would, so `getWeights`/`setWeights` (checkpoints) and `setLearningRate` behave unchanged. The
- * kernels repeat tfjs's float32 operations in its order, so the result is bitwise the unfused
- * path's (tests/fused_update_test.ts).
+ * kernels repeat tfjs's float32 operations in its order (and its kernels' NaN rules), so the
+ * result is bitwise the unfused path's (tests/fused_update_test.ts).
+ *
+ * Between steps the weights and accumulators also stay in the kernels module's memory (12 bytes
+ * per parameter: 20 MB for the RNN-SPN), so a step copies in only the gradients; see `resident`.
  *
  * Not fused (see {@linkcode canFuseUpdate}): other backends, Adam, centered RMSprop, subclasses of
  * `RMSPropOptimizer`, non-float32 variables.
@@ -128,7 +131,10 @@ function normScale(sums: Float32Array, clipNorm: number): number {
   let total = 0;
   for (const s of sums) total = fround(total + s);
   const norm = fround(Math.sqrt(total));
-  return Math.min(1, fround(fround(clipNorm) / Math.max(norm, fround(1e-12))));
+  // tfjs-backend-wasm's Maximum (XNNPACK) returns the number when one operand is NaN: a NaN
+  // gradient leaves the scale at 1 rather than poisoning every variable.
+  const floor = Number.isNaN(norm) ? fround(1e-12) : Math.max(norm, fround(1e-12));
+  return Math.min(1, fround(fround(clipNorm) / floor));
 }
 
 /**

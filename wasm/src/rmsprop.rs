@@ -8,11 +8,11 @@
 
 use core::arch::wasm32::*;
 
-/// Clamp that lets NaN through, branch-free (the data's signs are random: a branch mispredicts),
-/// like the `f32x4_min`/`f32x4_max` the vector loops use.
+/// `x` clamped to [lo, hi] the way tfjs-backend-wasm's `ClipByValue` (XNNPACK) does it, NaN
+/// included: `pmin(hi, pmax(lo, x))` maps NaN to `lo`. Branch-free: the data's signs are random.
 #[inline(always)]
-fn clamp(x: f32, lo: f32, hi: f32) -> f32 {
-    f32x4_extract_lane::<0>(f32x4_min(f32x4_max(f32x4_splat(x), f32x4_splat(lo)), f32x4_splat(hi)))
+fn clamp4(x: v128, lo: v128, hi: v128) -> v128 {
+    f32x4_pmin(hi, f32x4_pmax(lo, x))
 }
 
 /// Pass 1. `grads` holds `shards` gradient arrays of `total` floats each, back to back, every one
@@ -36,11 +36,7 @@ pub unsafe extern "C" fn rmsprop_clip_sumsq(
     clip_value: f32,
     sums: *mut f32,
 ) {
-    let (lo, hi) = if clip != 0 {
-        (f32x4_splat(-clip_value), f32x4_splat(clip_value))
-    } else {
-        (f32x4_splat(f32::NEG_INFINITY), f32x4_splat(f32::INFINITY))
-    };
+    let (lo, hi) = (f32x4_splat(-clip_value), f32x4_splat(clip_value));
     let vscale = f32x4_splat(first_scale);
     let mut at = 0usize;
     for v in 0..vars {
@@ -55,7 +51,9 @@ pub unsafe extern "C" fn rmsprop_clip_sumsq(
             for s in 1..shards {
                 g = f32x4_add(g, v128_load(grads.add(s * total + i) as *const v128));
             }
-            g = f32x4_min(f32x4_max(g, lo), hi);
+            if clip != 0 {
+                g = clamp4(g, lo, hi);
+            }
             v128_store(p, g);
             let sq = f32x4_mul(g, g);
             sum += f32x4_extract_lane::<0>(sq);
@@ -70,7 +68,7 @@ pub unsafe extern "C" fn rmsprop_clip_sumsq(
                 g += *grads.add(s * total + i);
             }
             if clip != 0 {
-                g = clamp(g, -clip_value, clip_value);
+                g = f32x4_extract_lane::<0>(clamp4(f32x4_splat(g), lo, hi));
             }
             *grads.add(i) = g;
             sum += g * g;
