@@ -9,6 +9,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { cpuUsage } from "node:process";
 import { tf } from "../src/tf.ts";
 import { registerKernels } from "../src/kernels/register.ts";
 import { selectBackend } from "../src/backend.ts";
@@ -40,26 +41,36 @@ const params = vars.reduce((n, v) => n + v.size, 0);
  * follows an untimed one in the same mode: the first fused update after an unfused one copies the
  * state in afresh (see `fused_update.ts`), which steady training never does.
  */
-async function ab(reps: number, fn: () => Promise<void> | void): Promise<{ a: number; b: number }> {
-  const a: number[] = [], b: number[] = [];
+async function ab(reps: number, fn: () => Promise<void> | void): Promise<Timing> {
+  const wall: [number[], number[]] = [[], []], cpu: [number[], number[]] = [[], []];
   for (let r = 0; r < reps; r++) {
     for (const fused of r % 2 ? [true, false] : [false, true]) {
       fusedUpdate.enabled = fused;
       await fn();
+      const c0 = cpuUsage();
       const t0 = performance.now();
       await fn();
-      (fused ? b : a).push(performance.now() - t0);
+      wall[+fused].push(performance.now() - t0);
+      const c = cpuUsage(c0);
+      cpu[+fused].push((c.user + c.system) / 1000);
     }
   }
   fusedUpdate.enabled = true;
-  return { a: median(a), b: median(b) };
+  return { wall: [median(wall[0]), median(wall[1])], cpu: [median(cpu[0]), median(cpu[1])] };
 }
 
-function report(what: string, { a, b }: { a: number; b: number }): void {
-  console.log(
-    `${what.padEnd(34)} tfjs ${a.toFixed(1).padStart(7)} ms  fused ${b.toFixed(1).padStart(7)} ms  ` +
-      `saved ${(a - b).toFixed(1).padStart(6)} ms (×${(a / b).toFixed(2)})`,
-  );
+/** Medians [tfjs, fused] in ms: wall time, and the CPU time of this process (all its threads). */
+interface Timing {
+  wall: [number, number];
+  cpu: [number, number];
+}
+
+function report(what: string, { wall, cpu }: Timing): void {
+  const f = ([a, b]: [number, number]) =>
+    `tfjs ${a.toFixed(1).padStart(7)}  fused ${b.toFixed(1).padStart(7)}  saved ${
+      (a - b).toFixed(1).padStart(6)
+    } (×${(a / b).toFixed(2)})`;
+  console.log(`${what.padEnd(30)} wall ms: ${f(wall)}   cpu ms: ${f(cpu)}`);
 }
 
 console.log(
