@@ -182,6 +182,7 @@ Deno.test("fused RMSprop: data-parallel shards summed in order and the weights w
     return out;
   };
   const share = 4 / 7;
+  const shares = [2 / 7, 1 / 7];
   const varsA = variables();
   const optA = createOptimizer("rmsprop", 1e-3);
   const varsB = variables();
@@ -190,11 +191,11 @@ Deno.test("fused RMSprop: data-parallel shards summed in order and the weights w
   for (let s = 0; s < 3; s++) {
     const mine = gradients(500 + s, "normal");
     const others = [gradients(600 + s, "normal"), gradients(700 + s, "small")];
-    // tfjs: (mine · share + others[0]) + others[1], then the unfused update.
+    // tfjs: (mine · share + others[0] · shares[0]) + others[1] · shares[1], then the unfused update.
     const summed = tf.tidy(() =>
       mine.map((g, i) =>
         others.reduce(
-          (acc, o) => tf.add(acc, tf.tensor(o[i], SHAPES[i])),
+          (acc, o, k) => tf.add(acc, tf.mul(tf.tensor(o[i], SHAPES[i]), shares[k])),
           tf.mul(tf.tensor(g, SHAPES[i]), share),
         )
       )
@@ -206,7 +207,7 @@ Deno.test("fused RMSprop: data-parallel shards summed in order and the weights w
     const grads = mine.map((g, i) => tf.tensor(g, SHAPES[i]));
     fusedClipRmsprop(optB, varsB, grads, { clipValue: 1, clipNorm: 5 }, {
       gradScale: share,
-      shards: others.map(concat),
+      shards: others.map((o, k) => ({ grads: concat(o), scale: shares[k] })),
       weightsOut: out,
     });
     tf.dispose(grads);
@@ -216,7 +217,9 @@ Deno.test("fused RMSprop: data-parallel shards summed in order and the weights w
   assert.deepEqual(out, concat(a.weights));
   assert.throws(
     () =>
-      fusedClipRmsprop(optB, varsB, varsB, { clipValue: 1, clipNorm: 5 }, { shards: [new Float32Array(3)] }),
+      fusedClipRmsprop(optB, varsB, varsB, { clipValue: 1, clipNorm: 5 }, {
+        shards: [{ grads: new Float32Array(3), scale: 1 }],
+      }),
     /a shard has 3 gradient values; the variables \d+/,
   );
   optA.dispose();

@@ -176,6 +176,8 @@ export class DataParallelStep {
     // Shard k: rows [bounds[k], bounds[k+1]); the main thread takes shard 0.
     const shards = Math.min(this.workers, batch);
     const bounds = Array.from({ length: shards + 1 }, (_, k) => Math.round(k * batch / shards));
+    /** Shard k's share of the batch: its loss and gradient are scaled by it. */
+    const shareOf = (k: number) => (bounds[k + 1] - bounds[k]) / batch;
     const used = this.#peers.slice(0, shards - 1);
     if (used.length > 0) {
       // Only the shards are copied (out of tfjs's heap on wasm); their buffers are then transferred.
@@ -193,7 +195,7 @@ export class DataParallelStep {
           imagesShape: [to - from, h, w, c],
           labels: Int32Array.from(y.subarray(from * s, to * s)),
           labelsShape: [to - from, s],
-          weight: (to - from) / batch,
+          weight: shareOf(i + 1),
         };
         p.next = request(p.worker, message, [
           message.images.buffer as ArrayBuffer,
@@ -201,10 +203,10 @@ export class DataParallelStep {
         ]);
       });
     }
-    // The main thread's shard runs while the workers compute theirs. Its gradient is scaled by
-    // its share of the batch inside the fused update, or here on tfjs's path.
+    // The main thread's shard runs while the workers compute theirs. The gradients are scaled by
+    // their shard's share of the batch inside the fused update, or below on tfjs's path.
     const rows = bounds[1];
-    const share = rows / batch;
+    const share = shareOf(0);
     let mine: { loss: tf.Scalar; grads: tf.Tensor[] };
     try {
       mine = tf.tidy(() => {
@@ -236,7 +238,7 @@ export class DataParallelStep {
         const { clipValue = 1, clipNorm = 5 } = clip;
         fusedClipRmsprop(optimizer, vars, mine.grads, { clipValue, clipNorm }, {
           gradScale: share,
-          shards: used.map((p) => p.grads),
+          shards: used.map((p, i) => ({ grads: p.grads, scale: shareOf(i + 1) })),
           weightsOut: this.#weights,
         });
         this.#written = vars.map((v) => v.dataId);
@@ -245,7 +247,8 @@ export class DataParallelStep {
           mine.grads.map((g, v) => {
             const at = vars.slice(0, v).reduce((n, u) => n + u.size, 0);
             return used.reduce(
-              (sum, p) => tf.add(sum, tf.tensor(p.grads.slice(at, at + g.size), g.shape)),
+              (sum, p, i) =>
+                tf.add(sum, tf.mul(tf.tensor(p.grads.slice(at, at + g.size), g.shape), shareOf(i + 1))),
               tf.mul(g, share),
             );
           })

@@ -2,9 +2,9 @@
  * Worker of {@linkcode DataParallelStep} (src/train/data_parallel.ts): its own tfjs instance
  * (own wasm heap, own thread) holding a copy of the model, built from the model's kind and config.
  * Per step it loads the current weights from the shared weights buffer, computes the loss and the
- * gradient of its shard of the batch (weighted by the shard's share of the batch, so the shards'
- * results add up to the whole batch's mean-loss gradient) and writes the gradient into its own
- * region of shared memory. Control goes through `postMessage`; bulk data through SharedArrayBuffers.
+ * gradient of its shard of the batch and writes the gradient into its own region of shared memory;
+ * the loss it reports is weighted by the shard's share of the batch, and so is the gradient when
+ * the main thread adds it, so that the shards add up to the whole batch's mean-loss gradient. Control goes through `postMessage`; bulk data through SharedArrayBuffers.
  *
  * @module
  */
@@ -37,7 +37,10 @@ export interface StepMessage {
   imagesShape: [number, number, number, number];
   labels: Int32Array;
   labelsShape: [number, number];
-  /** The shard's share of the batch (rows / batch): loss and gradient are scaled by it. */
+  /**
+   * The shard's share of the batch (rows / batch): the loss is scaled by it here, the gradient by
+   * the main thread as it adds the shards (inside its fused update: no pass of its own).
+   */
   weight: number;
 }
 
@@ -89,10 +92,8 @@ function step(m: StepMessage): number {
     loss0 = loss.dataSync()[0] * m.weight;
     offset = 0;
     for (const t of g) {
-      const scaled = tf.tidy(() => tf.mul(t, m.weight));
-      grads.set(hostView(scaled) as Float32Array, offset);
-      offset += scaled.size;
-      scaled.dispose();
+      grads.set(hostView(t) as Float32Array, offset);
+      offset += t.size;
     }
   } finally {
     tf.dispose([images, labels, loss, ...g]);

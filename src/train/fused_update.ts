@@ -53,10 +53,10 @@ export interface FusedExtras {
   /** Factor applied to `grads` before anything else (the main shard's share of the batch). */
   gradScale?: number;
   /**
-   * The other shards' gradients, each every variable concatenated in `vars` order (already scaled
-   * by their shard's share), added after `grads` in this order.
+   * The other shards' gradients, each every variable concatenated in `vars` order, multiplied by
+   * its `scale` (the shard's share of the batch) and added after `grads` in this order.
    */
-  shards?: readonly Float32Array[];
+  shards?: readonly { grads: Float32Array; scale: number }[];
   /** Receives the updated weights, every variable concatenated in `vars` order. */
   weightsOut?: Float32Array;
 }
@@ -139,8 +139,8 @@ function normScale(sums: Float32Array, clipNorm: number): number {
 
 /**
  * `clipGradients(grads, clip)` then `optimizer.applyGradients` (tfjs's RMSprop), fused; only where
- * {@linkcode canFuseUpdate} holds. With `extras`, the gradient is `grads · gradScale + shards[0] +
- * …` (data-parallel) and the new weights are also written to `weightsOut`. The caller keeps
+ * {@linkcode canFuseUpdate} holds. With `extras`, the gradient is `grads · gradScale +
+ * shards[0].grads · shards[0].scale + …` (data-parallel) and the new weights are also written to `weightsOut`. The caller keeps
  * ownership of `grads`.
  */
 export function fusedClipRmsprop(
@@ -154,9 +154,11 @@ export function fusedClipRmsprop(
   const { gradScale = 1, shards = [], weightsOut } = extras;
   const sizes = vars.map((v) => v.size);
   const total = sizes.reduce((a, b) => a + b, 0);
-  for (const s of shards) {
-    if (s.length !== total) {
-      throw new Error(`fusedClipRmsprop: a shard has ${s.length} gradient values; the variables ${total}`);
+  for (const { grads } of shards) {
+    if (grads.length !== total) {
+      throw new Error(
+        `fusedClipRmsprop: a shard has ${grads.length} gradient values; the variables ${total}`,
+      );
     }
   }
   if (weightsOut && weightsOut.length !== total) {
@@ -168,7 +170,12 @@ export function fusedClipRmsprop(
   resident.optimizer = null; // until the update below has completed
   const [wPtr, msPtr, moPtr] = [0, 1, 2].map((k) => resident.ptr + k * total * 4);
   const count = 1 + shards.length;
-  const [gPtr, sizesPtr, sumsPtr] = arena([count * total * 4, vars.length * 4, vars.length * 4]);
+  const [gPtr, scalesPtr, sizesPtr, sumsPtr] = arena([
+    count * total * 4,
+    count * 4,
+    vars.length * 4,
+    vars.length * 4,
+  ]);
   // Views after both allocations: growing our memory detaches older ones. tfjs's heap does not
   // grow before the outputs are made below, so its views stay valid while copying in.
   const backend = tf.backend() as unknown as WasmBackendLike;
@@ -186,7 +193,8 @@ export function fusedClipRmsprop(
     }
     at += v.size;
   });
-  shards.forEach((s, k) => g.set(s, (k + 1) * total));
+  shards.forEach((s, k) => g.set(s.grads, (k + 1) * total));
+  f32(scalesPtr, count).set([gradScale, ...shards.map((s) => s.scale)]);
   new Uint32Array(wasmKernels().memory.buffer, sizesPtr, vars.length).set(sizes);
 
   const wasm = wasmKernels();
@@ -197,7 +205,7 @@ export function fusedClipRmsprop(
     total,
     sizesPtr,
     vars.length,
-    fround(gradScale),
+    scalesPtr,
     clipsValue ? 1 : 0,
     fround(clipsValue ? clip.clipValue : 0),
     sumsPtr,

@@ -17,13 +17,13 @@ fn clamp4(x: v128, lo: v128, hi: v128) -> v128 {
 
 /// Pass 1. `grads` holds `shards` gradient arrays of `total` floats each, back to back, every one
 /// laid out as the variables concatenated (`sizes[v]` floats for variable v). Overwrites the first
-/// array with `clamp(grads[0] · first_scale + grads[1] + … + grads[shards−1])` (sums left to right)
+/// array with `clamp(grads[0] · scales[0] + grads[1] · scales[1] + …)` (sums left to right)
 /// and writes, per variable, the sequential float32 sum of the squares of those values to
 /// `sums[v]`. `clip` 0: no element-wise clip.
 ///
 /// # Safety
-/// `grads` must hold `shards · total` floats, `sizes` `vars` sizes adding up to `total`, `sums`
-/// room for `vars` floats.
+/// `grads` must hold `shards · total` floats, `scales` `shards` floats, `sizes` `vars` sizes
+/// adding up to `total`, `sums` room for `vars` floats.
 #[no_mangle]
 pub unsafe extern "C" fn rmsprop_clip_sumsq(
     grads: *mut f32,
@@ -31,13 +31,12 @@ pub unsafe extern "C" fn rmsprop_clip_sumsq(
     total: usize,
     sizes: *const u32,
     vars: usize,
-    first_scale: f32,
+    scales: *const f32,
     clip: u32,
     clip_value: f32,
     sums: *mut f32,
 ) {
     let (lo, hi) = (f32x4_splat(-clip_value), f32x4_splat(clip_value));
-    let vscale = f32x4_splat(first_scale);
     let mut at = 0usize;
     for v in 0..vars {
         let n = *sizes.add(v) as usize;
@@ -47,9 +46,10 @@ pub unsafe extern "C" fn rmsprop_clip_sumsq(
         // Four elements at a time, but their squares still added to `sum` one by one, in order.
         while i + 4 <= end {
             let p = grads.add(i) as *mut v128;
-            let mut g = f32x4_mul(v128_load(p), vscale);
+            let mut g = f32x4_mul(v128_load(p), f32x4_splat(*scales));
             for s in 1..shards {
-                g = f32x4_add(g, v128_load(grads.add(s * total + i) as *const v128));
+                let part = v128_load(grads.add(s * total + i) as *const v128);
+                g = f32x4_add(g, f32x4_mul(part, f32x4_splat(*scales.add(s))));
             }
             if clip != 0 {
                 g = clamp4(g, lo, hi);
@@ -63,9 +63,9 @@ pub unsafe extern "C" fn rmsprop_clip_sumsq(
             i += 4;
         }
         while i < end {
-            let mut g = *grads.add(i) * first_scale;
+            let mut g = *grads.add(i) * *scales;
             for s in 1..shards {
-                g += *grads.add(s * total + i);
+                g += *grads.add(s * total + i) * *scales.add(s);
             }
             if clip != 0 {
                 g = f32x4_extract_lane::<0>(clamp4(f32x4_splat(g), lo, hi));
