@@ -9,8 +9,8 @@
  *
  * Weights travel main → workers and gradients workers → main through SharedArrayBuffers. Where
  * the update is fused (the paper's RMSprop on wasm, see `fused_update.ts`) the Workers' gradients
- * are summed straight from shared memory and the new weights written back into it in the same
- * pass; a step copies the model's weights in only when they are not the ones it wrote last (each
+ * go from shared memory straight into its kernel (no tfjs tensors), scaled and summed there, and
+ * the new weights are written back into shared memory by the same call; a step copies the model's weights in only when they are not the ones it wrote last (each
  * variable's data is checked by identity), so the model may still be changed between steps
  * (loaded, restored from a checkpoint) without telling this class.
  *
