@@ -254,9 +254,12 @@ Deno.test("fused RMSprop: tfjs's path for Adam, centered RMSprop, subclasses, ot
   class Custom extends tf.RMSPropOptimizer {}
   assert.ok(!canFuseUpdate(new Custom(1e-3), vars, grads));
   assert.ok(!canFuseUpdate(createOptimizer("rmsprop", 1e-3), vars, grads.slice(1)));
+  assert.ok(!canFuseUpdate(createOptimizer("rmsprop", 1e-3), [vars[0], vars[0]], [grads[0], grads[0]]));
+  const transposed = grads.map((g) => g.reshape([...g.shape].reverse()));
+  assert.ok(!canFuseUpdate(createOptimizer("rmsprop", 1e-3), vars, transposed));
   const ints = grads.map((g) => g.toInt());
   assert.ok(!canFuseUpdate(createOptimizer("rmsprop", 1e-3), vars, ints));
-  tf.dispose([...grads, ...ints, ...vars]);
+  tf.dispose([...grads, ...ints, ...transposed, ...vars]);
   await selectBackend("cpu");
   const cpuVars = variables();
   const cpuGrads = gradients(1, "normal").map((g, i) => tf.tensor(g, SHAPES[i]));

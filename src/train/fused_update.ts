@@ -63,16 +63,19 @@ export interface FusedExtras {
 
 /**
  * Whether {@linkcode fusedClipRmsprop} handles this update: the wasm backend, tfjs's own
- * non-centered `RMSPropOptimizer` (exactly that class: a subclass may change the update), float32
- * variables and gradients of matching sizes.
+ * non-centered `RMSPropOptimizer` (exactly that class: a subclass may change the update), distinct
+ * float32 variables (tfjs would update a repeated one twice in sequence) and float32 gradients of
+ * their shapes (tfjs's path reports a mismatch).
  */
 export function canFuseUpdate(optimizer: tf.Optimizer, vars: tf.Variable[], grads: tf.Tensor[]): boolean {
   if (!fusedUpdate.enabled || tf.getBackend() !== "wasm") return false;
   // Not `instanceof`: tfjs's Optimizer[Symbol.hasInstance] accepts any optimizer.
   if (Object.getPrototypeOf(optimizer) !== tf.RMSPropOptimizer.prototype) return false;
   if ((optimizer as unknown as RmspropInternals).centered) return false;
-  return vars.length === grads.length && vars.length > 0 &&
-    vars.every((v, i) => v.dtype === "float32" && grads[i].dtype === "float32" && grads[i].size === v.size);
+  return vars.length === grads.length && vars.length > 0 && new Set(vars).size === vars.length &&
+    vars.every((v, i) =>
+      v.dtype === "float32" && grads[i].dtype === "float32" && tf.util.arraysEqual(grads[i].shape, v.shape)
+    );
 }
 
 /** The optimizer's accumulators of variable `i`, created as tfjs's `applyGradients` would. */
