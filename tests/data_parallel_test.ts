@@ -8,6 +8,7 @@ import { tf } from "../src/tf.ts";
 import { ClutteredMnist, loadMnist, type ModelKind, selectBackend, train } from "../mod.ts";
 import { DataParallelStep } from "../src/train/data_parallel.ts";
 import { createOptimizer } from "../src/train/optimizer.ts";
+import { fusedUpdate } from "../src/train/fused_update.ts";
 import { trainStep } from "../src/train/step.ts";
 import { maxDiff, tinyModel, weightArrays } from "./_models.ts";
 
@@ -167,4 +168,41 @@ Deno.test("train({ workers: 2 }) gives the epoch of train({ workers: 1 }); bad v
   } finally {
     model.dispose();
   }
+});
+
+/** `STEPS` data-parallel steps; before the last, every weight is halved behind the class's back. */
+async function parallelWithEdit(kind: ModelKind, fused: boolean): Promise<Run> {
+  fusedUpdate.enabled = fused;
+  const model = tinyModel(kind);
+  const optimizer = createOptimizer("rmsprop", 1e-3);
+  const dp = await DataParallelStep.create(model, { workers: 2 });
+  try {
+    const losses: number[] = [];
+    for (let s = 0; s < STEPS; s++) {
+      if (s === STEPS - 1) {
+        for (const w of model.model.trainableWeights) {
+          const v = w.read() as tf.Variable;
+          tf.tidy(() => v.assign(tf.mul(v, 0.5)));
+        }
+      }
+      const { images, labels } = batchOf(s, model.steps);
+      const loss = await dp.step(optimizer, images, labels);
+      losses.push((await loss.data())[0]);
+      tf.dispose([loss, images, labels]);
+    }
+    return { losses, weights: weightArrays(model) };
+  } finally {
+    fusedUpdate.enabled = true;
+    dp.dispose();
+    optimizer.dispose();
+    model.dispose();
+  }
+}
+
+Deno.test("DataParallelStep: the fused update equals tfjs's path bitwise; weights changed between steps reach the Worker", async () => {
+  await selectBackend("wasm");
+  const fused = await parallelWithEdit("rnn-spn", true);
+  const unfused = await parallelWithEdit("rnn-spn", false);
+  assert.deepEqual(fused.losses, unfused.losses);
+  fused.weights.forEach((w, i) => assert.deepEqual(w, unfused.weights[i], `weight ${i}`));
 });

@@ -7,16 +7,21 @@
  * {@linkcode trainStep} does. The result equals the single-process step up to float summation
  * order — the same identity `trainStep`'s `microBatch` relies on.
  *
- * Weights travel main → workers and gradients workers → main through SharedArrayBuffers; the
- * current weights are copied in at every step, so the model may be changed between steps (loaded,
- * restored from a checkpoint) without telling this class.
+ * Weights travel main → workers and gradients workers → main through SharedArrayBuffers. Where
+ * the update is fused (the paper's RMSprop on wasm, see `fused_update.ts`) the Workers' gradients
+ * go from shared memory straight into its kernel (no tfjs tensors), scaled and summed there, and
+ * the new weights are written back into shared memory by the same call; a step copies the model's weights in only when they are not the ones it wrote last (each
+ * variable's data is checked by identity), so the model may still be changed between steps
+ * (loaded, restored from a checkpoint) without telling this class.
  *
  * @module
  */
 import { tf } from "../tf.ts";
 import type { BackendName } from "../backend.ts";
 import type { SequenceModel } from "../models/base.ts";
-import { clipGradients, type ClipOptions, gradientsOf, trainableVariables } from "./step.ts";
+import { applyClipped, type ClipOptions, gradientsOf, trainableVariables } from "./step.ts";
+import { canFuseUpdate, fusedClipRmsprop } from "./fused_update.ts";
+import { hostView } from "../kernels/wasm/heap.ts";
 import type { InitMessage, Reply, StepMessage } from "./data_parallel_worker.ts";
 
 /**
@@ -82,6 +87,8 @@ export class DataParallelStep {
   readonly #model: SequenceModel<object>;
   readonly #peers: Peer[];
   readonly #weights: Float32Array;
+  /** Each variable's `dataId` when the last fused update wrote `#weights`; null: not in sync. */
+  #written: object[] | null = null;
   #disposed = false;
 
   private constructor(model: SequenceModel<object>, peers: Peer[], weights: Float32Array) {
@@ -155,19 +162,29 @@ export class DataParallelStep {
       );
     }
     const vars = trainableVariables(this.#model);
-    // Current weights into shared memory (the workers copy them in before computing).
-    let offset = 0;
-    for (const v of vars) {
-      this.#weights.set(v.dataSync() as Float32Array, offset);
-      offset += v.size;
+    // Current weights into shared memory (the workers copy them in before computing), unless the
+    // last fused update already wrote exactly these there.
+    const written = this.#written;
+    this.#written = null;
+    if (!written || vars.some((v, i) => v.dataId !== written[i])) {
+      let offset = 0;
+      for (const v of vars) {
+        this.#weights.set(hostView(v) as Float32Array, offset);
+        offset += v.size;
+      }
     }
     // Shard k: rows [bounds[k], bounds[k+1]); the main thread takes shard 0.
     const shards = Math.min(this.workers, batch);
     const bounds = Array.from({ length: shards + 1 }, (_, k) => Math.round(k * batch / shards));
+    /** Shard k's share of the batch: its loss and gradient are scaled by it. */
+    const shareOf = (k: number) => (bounds[k + 1] - bounds[k]) / batch;
     const used = this.#peers.slice(0, shards - 1);
     if (used.length > 0) {
-      const x = images.dataSync() as Float32Array;
-      const y = labels.dataSync() as Int32Array;
+      // Only the shards are copied (out of tfjs's heap on wasm); their buffers are then transferred.
+      // The labels first: fetching them may move their data into (and grow) tfjs's heap, which
+      // would detach a view of the images taken before.
+      const y = Int32Array.from(hostView(labels));
+      const x = hostView(images) as Float32Array;
       const [, h, w, c] = images.shape;
       const s = labels.shape[1];
       used.forEach((p, i) => {
@@ -178,7 +195,7 @@ export class DataParallelStep {
           imagesShape: [to - from, h, w, c],
           labels: Int32Array.from(y.subarray(from * s, to * s)),
           labelsShape: [to - from, s],
-          weight: (to - from) / batch,
+          weight: shareOf(i + 1),
         };
         p.next = request(p.worker, message, [
           message.images.buffer as ArrayBuffer,
@@ -186,16 +203,17 @@ export class DataParallelStep {
         ]);
       });
     }
-    // The main thread's shard runs while the workers compute theirs.
+    // The main thread's shard runs while the workers compute theirs. The gradients are scaled by
+    // their shard's share of the batch inside the fused update, or below on tfjs's path.
     const rows = bounds[1];
+    const share = shareOf(0);
     let mine: { loss: tf.Scalar; grads: tf.Tensor[] };
     try {
       mine = tf.tidy(() => {
         const x = rows === batch ? images : tf.slice(images, [0, 0, 0, 0], [rows, -1, -1, -1]);
         const y = rows === batch ? labels : tf.slice(labels, [0, 0], [rows, -1]);
         const { loss, grads } = gradientsOf(this.#model, x, y);
-        const w = rows / batch;
-        return { loss: tf.mul(loss, w) as tf.Scalar, grads: grads.map((g) => tf.mul(g, w)) };
+        return { loss, grads };
       });
     } catch (error) {
       // Wait for the workers even so: no reply may be left in flight for the next step.
@@ -209,25 +227,44 @@ export class DataParallelStep {
       throw new Error(`DataParallelStep.step: a worker failed: ${(failed as { message: string }).message}`);
     }
     // Sum in a fixed order: shard 0 (main), then worker 1, 2, … — deterministic.
-    const { loss, grads } = tf.tidy(() => {
-      let loss = mine.loss as tf.Tensor;
-      let grads = mine.grads;
-      used.forEach((p, i) => {
-        loss = tf.add(loss, (replies[i] as { loss: number }).loss);
-        let at = 0;
-        grads = grads.map((g) => {
-          const part = tf.tensor(p.grads.slice(at, at + g.size), g.shape);
-          at += g.size;
-          return tf.add(g, part);
+    const loss = tf.tidy(() =>
+      used.reduce(
+        (sum, _, i) => tf.add(sum, (replies[i] as { loss: number }).loss),
+        tf.mul(mine.loss, share),
+      ) as tf.Scalar
+    );
+    try {
+      if (canFuseUpdate(optimizer, vars, mine.grads)) {
+        const { clipValue = 1, clipNorm = 5 } = clip;
+        fusedClipRmsprop(optimizer, vars, mine.grads, { clipValue, clipNorm }, {
+          gradScale: share,
+          shards: used.map((p, i) => ({ grads: p.grads, scale: shareOf(i + 1) })),
+          weightsOut: this.#weights,
         });
-      });
-      return { loss: loss as tf.Scalar, grads };
-    });
-    if (used.length > 0) tf.dispose([mine.loss, ...mine.grads]);
-    const clipped = clipGradients(grads, clip);
-    tf.dispose(grads);
-    optimizer.applyGradients(vars.map((v, i) => ({ name: v.name, tensor: clipped[i] })));
-    tf.dispose(clipped);
+        this.#written = vars.map((v) => v.dataId);
+      } else {
+        const grads = tf.tidy(() =>
+          mine.grads.map((g, v) => {
+            const at = vars.slice(0, v).reduce((n, u) => n + u.size, 0);
+            return used.reduce(
+              (sum, p, i) =>
+                tf.add(sum, tf.mul(tf.tensor(p.grads.slice(at, at + g.size), g.shape), shareOf(i + 1))),
+              tf.mul(g, share),
+            );
+          })
+        );
+        try {
+          applyClipped(optimizer, vars, grads, clip);
+        } finally {
+          tf.dispose(grads);
+        }
+      }
+    } catch (error) {
+      loss.dispose();
+      throw error;
+    } finally {
+      tf.dispose([mine.loss, ...mine.grads]);
+    }
     return loss;
   }
 

@@ -2,15 +2,16 @@
  * Worker of {@linkcode DataParallelStep} (src/train/data_parallel.ts): its own tfjs instance
  * (own wasm heap, own thread) holding a copy of the model, built from the model's kind and config.
  * Per step it loads the current weights from the shared weights buffer, computes the loss and the
- * gradient of its shard of the batch (weighted by the shard's share of the batch, so the shards'
- * results add up to the whole batch's mean-loss gradient) and writes the gradient into its own
- * region of shared memory. Control goes through `postMessage`; bulk data through SharedArrayBuffers.
+ * gradient of its shard of the batch and writes the gradient into its own region of shared memory;
+ * the loss it reports is weighted by the shard's share of the batch, and so is the gradient when
+ * the main thread adds it, so that the shards add up to the whole batch's mean-loss gradient. Control goes through `postMessage`; bulk data through SharedArrayBuffers.
  *
  * @module
  */
 import { tf } from "../tf.ts";
 import { type BackendName, selectBackend } from "../backend.ts";
 import { registerKernels } from "../kernels/register.ts";
+import { hostView } from "../kernels/wasm/heap.ts";
 import type { ModelKind } from "../models/base.ts";
 import { type AnyModel, createModel } from "../models/load.ts";
 import { gradientsOf, trainableVariables } from "./step.ts";
@@ -36,7 +37,10 @@ export interface StepMessage {
   imagesShape: [number, number, number, number];
   labels: Int32Array;
   labelsShape: [number, number];
-  /** The shard's share of the batch (rows / batch): loss and gradient are scaled by it. */
+  /**
+   * The shard's share of the batch (rows / batch): the loss is scaled by it here, the gradient by
+   * the main thread as it adds the shards (inside its fused update: no pass of its own).
+   */
   weight: number;
 }
 
@@ -71,9 +75,13 @@ async function init(m: InitMessage): Promise<void> {
 function step(m: StepMessage): number {
   const vars = trainableVariables(model!);
   let offset = 0;
+  // tfjs-backend-wasm copies a new tensor's values at once, so a view of shared memory does there;
+  // other backends may keep the array, which the main thread rewrites next step.
+  const copies = tf.getBackend() !== "wasm";
   for (const v of vars) {
     const n = v.size;
-    tf.tidy(() => v.assign(tf.tensor(weights.slice(offset, offset + n), v.shape)));
+    const values = copies ? weights.slice(offset, offset + n) : weights.subarray(offset, offset + n);
+    tf.tidy(() => v.assign(tf.tensor(values, v.shape)));
     offset += n;
   }
   const images = tf.tensor4d(m.images, m.imagesShape);
@@ -84,10 +92,8 @@ function step(m: StepMessage): number {
     loss0 = loss.dataSync()[0] * m.weight;
     offset = 0;
     for (const t of g) {
-      const scaled = tf.tidy(() => tf.mul(t, m.weight));
-      grads.set(scaled.dataSync() as Float32Array, offset);
-      offset += scaled.size;
-      scaled.dispose();
+      grads.set(hostView(t) as Float32Array, offset);
+      offset += t.size;
     }
   } finally {
     tf.dispose([images, labels, loss, ...g]);

@@ -7,6 +7,7 @@
  */
 import { tf } from "../tf.ts";
 import type { SequenceModel } from "../models/base.ts";
+import { canFuseUpdate, fusedClipRmsprop } from "./fused_update.ts";
 
 /**
  * Mean softmax cross-entropy over every (sample, step): `logits [B, S, C]`, int32 `labels [B, S]`.
@@ -168,9 +169,34 @@ export function trainStep(
   const { loss, grads } = micro !== undefined && micro < images.shape[0]
     ? sliceGradients(model, images, labels, micro)
     : gradientsOf(model, images, labels);
-  const clipped = clipGradients(grads, clip);
-  tf.dispose(grads);
+  try {
+    applyClipped(optimizer, vars, grads, clip);
+  } catch (error) {
+    loss.dispose();
+    throw error;
+  } finally {
+    tf.dispose(grads);
+  }
+  return loss;
+}
+
+/**
+ * {@linkcode clipGradients} then `optimizer.applyGradients`: fused into two WASM passes where
+ * `fused_update.ts` can (the paper's RMSprop on wasm), tfjs's kernels otherwise. `grads` stay the
+ * caller's.
+ */
+export function applyClipped(
+  optimizer: tf.Optimizer,
+  vars: tf.Variable[],
+  grads: tf.Tensor[],
+  clip: ClipOptions = {},
+): void {
+  const { clipValue = 1, clipNorm = 5 } = clip;
+  if (canFuseUpdate(optimizer, vars, grads)) {
+    fusedClipRmsprop(optimizer, vars, grads, { clipValue, clipNorm });
+    return;
+  }
+  const clipped = clipGradients(grads, { clipValue, clipNorm });
   optimizer.applyGradients(vars.map((v, i) => ({ name: v.name, tensor: clipped[i] })));
   tf.dispose(clipped);
-  return loss;
 }

@@ -11,6 +11,7 @@ mod column_sums;
 mod conv2d_backprop_filter;
 mod conv2d_backprop_input;
 mod max_pool_grad;
+mod rmsprop;
 mod spatial_transform;
 mod unsorted_segment_sum;
 mod winograd;

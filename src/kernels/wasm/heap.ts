@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { tf } from "../../tf.ts";
+import { tf } from "../../tf.ts";
 import { wasmKernels } from "./module.ts";
 
 /** The parts of tfjs-backend-wasm's `BackendWasm` our kernels use. */
@@ -83,4 +83,14 @@ export function copyOut(
     new (dst.constructor as Float32ArrayConstructor)(wasmKernels().memory.buffer, ptr, dst.length) as never,
   );
   return out;
+}
+
+/**
+ * A tensor's data on the host without a copy where the backend allows: on wasm a view of tfjs's
+ * heap, valid only until tfjs next allocates (read it at once); elsewhere `dataSync()`.
+ */
+export function hostView(t: tf.Tensor): tf.TypedArray {
+  return tf.getBackend() === "wasm"
+    ? (tf.backend() as unknown as WasmBackendLike).typedArrayFromHeap(t)
+    : t.dataSync() as tf.TypedArray;
 }
