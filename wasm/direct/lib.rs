@@ -16,6 +16,7 @@
 
 #[path = "../src/column_sums.rs"]
 mod column_sums;
+mod gemm;
 #[path = "../src/max_pool_grad.rs"]
 mod max_pool_grad;
 mod relu_bias_grad;

@@ -6,12 +6,22 @@
  * with tfjs's own `Transpose` kernel (a memory pass) and the product goes through the XNNPACK
  * path. Numerically the same sums; only the order of float additions may differ.
  *
+ * Two more routes go to our own unpacked GEMM (`wasm/direct/gemm.rs`, on tfjs's heap):
+ * - `a·b` with a b XNNPACK has not seen and fewer than {@linkcode OWN_GEMM_MAX_ROWS} rows of a.
+ *   XNNPACK packs b (the weights) on the first call with a b tensor, which after every optimizer
+ *   step is a new tensor; for a wide dense layer ([100, 1620] · [1620, 768]) that packing costs as
+ *   much as the product. Our kernel reads b in place and runs ~20% slower than XNNPACK's packed
+ *   one, so it pays where few rows share the packing; a b used a second time (a recurrent
+ *   weight at every time step) goes to XNNPACK, which then keeps it packed.
+ * - products with a batch of more than one, for which tfjs has only its scalar loop.
+ *
  * Wraps the kernel tfjs registered (its `setupFunc` stays), so it must be registered in place of
  * it: see `WASM_OVERRIDES` in `src/kernels/register.ts`.
  *
  * @module
  */
 import { tf } from "../../tf.ts";
+import { type DirectKernels, directKernels, heapOffset } from "./direct.ts";
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 
@@ -24,15 +34,42 @@ export function transposeLastTwo(x: tf.TensorInfo, backend: KernelArgs["backend"
   return transpose({ inputs: { x }, backend, attrs: { perm } }) as tf.TensorInfo;
 }
 
+/**
+ * Rows of a below which an unbatched `a·b` with a fresh b runs on our GEMM rather than XNNPACK:
+ * XNNPACK's packing of b is worth ~70 rows of its product, and our kernel is ~20% slower per row
+ * (bench/matmul_ab.ts), so ours wins below ~300 rows; kept lower to stay clear of the noise.
+ */
+export const OWN_GEMM_MAX_ROWS = 256;
+
+/** Tensors (data ids) that arrived as b of an unbatched `a·b`: a second use goes to XNNPACK. */
+const seenB = new WeakSet<tf.DataId>();
+
 /** A `BatchMatMul` kernel for wasm that feeds `original` untransposed operands. */
 export function fastBatchMatMulConfig(original: tf.KernelConfig): tf.KernelConfig {
   function batchMatMulUntransposed(args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {
     const { inputs, backend, attrs } = args;
     const { transposeA, transposeB } = attrs as unknown as tf.BatchMatMulAttrs;
-    if (!transposeA && !transposeB) return original.kernelFunc(args);
     let { a, b } = inputs as unknown as { a: tf.TensorInfo; b: tf.TensorInfo };
     const wasm = backend as { disposeData(id: tf.DataId): void };
     const unbatched = (t: tf.TensorInfo) => t.shape.slice(0, -2).every((d) => d === 1);
+    const direct = a.dtype === "float32" && b.dtype === "float32" ? directKernels(backend) : null;
+    if (direct && tf.util.sizeFromShape(a.shape) > 0 && tf.util.sizeFromShape(b.shape) > 0) {
+      const [m, k] = transposeA ? a.shape.slice(-2).reverse() : a.shape.slice(-2);
+      if (!unbatched(a) || !unbatched(b)) {
+        const out = batchedGemm(direct, a, b, transposeA, transposeB, backend);
+        if (out) return out;
+      } else if (!transposeA && !transposeB && a.shape.length === b.shape.length && !seenB.has(b.dataId)) {
+        seenB.add(b.dataId);
+        if (m < OWN_GEMM_MAX_ROWS && k === b.shape[b.shape.length - 2]) {
+          return gemm(direct, a, b, false, backend, [
+            ...a.shape.slice(0, -2),
+            m,
+            b.shape[b.shape.length - 1],
+          ]);
+        }
+      }
+    }
+    if (!transposeA && !transposeB) return original.kernelFunc(args);
     if (transposeB && !transposeA && a.shape.length === b.shape.length && unbatched(a) && unbatched(b)) {
       // a·bᵀ = (b·aᵀ)ᵀ: when b is the big operand (∂x = dy·Wᵀ of a wide dense layer, W up to 17 M
       // weights in the CNN) transpose the small ones — a and the result — instead of b.
@@ -68,4 +105,79 @@ export function fastBatchMatMulConfig(original: tf.KernelConfig): tf.KernelConfi
     }
   }
   return { ...original, kernelFunc: batchMatMulUntransposed };
+}
+
+/** The product of a (transposed or not) and b [.., k, n] on tfjs's heap, by `gemm_f32`, in `shape`. */
+function gemm(
+  direct: DirectKernels,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  transposeA: boolean,
+  backend: KernelArgs["backend"],
+  shape: number[],
+  batches = 1,
+  aBatch = 0,
+  bBatch = 0,
+): tf.TensorInfo {
+  const [m, k] = transposeA ? a.shape.slice(-2).reverse() : a.shape.slice(-2);
+  const n = b.shape[b.shape.length - 1];
+  const out = (backend as unknown as { makeOutput(s: number[], d: tf.DataType): tf.TensorInfo }).makeOutput(
+    shape,
+    "float32",
+  );
+  const [ap, bp, op] = [heapOffset(backend, a), heapOffset(backend, b), heapOffset(backend, out)];
+  for (let i = 0; i < batches; i++) {
+    direct.gemm_f32(
+      ap + 4 * i * aBatch,
+      bp + 4 * i * bBatch,
+      op + 4 * i * m * n,
+      m,
+      n,
+      k,
+      transposeA ? 1 : k,
+      transposeA ? m : 1,
+    );
+  }
+  return out;
+}
+
+/**
+ * A product with batch dims, where tfjs has only its scalar loop, or `null` where a's and b's
+ * batch dims neither match nor are one of them all 1 (tfjs's own broadcasting handles those).
+ */
+function batchedGemm(
+  direct: DirectKernels,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  transposeA: boolean,
+  transposeB: boolean,
+  backend: KernelArgs["backend"],
+): tf.TensorInfo | null {
+  const batchA = a.shape.slice(0, -2), batchB = b.shape.slice(0, -2);
+  const sizeA = tf.util.sizeFromShape(batchA), sizeB = tf.util.sizeFromShape(batchB);
+  // Equal batch dims, or one side's all 1 at the same rank; other broadcasts (and shape errors)
+  // stay with tfjs.
+  if (batchA.length !== batchB.length) return null;
+  if (sizeA !== 1 && sizeB !== 1 && batchA.some((d, i) => d !== batchB[i])) return null;
+  const k = transposeA ? a.shape[a.shape.length - 2] : a.shape[a.shape.length - 1];
+  if (k !== (transposeB ? b.shape[b.shape.length - 1] : b.shape[b.shape.length - 2])) return null;
+  const batchShape = sizeA >= sizeB ? batchA : batchB;
+  const bt = transposeB ? transposeLastTwo(b, backend) : b;
+  try {
+    const m = transposeA ? a.shape[a.shape.length - 1] : a.shape[a.shape.length - 2];
+    const n = bt.shape[bt.shape.length - 1];
+    return gemm(
+      direct,
+      a,
+      bt,
+      transposeA,
+      backend,
+      [...batchShape, m, n],
+      Math.max(sizeA, sizeB),
+      sizeA > 1 ? m * k : 0,
+      sizeB > 1 ? k * n : 0,
+    );
+  } finally {
+    if (bt !== b) (backend as unknown as { disposeData(id: tf.DataId): void }).disposeData(bt.dataId);
+  }
 }

@@ -29,6 +29,8 @@ export interface DirectKernels {
   ): void;
   /** See `wasm/src/column_sums.rs`. */
   column_sums_f32(x: number, out: number, part: number, total: number, rows: number, c: number): void;
+  /** See `wasm/direct/gemm.rs`. */
+  gemm_f32(a: number, b: number, out: number, m: number, n: number, k: number, aRow: number, aStep: number): void;
   /** See `wasm/direct/relu_bias_grad.rs`. */
   relu_bias_grad_f32(
     dy: number,
