@@ -1,13 +1,16 @@
 /**
  * The wasm `BatchMatMul` override (src/kernels/wasm/batch_mat_mul.ts): transposed operands are
- * materialised and the product goes through XNNPACK. Checked against tfjs's cpu backend for every
- * transpose combination, ranks 2–4, broadcast batch dims and odd sizes, and for leaks.
+ * materialised and the product goes through XNNPACK, or through our own GEMM (a fresh b with few
+ * rows; batched products). Checked against tfjs's cpu backend for every transpose combination,
+ * ranks 2–4, broadcast batch dims and odd sizes, which route the rule picks, and for leaks.
  */
 import assert from "node:assert/strict";
 import { tf } from "../src/tf.ts";
 import { selectBackend } from "../mod.ts";
 import { prng } from "./_random.ts";
 import { on, values } from "./_on_backend.ts";
+import { ownGemm } from "../src/kernels/wasm/batch_mat_mul.ts";
+import { directKernels } from "../src/kernels/wasm/direct.ts";
 
 Deno.test("BatchMatMul on wasm is the transpose-free override", async () => {
   await selectBackend("wasm");
@@ -84,4 +87,157 @@ Deno.test("the gradient of a dense layer on wasm (transposed products) equals cp
       );
     }
   }
+});
+
+/** Max |got − want| over max(1, |want|) of a product on wasm against cpu. */
+async function relErr(run: () => tf.Tensor): Promise<{ err: number; shape: number[] }> {
+  const got = await on("wasm", run);
+  const want = await on("cpu", run);
+  assert.deepEqual(got.shape, want.shape);
+  let err = 0;
+  for (let i = 0; i < want.data.length; i++) {
+    err = Math.max(err, Math.abs(got.data[i] - want.data[i]) / Math.max(1, Math.abs(want.data[i])));
+  }
+  return { err, shape: got.shape };
+}
+
+Deno.test("BatchMatMul on wasm: a·b with a fresh b and few rows runs on the own GEMM and matches cpu", async () => {
+  await selectBackend("wasm");
+  assert.ok(directKernels(tf.backend()) != null, "direct kernels available");
+  const rand = prng(11);
+  // Odd m (tiles of 4 and single rows), n with 8-wide panels, 4-wide and scalar columns, k past
+  // one 256-row pass, m = 1, and rank 3 with a batch of 1.
+  for (
+    const [m, k, n, lead] of [
+      [1, 1, 1, []],
+      [5, 19, 3, []],
+      [7, 300, 13, []],
+      [4, 257, 16, []],
+      [100, 162, 77, []],
+      [255, 40, 24, []],
+      [3, 600, 9, [1]],
+      [50, 1500, 40, []],
+    ] as [number, number, number, number[]][]
+  ) {
+    const av = values(rand, m * k), bv = values(rand, k * n);
+    const before = ownGemm.calls;
+    const { err, shape } = await relErr(() =>
+      tf.matMul(tf.tensor(av, [...lead, m, k]), tf.tensor(bv, [...lead, k, n]))
+    );
+    assert.deepEqual(shape, [...lead, m, n]);
+    assert.equal(ownGemm.calls, before + 1, `[${m},${k}]·[${k},${n}] took the own GEMM`);
+    assert.ok(err <= 1e-5 * Math.sqrt(k), `[${m},${k}]·[${k},${n}]: error ${err}`);
+  }
+});
+
+Deno.test("BatchMatMul on wasm: many rows, or a b used before, go to XNNPACK (and match cpu)", async () => {
+  await selectBackend("wasm");
+  const rand = prng(12);
+  const a = tf.tensor2d(values(rand, 300 * 20), [300, 20]),
+    small = tf.tensor2d(values(rand, 8 * 20), [8, 20]);
+  const b = tf.tensor2d(values(rand, 20 * 33), [20, 33]);
+  const c = tf.tensor2d(values(rand, 20 * 33), [20, 33]);
+  const before = ownGemm.calls;
+  const big = tf.matMul(a, b); // 300 rows: XNNPACK
+  assert.equal(ownGemm.calls, before);
+  const first = tf.matMul(small, c); // few rows, c fresh: own
+  assert.equal(ownGemm.calls, before + 1);
+  const again = tf.matMul(small, c); // c seen: XNNPACK (it keeps c packed from now on)
+  assert.equal(ownGemm.calls, before + 1);
+  const reused = tf.matMul(small, b); // b was packed by the first product: XNNPACK
+  assert.equal(ownGemm.calls, before + 1);
+  const outs = [big, first, again, reused].map((t) => t.dataSync());
+  const cpu = await (async () => {
+    const [av, sv, bv, cv] = [a, small, b, c].map((t) => t.dataSync());
+    await selectBackend("cpu");
+    const r = [[av, [300, 20], bv], [sv, [8, 20], cv], [sv, [8, 20], cv], [sv, [8, 20], bv]].map((
+      [x, s, y],
+    ) =>
+      tf.tidy(() =>
+        tf.matMul(tf.tensor(x as Float32Array, s as number[]), tf.tensor(y as Float32Array, [20, 33]))
+          .dataSync()
+      )
+    );
+    await selectBackend("wasm");
+    return r;
+  })();
+  for (let o = 0; o < 4; o++) {
+    for (let i = 0; i < cpu[o].length; i++) {
+      assert.ok(
+        Math.abs(outs[o][i] - cpu[o][i]) <= 1e-5 * Math.max(1, Math.abs(cpu[o][i])),
+        `product ${o} [${i}]`,
+      );
+    }
+  }
+  tf.dispose([a, small, b, c, big, first, again, reused]);
+});
+
+Deno.test("BatchMatMul on wasm: batched products (own GEMM) match cpu for every transpose combination", async () => {
+  const rand = prng(13);
+  const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
+  for (let rep = 0; rep < 16; rep++) {
+    const transposeA = rep % 2 === 1, transposeB = (rep >> 1) % 2 === 1;
+    const m = int(1, 30), k = int(1, 300), n = int(1, 40);
+    const batch = rep % 3 === 0 ? [int(2, 5)] : [int(2, 3), int(1, 3)];
+    // b's batch broadcast (all ones) in a third of the cases.
+    const batchB = rep % 3 === 2 ? batch.map(() => 1) : batch;
+    const aShape = [...batch, ...(transposeA ? [k, m] : [m, k])];
+    const bShape = [...batchB, ...(transposeB ? [n, k] : [k, n])];
+    const av = values(rand, aShape.reduce((p, d) => p * d, 1));
+    const bv = values(rand, bShape.reduce((p, d) => p * d, 1));
+    const before = ownGemm.calls;
+    const { err, shape } = await relErr(() =>
+      tf.matMul(tf.tensor(av, aShape), tf.tensor(bv, bShape), transposeA, transposeB)
+    );
+    const what = `a [${aShape}] b [${bShape}] transposeA ${transposeA} transposeB ${transposeB}`;
+    assert.deepEqual(shape, [...batch, m, n], what);
+    assert.equal(ownGemm.calls, before + batch.reduce((p, d) => p * d, 1), what);
+    assert.ok(err <= 1e-5 * Math.sqrt(k), `${what}: error ${err}`);
+  }
+});
+
+Deno.test("BatchMatMul on wasm: the own-GEMM routes leak no tensors and free their temporaries", async () => {
+  await selectBackend("wasm");
+  const rand = prng(14);
+  const a = tf.tensor3d(values(rand, 3 * 9 * 21), [3, 9, 21]),
+    b = tf.tensor3d(values(rand, 3 * 17 * 21), [3, 17, 21]);
+  const x = tf.tensor2d(values(rand, 6 * 21), [6, 21]), w = tf.tensor2d(values(rand, 21 * 30), [21, 30]);
+  const run = () =>
+    tf.tidy(() => {
+      tf.matMul(a, b, false, true);
+      tf.matMul(x, w);
+      tf.matMul(x, tf.add(w, 1));
+      tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.square(tf.matMul(p, q))))([
+        a,
+        tf.transpose(b, [0, 2, 1]),
+      ]);
+    });
+  run();
+  const tensors = tf.memory().numTensors, bytes = tf.memory().numBytes, ids = tf.backend().numDataIds();
+  for (let i = 0; i < 3; i++) run();
+  assert.equal(tf.memory().numTensors, tensors);
+  assert.equal(tf.backend().numDataIds(), ids, "backend buffers (temporaries) freed");
+  assert.equal(tf.memory().numBytes, bytes);
+  tf.dispose([a, b, x, w]);
+});
+
+Deno.test("BatchMatMul on wasm with the own GEMM off gives the same values (previous routing)", async () => {
+  await selectBackend("wasm");
+  const rand = prng(15);
+  const a = tf.tensor2d(values(rand, 10 * 50), [10, 50]), b = tf.tensor2d(values(rand, 50 * 24), [50, 24]);
+  const calls = ownGemm.calls;
+  ownGemm.enabled = false;
+  let off: Float32Array;
+  try {
+    off = tf.tidy(() => tf.matMul(a, tf.mul(b, 1))).dataSync() as Float32Array;
+  } finally {
+    ownGemm.enabled = true;
+  }
+  assert.equal(ownGemm.calls, calls);
+  const on = tf.tidy(() => tf.matMul(a, tf.mul(b, 1))).dataSync();
+  assert.equal(ownGemm.calls, calls + 1);
+  for (let i = 0; i < on.length; i++) {
+    assert.ok(Math.abs(on[i] - off[i]) <= 1e-5 * Math.max(1, Math.abs(off[i])));
+  }
+  tf.dispose([a, b]);
 });

@@ -108,6 +108,47 @@ Deno.test("each direct kernel writes nothing but its outputs (run in a small sen
   }
 });
 
+Deno.test("gemm_f32 writes nothing but its output and computes A·b for both strides of A (sentinel memory)", () => {
+  const memory = new WebAssembly.Memory({ initial: 8 });
+  const k = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } })
+    .exports as unknown as { gemm_f32(...args: number[]): void };
+  const words = new Int32Array(memory.buffer);
+  const f32 = new Float32Array(memory.buffer);
+  const rand = prng(21);
+  // m: tiles of 4 and single rows; n: 8-wide panels, 4-wide and scalar columns; k: past one pass.
+  for (const [m, n, kk] of [[1, 1, 1], [5, 19, 3], [6, 8, 300], [9, 27, 2], [4, 4, 513]]) {
+    for (const transposed of [false, true]) {
+      words.fill(SENTINEL);
+      const av = values(rand, m * kk), bv = values(rand, kk * n);
+      // 4-byte aligned only, as tfjs's buffers may be.
+      const a = 68, b = a + 4 * m * kk + 4, out = b + 4 * kk * n + 4;
+      f32.set(av, a / 4);
+      f32.set(bv, b / 4);
+      // A[i, l] is av[i * kk + l], or av[l * m + i] when stored transposed.
+      k.gemm_f32(a, b, out, m, n, kk, transposed ? 1 : kk, transposed ? m : 1);
+      const what = `gemm [${m},${kk}]·[${kk},${n}] transposed ${transposed}`;
+      for (let w = 0; w < words.length; w++) {
+        const byte = 4 * w;
+        if ((byte >= a && byte < a + 4 * m * kk) || (byte >= b && byte < b + 4 * kk * n)) continue;
+        if (byte >= out && byte < out + 4 * m * n) continue;
+        assert.equal(words[w], SENTINEL, `${what}: word at byte ${byte} overwritten`);
+      }
+      assert.deepEqual(f32.slice(a / 4, a / 4 + m * kk), av, `${what}: a unchanged`);
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < n; j++) {
+          let want = 0;
+          for (let l = 0; l < kk; l++) want += av[transposed ? l * m + i : i * kk + l] * bv[l * n + j];
+          const got = f32[out / 4 + i * n + j];
+          assert.ok(
+            Math.abs(got - want) <= 1e-5 * Math.sqrt(kk) * Math.max(1, Math.abs(want)),
+            `${what} [${i},${j}]`,
+          );
+        }
+      }
+    }
+  }
+});
+
 Deno.test("the direct kernels are active on the (single-threaded) wasm backend", async () => {
   await selectBackend("wasm");
   assert.ok(directKernels(tf.backend()) != null);

@@ -41,6 +41,12 @@ export function transposeLastTwo(x: tf.TensorInfo, backend: KernelArgs["backend"
  */
 export const OWN_GEMM_MAX_ROWS = 256;
 
+/**
+ * Switch and counter of the own-GEMM routes, for tests and A/B benchmarks: `enabled = false` gives
+ * the previous routing (XNNPACK, or tfjs's loop for batches); `calls` counts `gemm_f32` products.
+ */
+export const ownGemm = { enabled: true, calls: 0 };
+
 /** Tensors (data ids) that arrived as b of an unbatched `a·b`: a second use goes to XNNPACK. */
 const seenB = new WeakSet<tf.DataId>();
 
@@ -52,7 +58,9 @@ export function fastBatchMatMulConfig(original: tf.KernelConfig): tf.KernelConfi
     let { a, b } = inputs as unknown as { a: tf.TensorInfo; b: tf.TensorInfo };
     const wasm = backend as { disposeData(id: tf.DataId): void };
     const unbatched = (t: tf.TensorInfo) => t.shape.slice(0, -2).every((d) => d === 1);
-    const direct = a.dtype === "float32" && b.dtype === "float32" ? directKernels(backend) : null;
+    const direct = ownGemm.enabled && a.dtype === "float32" && b.dtype === "float32"
+      ? directKernels(backend)
+      : null;
     if (direct && tf.util.sizeFromShape(a.shape) > 0 && tf.util.sizeFromShape(b.shape) > 0) {
       const [m, k] = transposeA ? a.shape.slice(-2).reverse() : a.shape.slice(-2);
       if (!unbatched(a) || !unbatched(b)) {
@@ -126,6 +134,7 @@ function gemm(
     "float32",
   );
   const [ap, bp, op] = [heapOffset(backend, a), heapOffset(backend, b), heapOffset(backend, out)];
+  ownGemm.calls += batches;
   for (let i = 0; i < batches; i++) {
     direct.gemm_f32(
       ap + 4 * i * aBatch,
