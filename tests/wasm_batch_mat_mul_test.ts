@@ -9,7 +9,7 @@ import { tf } from "../src/tf.ts";
 import { selectBackend } from "../mod.ts";
 import { prng } from "./_random.ts";
 import { on, values } from "./_on_backend.ts";
-import { ownGemm } from "../src/kernels/wasm/batch_mat_mul.ts";
+import { OWN_GEMM_ROW_BUDGET, ownGemm } from "../src/kernels/wasm/batch_mat_mul.ts";
 import { directKernels } from "../src/kernels/wasm/direct.ts";
 
 Deno.test("BatchMatMul on wasm is the transpose-free override", async () => {
@@ -114,7 +114,7 @@ Deno.test("BatchMatMul on wasm: a·b with a fresh b and few rows runs on the own
       [7, 300, 13, []],
       [4, 257, 16, []],
       [100, 162, 77, []],
-      [255, 40, 24, []],
+      [300, 40, 24, []],
       [3, 600, 9, [1]],
       [50, 1500, 40, []],
     ] as [number, number, number, number[]][]
@@ -130,46 +130,52 @@ Deno.test("BatchMatMul on wasm: a·b with a fresh b and few rows runs on the own
   }
 });
 
-Deno.test("BatchMatMul on wasm: many rows, or a b used before, go to XNNPACK (and match cpu)", async () => {
+Deno.test("BatchMatMul on wasm: a b used for more than OWN_GEMM_ROW_BUDGET rows goes to XNNPACK, and stays (matches cpu)", async () => {
   await selectBackend("wasm");
   const rand = prng(12);
-  const a = tf.tensor2d(values(rand, 300 * 20), [300, 20]),
-    small = tf.tensor2d(values(rand, 8 * 20), [8, 20]);
-  const b = tf.tensor2d(values(rand, 20 * 33), [20, 33]);
-  const c = tf.tensor2d(values(rand, 20 * 33), [20, 33]);
-  const before = ownGemm.calls;
-  const big = tf.matMul(a, b); // 300 rows: XNNPACK
-  assert.equal(ownGemm.calls, before);
-  const first = tf.matMul(small, c); // few rows, c fresh: own
-  assert.equal(ownGemm.calls, before + 1);
-  const again = tf.matMul(small, c); // c seen: XNNPACK (it keeps c packed from now on)
-  assert.equal(ownGemm.calls, before + 1);
-  const reused = tf.matMul(small, b); // b was packed by the first product: XNNPACK
-  assert.equal(ownGemm.calls, before + 1);
-  const outs = [big, first, again, reused].map((t) => t.dataSync());
-  const cpu = await (async () => {
-    const [av, sv, bv, cv] = [a, small, b, c].map((t) => t.dataSync());
-    await selectBackend("cpu");
-    const r = [[av, [300, 20], bv], [sv, [8, 20], cv], [sv, [8, 20], cv], [sv, [8, 20], bv]].map((
-      [x, s, y],
-    ) =>
-      tf.tidy(() =>
-        tf.matMul(tf.tensor(x as Float32Array, s as number[]), tf.tensor(y as Float32Array, [20, 33]))
-          .dataSync()
-      )
-    );
-    await selectBackend("wasm");
-    return r;
-  })();
-  for (let o = 0; o < 4; o++) {
-    for (let i = 0; i < cpu[o].length; i++) {
+  const rows = 100, k = 20, n = 33;
+  assert.equal(OWN_GEMM_ROW_BUDGET, 3 * rows, "the cases below assume a budget of three products");
+  const av = values(rand, (OWN_GEMM_ROW_BUDGET + 1) * k), sv = values(rand, rows * k);
+  const bv = values(rand, k * n), cv = values(rand, k * n);
+  // [a rows, b or c, own GEMM?]: b first in a product over budget (XNNPACK keeps it packed), c in
+  // three products within budget, then beyond it.
+  const cases: ["big" | "small", "b" | "c", boolean][] = [
+    ["big", "b", false],
+    ["small", "b", false],
+    ["small", "c", true],
+    ["small", "c", true],
+    ["small", "c", true],
+    ["small", "c", false],
+    ["small", "c", false],
+  ];
+  const run = (backend: "cpu" | "wasm") => {
+    const big = tf.tensor2d(av, [OWN_GEMM_ROW_BUDGET + 1, k]), small = tf.tensor2d(sv, [rows, k]);
+    const b = tf.tensor2d(bv, [k, n]), c = tf.tensor2d(cv, [k, n]);
+    const outs = cases.map(([x, y, own], i) => {
+      const before = ownGemm.calls;
+      const out = tf.matMul(x === "big" ? big : small, y === "b" ? b : c).dataSync();
+      if (backend === "wasm") {
+        assert.equal(ownGemm.calls, before + (own ? 1 : 0), `product ${i}: own GEMM ${own}`);
+      }
+      return out;
+    });
+    tf.dispose([big, small, b, c]);
+    return outs;
+  };
+  await selectBackend("wasm");
+  const tensors = tf.memory().numTensors;
+  const got = tf.tidy(() => run("wasm"));
+  assert.equal(tf.memory().numTensors, tensors);
+  await selectBackend("cpu");
+  const want = tf.tidy(() => run("cpu"));
+  for (let o = 0; o < cases.length; o++) {
+    for (let i = 0; i < want[o].length; i++) {
       assert.ok(
-        Math.abs(outs[o][i] - cpu[o][i]) <= 1e-5 * Math.max(1, Math.abs(cpu[o][i])),
+        Math.abs(got[o][i] - want[o][i]) <= 1e-5 * Math.max(1, Math.abs(want[o][i])),
         `product ${o} [${i}]`,
       );
     }
   }
-  tf.dispose([a, small, b, c, big, first, again, reused]);
 });
 
 Deno.test("BatchMatMul on wasm: batched products (own GEMM) match cpu for every transpose combination", async () => {

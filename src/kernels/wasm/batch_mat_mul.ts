@@ -7,12 +7,13 @@
  * path. Numerically the same sums; only the order of float additions may differ.
  *
  * Two more routes go to our own unpacked GEMM (`wasm/direct/gemm.rs`, on tfjs's heap):
- * - `a·b` with a b XNNPACK has not seen and fewer than {@linkcode OWN_GEMM_MAX_ROWS} rows of a.
- *   XNNPACK packs b (the weights) on the first call with a b tensor, which after every optimizer
- *   step is a new tensor; for a wide dense layer ([100, 1620] · [1620, 768]) that packing costs as
- *   much as the product. Our kernel reads b in place and runs ~20% slower than XNNPACK's packed
- *   one, so it pays where few rows share the packing; a b used a second time (a recurrent
- *   weight at every time step) goes to XNNPACK, which then keeps it packed.
+ * - unbatched `a·b` while b has had few rows multiplied with it (see
+ *   {@linkcode OWN_GEMM_ROW_BUDGET}). XNNPACK packs b (the weights) on the first call with a b
+ *   tensor, which after every optimizer step is a new tensor; for a wide dense layer
+ *   ([100, 1620] · [1620, 768]) that packing costs as much as the product. Our kernel reads b in
+ *   place but runs ~20% slower than XNNPACK's packed one, so it pays while few rows share the
+ *   packing; a b used for many more rows (a recurrent weight at many time steps) goes to XNNPACK,
+ *   which packs it once and then keeps it.
  * - products with a batch of more than one, for which tfjs has only its scalar loop.
  *
  * Wraps the kernel tfjs registered (its `setupFunc` stays), so it must be registered in place of
@@ -35,11 +36,13 @@ export function transposeLastTwo(x: tf.TensorInfo, backend: KernelArgs["backend"
 }
 
 /**
- * Rows of a below which an unbatched `a·b` with a fresh b runs on our GEMM rather than XNNPACK:
- * XNNPACK's packing of b is worth ~70 rows of its product, and our kernel is ~20% slower per row
- * (bench/matmul_ab.ts), so ours wins below ~300 rows; kept lower to stay clear of the noise.
+ * Unbatched `a·b` runs on our GEMM while the rows of all products with that b, this one included,
+ * are at most this many; after that (and for every later product) on XNNPACK. Packing b costs
+ * XNNPACK about as much as ~70 rows of its product, and our kernel is ~20% slower per row
+ * (bench/matmul_ab.ts), so skipping the packing pays up to ~300 rows: one product of 300 rows,
+ * or three of the RNN-SPN's 100 (its recurrent weights at two or three time steps).
  */
-export const OWN_GEMM_MAX_ROWS = 256;
+export const OWN_GEMM_ROW_BUDGET = 300;
 
 /**
  * Switch and counter of the own-GEMM routes, for tests and A/B benchmarks: `enabled = false` gives
@@ -47,8 +50,11 @@ export const OWN_GEMM_MAX_ROWS = 256;
  */
 export const ownGemm = { enabled: true, calls: 0 };
 
-/** Tensors (data ids) that arrived as b of an unbatched `a·b`: a second use goes to XNNPACK. */
-const seenB = new WeakSet<tf.DataId>();
+/**
+ * Rows multiplied so far with each b (by data id) of an unbatched `a·b` on our GEMM, or `Infinity`
+ * once XNNPACK has it (packed and cached: it stays there).
+ */
+const rowsWithB = new WeakMap<tf.DataId, number>();
 
 /** A `BatchMatMul` kernel for wasm that feeds `original` untransposed operands. */
 export function fastBatchMatMulConfig(original: tf.KernelConfig): tf.KernelConfig {
@@ -66,9 +72,10 @@ export function fastBatchMatMulConfig(original: tf.KernelConfig): tf.KernelConfi
       if (!unbatched(a) || !unbatched(b)) {
         const out = batchedGemm(direct, a, b, transposeA, transposeB, backend);
         if (out) return out;
-      } else if (!transposeA && !transposeB && a.shape.length === b.shape.length && !seenB.has(b.dataId)) {
-        seenB.add(b.dataId);
-        if (m < OWN_GEMM_MAX_ROWS && k === b.shape[b.shape.length - 2]) {
+      } else if (!transposeA && !transposeB && a.shape.length === b.shape.length) {
+        const rows = (rowsWithB.get(b.dataId) ?? 0) + m;
+        rowsWithB.set(b.dataId, rows <= OWN_GEMM_ROW_BUDGET ? rows : Infinity);
+        if (rows <= OWN_GEMM_ROW_BUDGET && k === b.shape[b.shape.length - 2]) {
           return gemm(direct, a, b, false, backend, [
             ...a.shape.slice(0, -2),
             m,
