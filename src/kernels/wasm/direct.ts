@@ -30,7 +30,16 @@ export interface DirectKernels {
   /** See `wasm/src/column_sums.rs`. */
   column_sums_f32(x: number, out: number, part: number, total: number, rows: number, c: number): void;
   /** See `wasm/direct/gemm.rs`. */
-  gemm_f32(a: number, b: number, out: number, m: number, n: number, k: number, aRow: number, aStep: number): void;
+  gemm_f32(
+    a: number,
+    b: number,
+    out: number,
+    m: number,
+    n: number,
+    k: number,
+    aRow: number,
+    aStep: number,
+  ): void;
   /** See `wasm/direct/relu_bias_grad.rs`. */
   relu_bias_grad_f32(
     dy: number,
