@@ -10,7 +10,7 @@ import { selectBackend } from "../mod.ts";
 import { prng } from "./_random.ts";
 import { on, values } from "./_on_backend.ts";
 import { OWN_GEMM_ROW_BUDGET, ownGemm } from "../src/kernels/wasm/batch_mat_mul.ts";
-import { directKernels } from "../src/kernels/wasm/direct.ts";
+import { directKernels, setDirectKernelsEnabled } from "../src/kernels/wasm/direct.ts";
 
 Deno.test("BatchMatMul on wasm is the transpose-free override", async () => {
   await selectBackend("wasm");
@@ -246,4 +246,26 @@ Deno.test("BatchMatMul on wasm with the own GEMM off gives the same values (prev
     assert.ok(Math.abs(on[i] - off[i]) <= 1e-5 * Math.max(1, Math.abs(off[i])));
   }
   tf.dispose([a, b]);
+});
+
+Deno.test("BatchMatMul on wasm without the direct kernels (threaded tfjs) takes the XNNPACK routes and matches cpu", async () => {
+  const rand = prng(16);
+  const cases: [number[], number[], boolean, boolean][] = [
+    [[12, 30], [30, 17], false, false],
+    [[3, 12, 30], [3, 30, 17], false, false],
+    [[2, 30, 12], [2, 17, 30], true, true],
+  ];
+  setDirectKernelsEnabled(false);
+  try {
+    for (const [aShape, bShape, ta, tb] of cases) {
+      const av = values(rand, aShape.reduce((p, d) => p * d, 1)),
+        bv = values(rand, bShape.reduce((p, d) => p * d, 1));
+      const calls = ownGemm.calls;
+      const { err } = await relErr(() => tf.matMul(tf.tensor(av, aShape), tf.tensor(bv, bShape), ta, tb));
+      assert.equal(ownGemm.calls, calls, `[${aShape}]·[${bShape}]: no own GEMM`);
+      assert.ok(err <= 1e-5 * Math.sqrt(30), `[${aShape}]·[${bShape}]: error ${err}`);
+    }
+  } finally {
+    setDirectKernelsEnabled(true);
+  }
 });
