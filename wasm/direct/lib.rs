@@ -18,6 +18,7 @@
 mod column_sums;
 #[path = "../src/max_pool_grad.rs"]
 mod max_pool_grad;
+mod conv_narrow;
 mod relu_bias_grad;
 
 #[panic_handler]

@@ -10,6 +10,7 @@
  */
 import { tf } from "../../tf.ts";
 import type { WasmBackendLike } from "./heap.ts";
+import { narrowConv2D, narrowConvApplies } from "./conv_narrow.ts";
 import { winogradApplies, winogradConv2D } from "./winograd.ts";
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
@@ -40,8 +41,12 @@ export function fastConv2DConfig(original: tf.KernelConfig): tf.KernelConfig {
   const kernelFunc = (args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] => {
     const { x, filter } = args.inputs as unknown as { x: tf.TensorInfo; filter: tf.TensorInfo };
     const info = convInfo(x, filter, args.attrs as unknown as tf.Conv2DAttrs);
-    if (info == null || !winogradApplies(info)) return original.kernelFunc(args);
-    return winogradConv2D(args.backend as WasmBackendLike, x, filter, null, false, info);
+    if (info == null) return original.kernelFunc(args);
+    const backend = args.backend as WasmBackendLike;
+    const narrow = narrowConvApplies(backend, info);
+    if (narrow != null) return narrowConv2D(narrow, backend, x, filter, null, false, info);
+    if (!winogradApplies(info)) return original.kernelFunc(args);
+    return winogradConv2D(backend, x, filter, null, false, info);
   };
   return { ...original, kernelFunc };
 }
@@ -61,7 +66,7 @@ export function fastFusedConv2DConfig(original: tf.KernelConfig): tf.KernelConfi
       return original.kernelFunc(args);
     }
     const info = convInfo(x, filter, attrs);
-    if (info == null || !winogradApplies(info)) return original.kernelFunc(args);
+    if (info == null) return original.kernelFunc(args);
     // tfjs's own kernel rejects any other bias with a clear error: let it.
     if (
       bias != null &&
@@ -69,14 +74,12 @@ export function fastFusedConv2DConfig(original: tf.KernelConfig): tf.KernelConfi
     ) {
       return original.kernelFunc(args);
     }
-    return winogradConv2D(
-      args.backend as WasmBackendLike,
-      x,
-      filter,
-      bias ?? null,
-      activation === "relu",
-      info,
-    );
+    const backend = args.backend as WasmBackendLike;
+    const relu = activation === "relu";
+    const narrow = narrowConvApplies(backend, info);
+    if (narrow != null) return narrowConv2D(narrow, backend, x, filter, bias ?? null, relu, info);
+    if (!winogradApplies(info)) return original.kernelFunc(args);
+    return winogradConv2D(backend, x, filter, bias ?? null, relu, info);
   };
   return { ...original, kernelFunc };
 }

@@ -8,6 +8,7 @@
 import { tf } from "../../tf.ts";
 import { arena, f32, type WasmBackendLike } from "./heap.ts";
 import { wasmKernels } from "./module.ts";
+import { narrowConvApplies, narrowConvBackpropFilter } from "./conv_narrow.ts";
 import { winogradApplies, winogradBackpropFilter } from "./winograd.ts";
 
 type Shape4 = [number, number, number, number];
@@ -106,6 +107,10 @@ function conv2dBackpropFilter(
     dy.shape,
     attrs as unknown as tf.Conv2DBackpropFilterAttrs,
   );
+  if (x.dtype === "float32" && dy.dtype === "float32") {
+    const narrow = narrowConvApplies(wasm, info);
+    if (narrow != null) return narrowConvBackpropFilter(narrow, wasm, x, dy, info);
+  }
   if (winogradApplies(info)) return winogradBackpropFilter(wasm, x, dy, info);
   const { batchSize: b, inChannels: ci, outHeight: oh, outWidth: ow, outChannels: co } = info;
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;

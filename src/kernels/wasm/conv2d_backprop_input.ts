@@ -17,6 +17,7 @@
  * @module
  */
 import { tf } from "../../tf.ts";
+import { narrowConvApplies, narrowConvBackpropInput } from "./conv_narrow.ts";
 import { backpropInputNarrow, NARROW_INPUT_CHANNELS } from "./conv2d_backprop_input_narrow.ts";
 import type { WasmBackendLike } from "./heap.ts";
 import { winogradApplies, winogradBackpropInput } from "./winograd.ts";
@@ -74,6 +75,10 @@ export function fastConv2DBackpropInputConfig(original: tf.KernelConfig): tf.Ker
     const left = kw - 1 - padInfo.left;
     const bottom = info.inHeight - info.outHeight + padInfo.top;
     const right = info.inWidth - info.outWidth + padInfo.left;
+    const narrow = filter.dtype === "float32" ? narrowConvApplies(backend, info) : null;
+    if (narrow != null) {
+      return narrowConvBackpropInput(narrow, backend as unknown as WasmBackendLike, dy, filter, info);
+    }
     if (ci <= NARROW_INPUT_CHANNELS) return backpropInputNarrow(backend as never, dy, filter, info);
     if (filter.dtype === "float32" && winogradApplies(info)) {
       return winogradBackpropInput(backend as unknown as WasmBackendLike, dy, filter, info);

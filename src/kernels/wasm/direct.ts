@@ -40,6 +40,12 @@ export interface DirectKernels {
     rows: number,
     c: number,
   ): void;
+  /** See `wasm/direct/conv_narrow.rs`. */
+  conv_narrow_f32(...args: number[]): void;
+  /** See `wasm/direct/conv_narrow.rs`. */
+  conv_narrow_backprop_input_f32(...args: number[]): void;
+  /** See `wasm/direct/conv_narrow.rs`. */
+  conv_narrow_backprop_filter_f32(...args: number[]): void;
 }
 
 /** The parts of tfjs-backend-wasm's `BackendWasm` the direct kernels use (internals of tfjs 4.22). */
