@@ -1,7 +1,7 @@
 /**
  * The narrow-input convolution kernels on wasm (`src/kernels/wasm/conv_narrow.ts`: `Conv2D`,
  * `FusedConv2D` with bias and relu, `Conv2DBackpropInput`, `Conv2DBackpropFilter` for inputs with
- * ≤ 4 channels at stride 1) against tfjs's cpu backend: odd sizes, batch 1, output channel counts
+ * ≤ 4 channels at stride 1; forward and ∂W for one channel, 3×3, `valid`) against tfjs's cpu backend: odd sizes, batch 1, output channel counts
  * that are not multiples of 4 or 8, non-square filters, `valid`, `same` and explicit padding;
  * NaN and ±Infinity propagate as on cpu; the kernels leave nothing on the heap; the cases they do
  * not take (stride 2, 5 input channels, no direct kernels) still agree.
@@ -35,6 +35,10 @@ const CASES: Case[] = [
   { xShape: [2, 4, 4, 2], fShape: [1, 1, 2, 9], pad: "valid" },
   { xShape: [1, 3, 3, 1], fShape: [3, 3, 1, 1], pad: "valid" },
   { xShape: [2, 6, 5, 1], fShape: [3, 3, 1, 20], pad: [[0, 0], [2, 0], [1, 2], [0, 0]] },
+  { xShape: [2, 4, 5, 1], fShape: [3, 3, 1, 7], pad: "valid" },
+  { xShape: [3, 6, 3, 1], fShape: [3, 3, 1, 4], pad: "valid" },
+  { xShape: [1, 17, 13, 1], fShape: [3, 3, 1, 35], pad: "valid" },
+  { xShape: [2, 8, 7, 1], fShape: [3, 3, 1, 2], pad: "valid" },
   // Not taken by the narrow kernels: the previous paths answer.
   { xShape: [2, 9, 9, 1], fShape: [3, 3, 1, 8], pad: "same", stride: 2 },
   { xShape: [1, 6, 6, 5], fShape: [3, 3, 5, 7], pad: "valid" },
@@ -80,15 +84,23 @@ Deno.test("narrow convolutions on wasm equal tfjs's cpu backend: forward, bias +
   }
 });
 
-Deno.test("the narrow kernels take exactly the stride-1 cases with ≤ 4 input channels", async () => {
+Deno.test("the narrow kernels take the stride-1 cases with ≤ 4 input channels (∂x) and 1-channel valid 3×3 ones (forward, ∂W)", async () => {
   await selectBackend("wasm");
-  const takes = CASES.map((c) =>
-    narrowConvApplies(
-      tf.backend(),
-      tf.backend_util.computeConv2DInfo(c.xShape, c.fShape, c.stride ?? 1, 1, c.pad),
-    ) != null
-  );
-  assert.deepEqual(takes, CASES.map((c) => (c.stride ?? 1) === 1 && c.xShape[3] <= 4));
+  for (const valid3x3 of [false, true]) {
+    const takes = CASES.map((c) =>
+      narrowConvApplies(
+        tf.backend(),
+        tf.backend_util.computeConv2DInfo(c.xShape, c.fShape, c.stride ?? 1, 1, c.pad),
+        valid3x3,
+      ) != null
+    );
+    const expected = CASES.map((c) =>
+      (c.stride ?? 1) === 1 && c.xShape[3] <= 4 &&
+      (!valid3x3 || (c.xShape[3] === 1 && c.fShape[0] === 3 && c.fShape[1] === 3 && c.pad === "valid"))
+    );
+    assert.deepEqual(takes, expected, `valid3x3 ${valid3x3}`);
+    assert.ok(takes.some((t) => t) && takes.some((t) => !t));
+  }
 });
 
 Deno.test("narrow convolutions on wasm: NaN and ±Infinity in x propagate as on cpu", async () => {
@@ -97,7 +109,7 @@ Deno.test("narrow convolutions on wasm: NaN and ±Infinity in x propagate as on 
     x[17] = Infinity;
     x[30] = -Infinity;
   };
-  for (const k of [0, 2, 3]) {
+  for (const k of [0, 2, 3, 11]) {
     const c = CASES[k];
     const cpu = await on("cpu", compute(c, 50 + k, poison));
     const wasm = await on("wasm", compute(c, 50 + k, poison));

@@ -1,126 +1,18 @@
-//! Stride-1 convolutions (NHWC, any filter size and non-negative padding) whose input has few
-//! channels, and both their gradients: the first layer of a classifier behind the spatial
-//! transformer (one channel in, 20–96 out), which XNNPACK runs at a third of the SIMD rate and
-//! whose ∂x and ∂W are dominated by streaming the wide `dy`.
+//! Stride-1 convolutions whose input has few channels, and both their gradients: the first layer of
+//! a classifier behind the spatial transformer and of the localisation net (one channel in, 20–96
+//! out), which XNNPACK runs at a third of the SIMD rate, and whose gradients are dominated by
+//! streaming the wide `dy` (so they run here, on tfjs's heap, with no copy of it).
 //!
-//! All three run SIMD over the output channels `co` (contiguous in `y`/`dy` and in the filter's
-//! last axis), so the one-channel input is only ever splatted, and no transposed copy is needed.
-//! Taps that fall into the padding are skipped (the tap ranges are computed per row and column),
-//! so `same` costs nothing over `valid`. They run on tfjs's heap (no copy of `dy` or `y`), so they
-//! keep to wasm locals: no arrays, no stack.
+//! All of them run SIMD over the output channels `co` (contiguous in `y`/`dy` and in the filter's
+//! last axis), so the narrow input is only ever splatted and no transposed filter is needed.
+//! `conv_narrow_backprop_input_f32` takes any filter size, ≤ 4 input channels and padding;
+//! the `conv3x3_c1_*` kernels are the one-channel 3×3 `valid` case of a training step, with the
+//! nine taps' weights or sums in registers. No arrays that outlive inlining, no stack (see `lib.rs`).
 
 use core::arch::wasm32::*;
 
-/// The taps `k` of a filter of size `kn` whose input index `o + k − pad` lies in `0..n`.
-#[inline(always)]
-fn taps(o: usize, pad: usize, kn: usize, n: usize) -> (usize, usize) {
-    let lo = pad.saturating_sub(o);
-    let hi = kn.min((n + pad).saturating_sub(o));
-    (lo, hi.max(lo))
-}
-
-/// y = act(conv(x, w) + bias): `x` [b, h, wd, ci], `w` [kh, kw, ci, co], `bias` [co] (read only
-/// when `has_bias` ≠ 0), `y` [b, oh, ow, co]; `relu` ≠ 0 applies tfjs's relu (`x < 0 ? 0 : x`,
-/// so NaN stays NaN).
-///
-/// # Safety
-/// The pointers must address buffers of the sizes the shapes imply.
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn conv_narrow_f32(
-    x: *const f32,
-    w: *const f32,
-    bias: *const f32,
-    y: *mut f32,
-    b: usize,
-    h: usize,
-    wd: usize,
-    ci: usize,
-    oh: usize,
-    ow: usize,
-    co: usize,
-    kh: usize,
-    kw: usize,
-    pt: usize,
-    pl: usize,
-    has_bias: usize,
-    relu: usize,
-) {
-    let zero = f32x4_splat(0.0);
-    for bi in 0..b {
-        for oy in 0..oh {
-            let (u0, u1) = taps(oy, pt, kh, h);
-            for ox in 0..ow {
-                let (v0, v1) = taps(ox, pl, kw, wd);
-                let out = y.add(((bi * oh + oy) * ow + ox) * co);
-                // x[bi, oy + u − pt, ox + v − pl, i] for tap (u, v), channel i.
-                let px = |u: usize, v: usize| x.add(((bi * h + oy + u - pt) * wd + ox + v - pl) * ci);
-                let mut c = 0;
-                while c + 8 <= co {
-                    let (mut a0, mut a1) = if has_bias != 0 {
-                        (v128_load(bias.add(c) as *const v128), v128_load(bias.add(c + 4) as *const v128))
-                    } else {
-                        (zero, zero)
-                    };
-                    for u in u0..u1 {
-                        for v in v0..v1 {
-                            let xp = px(u, v);
-                            let wp = w.add((u * kw + v) * ci * co + c);
-                            for i in 0..ci {
-                                let xv = v128_load32_splat(xp.add(i) as *const u32);
-                                let f = wp.add(i * co);
-                                a0 = f32x4_add(a0, f32x4_mul(xv, v128_load(f as *const v128)));
-                                a1 = f32x4_add(a1, f32x4_mul(xv, v128_load(f.add(4) as *const v128)));
-                            }
-                        }
-                    }
-                    if relu != 0 {
-                        a0 = f32x4_pmax(a0, zero);
-                        a1 = f32x4_pmax(a1, zero);
-                    }
-                    v128_store(out.add(c) as *mut v128, a0);
-                    v128_store(out.add(c + 4) as *mut v128, a1);
-                    c += 8;
-                }
-                while c + 4 <= co {
-                    let mut a0 = if has_bias != 0 { v128_load(bias.add(c) as *const v128) } else { zero };
-                    for u in u0..u1 {
-                        for v in v0..v1 {
-                            let xp = px(u, v);
-                            let wp = w.add((u * kw + v) * ci * co + c);
-                            for i in 0..ci {
-                                let xv = v128_load32_splat(xp.add(i) as *const u32);
-                                a0 = f32x4_add(a0, f32x4_mul(xv, v128_load(wp.add(i * co) as *const v128)));
-                            }
-                        }
-                    }
-                    if relu != 0 {
-                        a0 = f32x4_pmax(a0, zero);
-                    }
-                    v128_store(out.add(c) as *mut v128, a0);
-                    c += 4;
-                }
-                while c < co {
-                    let mut a = if has_bias != 0 { *bias.add(c) } else { 0.0 };
-                    for u in u0..u1 {
-                        for v in v0..v1 {
-                            let xp = px(u, v);
-                            let wp = w.add((u * kw + v) * ci * co + c);
-                            for i in 0..ci {
-                                a += *xp.add(i) * *wp.add(i * co);
-                            }
-                        }
-                    }
-                    // `a < 0 ? 0 : a`, as tfjs's relu (NaN stays NaN).
-                    *out.add(c) = if relu != 0 && a < 0.0 { 0.0 } else { a };
-                    c += 1;
-                }
-            }
-        }
-    }
-}
-
-/// ∂x of [`conv_narrow_f32`]: `dy` [b, oh, ow, co], `w` [kh, kw, ci, co] → `dx` [b, h, wd, ci]
+/// ∂x of a stride-1 convolution `x` [b, h, wd, ci] ⊛ `w` [kh, kw, ci, co] with `pt`/`pl` zero rows
+/// above / columns left of x: `dy` [b, oh, ow, co], `w` [kh, kw, ci, co] → `dx` [b, h, wd, ci]
 /// (overwritten), dx[b, iy, ix, i] = Σ_{u, v} dy[b, iy + pt − u, ix + pl − v, :] · w[u, v, i, :].
 ///
 /// # Safety
@@ -143,85 +35,26 @@ pub unsafe extern "C" fn conv_narrow_backprop_input_f32(
     pt: usize,
     pl: usize,
 ) {
-    // The taps reaching dy row oy = iy + pt − u lie in `0..oh`: u in (iy + pt + 1 − oh)..=(iy + pt).
-    let range = |i: usize, pad: usize, kn: usize, on: usize| {
-        let t = i + pad;
-        let lo = (t + 1).saturating_sub(on);
-        (lo, kn.min(t + 1).max(lo))
-    };
     for bi in 0..b {
         for iy in 0..h {
-            let (u0, u1) = range(iy, pt, kh, oh);
             for ix in 0..wd {
-                let (v0, v1) = range(ix, pl, kw, ow);
                 let out = dx.add(((bi * h + iy) * wd + ix) * ci);
-                for i in 0..ci {
-                    let mut s0 = f32x4_splat(0.0);
-                    let mut s1 = f32x4_splat(0.0);
-                    let mut t = 0f32;
-                    for u in u0..u1 {
-                        for v in v0..v1 {
-                            let d = dy.add(((bi * oh + iy + pt - u) * ow + ix + pl - v) * co);
-                            let f = w.add(((u * kw + v) * ci + i) * co);
-                            let mut c = 0;
-                            while c + 8 <= co {
-                                s0 = f32x4_add(
-                                    s0,
-                                    f32x4_mul(v128_load(d.add(c) as *const v128), v128_load(f.add(c) as *const v128)),
-                                );
-                                s1 = f32x4_add(
-                                    s1,
-                                    f32x4_mul(
-                                        v128_load(d.add(c + 4) as *const v128),
-                                        v128_load(f.add(c + 4) as *const v128),
-                                    ),
-                                );
-                                c += 8;
-                            }
-                            if c + 4 <= co {
-                                s0 = f32x4_add(
-                                    s0,
-                                    f32x4_mul(v128_load(d.add(c) as *const v128), v128_load(f.add(c) as *const v128)),
-                                );
-                                c += 4;
-                            }
-                            while c < co {
-                                t += *d.add(c) * *f.add(c);
-                                c += 1;
-                            }
-                        }
-                    }
-                    let s = f32x4_add(s0, s1);
-                    *out.add(i) = f32x4_extract_lane::<0>(s)
-                        + f32x4_extract_lane::<1>(s)
-                        + f32x4_extract_lane::<2>(s)
-                        + f32x4_extract_lane::<3>(s)
-                        + t;
-                }
+                input_pixel(dy, w, out, bi, iy, ix, ci, oh, ow, co, kh, kw, pt, pl);
             }
         }
     }
 }
 
-/// ∂W of [`conv_narrow_f32`]: `x` [b, h, wd, ci], `dy` [b, oh, ow, co] → `dw` [kh, kw, ci, co]
-/// (overwritten), dw[u, v, i, :] = Σ_{b, oy, ox} x[b, oy + u − pt, ox + v − pl, i] · dy[b, oy, ox, :].
-/// Each image's sum is accumulated in float32 in `part` (kh·kw·ci·co floats, scratch) and folded
-/// into float64 totals in `total` (as many doubles, 8-byte aligned, scratch), so the error does not
-/// grow with the batch.
-///
-/// # Safety
-/// The pointers must address buffers of the sizes the shapes imply.
-#[no_mangle]
+/// One pixel's `ci` values of [`conv_narrow_backprop_input_f32`], written to `out`.
+#[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn conv_narrow_backprop_filter_f32(
-    x: *const f32,
+unsafe fn input_pixel(
     dy: *const f32,
-    dw: *mut f32,
-    part: *mut f32,
-    total: *mut f64,
-    b: usize,
-    h: usize,
-    wd: usize,
+    w: *const f32,
+    out: *mut f32,
+    bi: usize,
+    iy: usize,
+    ix: usize,
     ci: usize,
     oh: usize,
     ow: usize,
@@ -231,45 +64,209 @@ pub unsafe extern "C" fn conv_narrow_backprop_filter_f32(
     pt: usize,
     pl: usize,
 ) {
-    let n = kh * kw * ci * co;
+    // The taps reaching dy row oy = iy + pt − u lie in `0..oh`: u in (iy + pt + 1 − oh)..=(iy + pt).
+    let range = |i: usize, pad: usize, kn: usize, on: usize| {
+        let t = i + pad;
+        let lo = (t + 1).saturating_sub(on);
+        (lo, kn.min(t + 1).max(lo))
+    };
+    let (u0, u1) = range(iy, pt, kh, oh);
+    let (v0, v1) = range(ix, pl, kw, ow);
+    for i in 0..ci {
+        let mut s0 = f32x4_splat(0.0);
+        let mut s1 = f32x4_splat(0.0);
+        let mut t = 0f32;
+        for u in u0..u1 {
+            for v in v0..v1 {
+                let d = dy.add(((bi * oh + iy + pt - u) * ow + ix + pl - v) * co);
+                let f = w.add(((u * kw + v) * ci + i) * co);
+                let mut c = 0;
+                while c + 8 <= co {
+                    s0 = f32x4_add(
+                        s0,
+                        f32x4_mul(v128_load(d.add(c) as *const v128), v128_load(f.add(c) as *const v128)),
+                    );
+                    s1 = f32x4_add(
+                        s1,
+                        f32x4_mul(v128_load(d.add(c + 4) as *const v128), v128_load(f.add(c + 4) as *const v128)),
+                    );
+                    c += 8;
+                }
+                if c + 4 <= co {
+                    s0 = f32x4_add(
+                        s0,
+                        f32x4_mul(v128_load(d.add(c) as *const v128), v128_load(f.add(c) as *const v128)),
+                    );
+                    c += 4;
+                }
+                while c < co {
+                    t += *d.add(c) * *f.add(c);
+                    c += 1;
+                }
+            }
+        }
+        *out.add(i) = hsum(f32x4_add(s0, s1)) + t;
+    }
+}
+
+#[inline(always)]
+fn hsum(s: v128) -> f32 {
+    f32x4_extract_lane::<0>(s) + f32x4_extract_lane::<1>(s) + f32x4_extract_lane::<2>(s) + f32x4_extract_lane::<3>(s)
+}
+
+/// The nine taps of a 3×3 filter for output channels `c..c + 4`: `w` [3, 3, 1, co].
+#[inline(always)]
+unsafe fn taps3x3(w: *const f32, co: usize, c: usize) -> [v128; 9] {
+    let f = |t: usize| v128_load(w.add(t * co + c) as *const v128);
+    [f(0), f(1), f(2), f(3), f(4), f(5), f(6), f(7), f(8)]
+}
+
+/// y = act(conv(x, w) + bias) for one input channel, 3×3, `valid`: `x` [b, h, wd, 1], `w`
+/// [3, 3, 1, co], `bias` [co] (read only when `has_bias` ≠ 0), `y` [b, h − 2, wd − 2, co]; `relu`
+/// ≠ 0 applies tfjs's relu (`x < 0 ? 0 : x`, so NaN stays NaN). For each row of output and each group of 4 output channels the nine taps' weights
+/// stay in registers, so a pixel costs nine splat loads, multiplies and adds per 4 channels.
+/// `co` need not be a multiple of 4 (the last channels run scalar).
+///
+/// # Safety
+/// The pointers must address buffers of the sizes the shapes imply; h, wd ≥ 3.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn conv3x3_c1_f32(
+    x: *const f32,
+    w: *const f32,
+    bias: *const f32,
+    y: *mut f32,
+    b: usize,
+    h: usize,
+    wd: usize,
+    co: usize,
+    has_bias: usize,
+    relu: usize,
+) {
+    let (oh, ow) = (h - 2, wd - 2);
+    let zero = f32x4_splat(0.0);
+    for bi in 0..b {
+        for oy in 0..oh {
+            let r0 = x.add((bi * h + oy) * wd);
+            let (r1, r2) = (r0.add(wd), r0.add(2 * wd));
+            let out = y.add((bi * oh + oy) * ow * co);
+            let mut c = 0;
+            while c + 4 <= co {
+                let [k0, k1, k2, k3, k4, k5, k6, k7, k8] = taps3x3(w, co, c);
+                let b0 = if has_bias != 0 { v128_load(bias.add(c) as *const v128) } else { zero };
+                let s = |p: *const f32| v128_load32_splat(p as *const u32);
+                for ox in 0..ow {
+                    let (p0, p1, p2) = (r0.add(ox), r1.add(ox), r2.add(ox));
+                    let mut a = f32x4_add(b0, f32x4_mul(s(p0), k0));
+                    a = f32x4_add(a, f32x4_mul(s(p0.add(1)), k1));
+                    a = f32x4_add(a, f32x4_mul(s(p0.add(2)), k2));
+                    a = f32x4_add(a, f32x4_mul(s(p1), k3));
+                    a = f32x4_add(a, f32x4_mul(s(p1.add(1)), k4));
+                    a = f32x4_add(a, f32x4_mul(s(p1.add(2)), k5));
+                    a = f32x4_add(a, f32x4_mul(s(p2), k6));
+                    a = f32x4_add(a, f32x4_mul(s(p2.add(1)), k7));
+                    a = f32x4_add(a, f32x4_mul(s(p2.add(2)), k8));
+                    if relu != 0 {
+                        a = f32x4_pmax(a, zero);
+                    }
+                    v128_store(out.add(ox * co + c) as *mut v128, a);
+                }
+                c += 4;
+            }
+            while c < co {
+                let b0 = if has_bias != 0 { *bias.add(c) } else { 0.0 };
+                for ox in 0..ow {
+                    let mut a = b0;
+                    for u in 0..3 {
+                        let r = r0.add(u * wd + ox);
+                        for v in 0..3 {
+                            a += *r.add(v) * *w.add((u * 3 + v) * co + c);
+                        }
+                    }
+                    *out.add(ox * co + c) = if relu != 0 && a < 0.0 { 0.0 } else { a };
+                }
+                c += 1;
+            }
+        }
+    }
+}
+
+/// ∂W of [`conv3x3_c1_f32`]: `x` [b, h, wd, 1], `dy` [b, h − 2, wd − 2, co] → `dw` [3, 3, 1, co]
+/// (overwritten), dw[u, v, 0, :] = Σ_{b, oy, ox} x[b, oy + u, ox + v] · dy[b, oy, ox, :]. For each
+/// row of `dy` and each group of 4 output channels the nine taps' sums stay in registers over the
+/// row, then go to the image's float32 partials `part` ([9, co], scratch) and, per image, into the
+/// float64 totals `total` (9·co doubles, 8-byte aligned, scratch), so the rounding error does not
+/// grow with the batch.
+///
+/// # Safety
+/// The pointers must address buffers of the sizes the shapes imply; h, wd ≥ 3.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn conv3x3_c1_backprop_filter_f32(
+    x: *const f32,
+    dy: *const f32,
+    dw: *mut f32,
+    part: *mut f32,
+    total: *mut f64,
+    b: usize,
+    h: usize,
+    wd: usize,
+    co: usize,
+) {
+    let (oh, ow) = (h - 2, wd - 2);
+    let n = 9 * co;
     core::ptr::write_bytes(total, 0, n);
     for bi in 0..b {
         core::ptr::write_bytes(part, 0, n);
         for oy in 0..oh {
-            let (u0, u1) = taps(oy, pt, kh, h);
-            for ox in 0..ow {
-                let (v0, v1) = taps(ox, pl, kw, wd);
-                let d = dy.add(((bi * oh + oy) * ow + ox) * co);
-                for u in u0..u1 {
-                    for v in v0..v1 {
-                        let xp = x.add(((bi * h + oy + u - pt) * wd + ox + v - pl) * ci);
-                        let pp = part.add((u * kw + v) * ci * co);
-                        for i in 0..ci {
-                            let xs = *xp.add(i);
-                            let xv = f32x4_splat(xs);
-                            let p = pp.add(i * co);
-                            let mut c = 0;
-                            while c + 8 <= co {
-                                let (q0, q1) = (p.add(c) as *mut v128, p.add(c + 4) as *mut v128);
-                                let g0 = v128_load(d.add(c) as *const v128);
-                                let g1 = v128_load(d.add(c + 4) as *const v128);
-                                v128_store(q0, f32x4_add(v128_load(q0), f32x4_mul(xv, g0)));
-                                v128_store(q1, f32x4_add(v128_load(q1), f32x4_mul(xv, g1)));
-                                c += 8;
-                            }
-                            if c + 4 <= co {
-                                let q = p.add(c) as *mut v128;
-                                let g = v128_load(d.add(c) as *const v128);
-                                v128_store(q, f32x4_add(v128_load(q), f32x4_mul(xv, g)));
-                                c += 4;
-                            }
-                            while c < co {
-                                *p.add(c) += xs * *d.add(c);
-                                c += 1;
-                            }
+            let r0 = x.add((bi * h + oy) * wd);
+            let (r1, r2) = (r0.add(wd), r0.add(2 * wd));
+            let g = dy.add((bi * oh + oy) * ow * co);
+            let mut c = 0;
+            while c + 4 <= co {
+                let z = f32x4_splat(0.0);
+                let (mut a0, mut a1, mut a2, mut a3, mut a4) = (z, z, z, z, z);
+                let (mut a5, mut a6, mut a7, mut a8) = (z, z, z, z);
+                let s = |p: *const f32| v128_load32_splat(p as *const u32);
+                for ox in 0..ow {
+                    let d = v128_load(g.add(ox * co + c) as *const v128);
+                    let (p0, p1, p2) = (r0.add(ox), r1.add(ox), r2.add(ox));
+                    a0 = f32x4_add(a0, f32x4_mul(s(p0), d));
+                    a1 = f32x4_add(a1, f32x4_mul(s(p0.add(1)), d));
+                    a2 = f32x4_add(a2, f32x4_mul(s(p0.add(2)), d));
+                    a3 = f32x4_add(a3, f32x4_mul(s(p1), d));
+                    a4 = f32x4_add(a4, f32x4_mul(s(p1.add(1)), d));
+                    a5 = f32x4_add(a5, f32x4_mul(s(p1.add(2)), d));
+                    a6 = f32x4_add(a6, f32x4_mul(s(p2), d));
+                    a7 = f32x4_add(a7, f32x4_mul(s(p2.add(1)), d));
+                    a8 = f32x4_add(a8, f32x4_mul(s(p2.add(2)), d));
+                }
+                let add = |t: usize, a: v128| {
+                    let q = part.add(t * co + c) as *mut v128;
+                    v128_store(q, f32x4_add(v128_load(q), a));
+                };
+                add(0, a0);
+                add(1, a1);
+                add(2, a2);
+                add(3, a3);
+                add(4, a4);
+                add(5, a5);
+                add(6, a6);
+                add(7, a7);
+                add(8, a8);
+                c += 4;
+            }
+            while c < co {
+                for ox in 0..ow {
+                    let d = *g.add(ox * co + c);
+                    for u in 0..3 {
+                        let r = r0.add(u * wd + ox);
+                        for v in 0..3 {
+                            *part.add((u * 3 + v) * co + c) += *r.add(v) * d;
                         }
                     }
                 }
+                c += 1;
             }
         }
         for j in 0..n {
@@ -278,5 +275,93 @@ pub unsafe extern "C" fn conv_narrow_backprop_filter_f32(
     }
     for j in 0..n {
         *dw.add(j) = *total.add(j) as f32;
+    }
+}
+
+/// Columns per tile of [`conv3x3_c1_backprop_input_f32`].
+const TILE: usize = 8;
+
+/// [`conv_narrow_backprop_input_f32`] for one input channel, 3×3, `valid`: in the rows and columns
+/// that all nine taps reach, for each group of 4 output channels the taps' weights stay in
+/// registers and each pixel's partial dot products gather in `row` (4·wd floats, scratch) across
+/// the groups; the pixels of the two-pixel border take the general path.
+///
+/// # Safety
+/// The pointers must address buffers of the sizes the shapes imply; h, wd ≥ 3.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn conv3x3_c1_backprop_input_f32(
+    dy: *const f32,
+    w: *const f32,
+    dx: *mut f32,
+    row: *mut f32,
+    b: usize,
+    h: usize,
+    wd: usize,
+    co: usize,
+) {
+    let (oh, ow) = (h - 2, wd - 2);
+    let c4 = co & !3;
+    for bi in 0..b {
+        for iy in 0..h {
+            let out = dx.add((bi * h + iy) * wd);
+            // Rows iy − 2..=iy of dy exist, and columns ix − 2..=ix for ix in 2..ow.
+            let inner = iy >= 2 && iy < oh && ow > 2;
+            let (x0, x1) = if inner { (2, ow) } else { (wd, wd) };
+            // Two loops, not a chained iterator: that would need a stack frame.
+            for ix in 0..x0 {
+                input_pixel(dy, w, out.add(ix), bi, iy, ix, 1, oh, ow, co, 3, 3, 0, 0);
+            }
+            for ix in x1..wd {
+                input_pixel(dy, w, out.add(ix), bi, iy, ix, 1, oh, ow, co, 3, 3, 0, 0);
+            }
+            if !inner {
+                continue;
+            }
+            let d0 = dy.add((bi * oh + iy) * ow * co);
+            let (d1, d2) = (d0.sub(ow * co), d0.sub(2 * ow * co));
+            for ix in x0..x1 {
+                v128_store(row.add(4 * ix) as *mut v128, f32x4_splat(0.0));
+            }
+            // Columns in tiles, so that the three rows of dy a tile reads stay in L1 across the
+            // groups of channels (three whole rows of 96 channels do not).
+            let mut t0 = x0;
+            while t0 < x1 {
+                let t1 = x1.min(t0 + TILE);
+                let mut c = 0;
+                while c < c4 {
+                    let [k0, k1, k2, k3, k4, k5, k6, k7, k8] = taps3x3(w, co, c);
+                    let l = |p: *const f32, x: usize| v128_load(p.add(x * co + c) as *const v128);
+                    for ix in t0..t1 {
+                        // Three short chains rather than one of nine adds.
+                        let mut a = f32x4_mul(l(d0, ix), k0);
+                        let mut e = f32x4_mul(l(d1, ix), k3);
+                        let mut g = f32x4_mul(l(d2, ix), k6);
+                        a = f32x4_add(a, f32x4_mul(l(d0, ix - 1), k1));
+                        e = f32x4_add(e, f32x4_mul(l(d1, ix - 1), k4));
+                        g = f32x4_add(g, f32x4_mul(l(d2, ix - 1), k7));
+                        a = f32x4_add(a, f32x4_mul(l(d0, ix - 2), k2));
+                        e = f32x4_add(e, f32x4_mul(l(d1, ix - 2), k5));
+                        g = f32x4_add(g, f32x4_mul(l(d2, ix - 2), k8));
+                        let r = row.add(4 * ix) as *mut v128;
+                        v128_store(r, f32x4_add(v128_load(r), f32x4_add(a, f32x4_add(e, g))));
+                    }
+                    c += 4;
+                }
+                t0 = t1;
+            }
+            for ix in x0..x1 {
+                let mut t = 0f32;
+                for c in c4..co {
+                    for u in 0..3 {
+                        let d = d0.sub(u * ow * co);
+                        for v in 0..3 {
+                            t += *d.add((ix - v) * co + c) * *w.add((u * 3 + v) * co + c);
+                        }
+                    }
+                }
+                *out.add(ix) = hsum(v128_load(row.add(4 * ix) as *const v128)) + t;
+            }
+        }
     }
 }

@@ -43,7 +43,7 @@ export function fastConv2DConfig(original: tf.KernelConfig): tf.KernelConfig {
     const info = convInfo(x, filter, args.attrs as unknown as tf.Conv2DAttrs);
     if (info == null) return original.kernelFunc(args);
     const backend = args.backend as WasmBackendLike;
-    const narrow = narrowConvApplies(backend, info);
+    const narrow = narrowConvApplies(backend, info, true);
     if (narrow != null) return narrowConv2D(narrow, backend, x, filter, null, false, info);
     if (!winogradApplies(info)) return original.kernelFunc(args);
     return winogradConv2D(backend, x, filter, null, false, info);
@@ -76,7 +76,7 @@ export function fastFusedConv2DConfig(original: tf.KernelConfig): tf.KernelConfi
     }
     const backend = args.backend as WasmBackendLike;
     const relu = activation === "relu";
-    const narrow = narrowConvApplies(backend, info);
+    const narrow = narrowConvApplies(backend, info, true);
     if (narrow != null) return narrowConv2D(narrow, backend, x, filter, bias ?? null, relu, info);
     if (!winogradApplies(info)) return original.kernelFunc(args);
     return winogradConv2D(backend, x, filter, bias ?? null, relu, info);

@@ -108,7 +108,7 @@ function conv2dBackpropFilter(
     attrs as unknown as tf.Conv2DBackpropFilterAttrs,
   );
   if (x.dtype === "float32" && dy.dtype === "float32") {
-    const narrow = narrowConvApplies(wasm, info);
+    const narrow = narrowConvApplies(wasm, info, true);
     if (narrow != null) return narrowConvBackpropFilter(narrow, wasm, x, dy, info);
   }
   if (winogradApplies(info)) return winogradBackpropFilter(wasm, x, dy, info);

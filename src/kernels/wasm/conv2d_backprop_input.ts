@@ -75,7 +75,7 @@ export function fastConv2DBackpropInputConfig(original: tf.KernelConfig): tf.Ker
     const left = kw - 1 - padInfo.left;
     const bottom = info.inHeight - info.outHeight + padInfo.top;
     const right = info.inWidth - info.outWidth + padInfo.left;
-    const narrow = filter.dtype === "float32" ? narrowConvApplies(backend, info) : null;
+    const narrow = filter.dtype === "float32" ? narrowConvApplies(backend, info, false) : null;
     if (narrow != null) {
       return narrowConvBackpropInput(narrow, backend as unknown as WasmBackendLike, dy, filter, info);
     }

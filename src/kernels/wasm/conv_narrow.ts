@@ -1,14 +1,19 @@
 /**
- * Stride-1 convolutions whose input has at most {@linkcode NARROW_CONV_CHANNELS} channels, and
- * both their gradients, on tfjs's heap (`wasm/direct/conv_narrow.rs`): the first convolution of
- * the classifier on each glimpse and of the localisation net (one channel in, 20–96 out). XNNPACK
- * runs that forward at a third of the SIMD rate, and the gradients' cost is streaming the wide
- * `dy` (37 MB per RNN-SPN step), which a kernel in our copying module would have to copy first.
+ * Stride-1 convolutions whose input has few channels, and both their gradients, on tfjs's heap
+ * (`wasm/direct/conv_narrow.rs`): the first convolution of the classifier on each glimpse and of
+ * the localisation net (one channel in, 20–96 out). XNNPACK runs that forward at a third of the
+ * SIMD rate, and the gradients' cost is streaming the wide `dy` (37 MB per RNN-SPN step), which a
+ * kernel in our copying module would first have to copy.
  *
- * Used by the `Conv2D`/`FusedConv2D`, `Conv2DBackpropInput` and `Conv2DBackpropFilter` kernels
- * (`conv2d.ts`, `conv2d_backprop_input.ts`, `conv2d_backprop_filter.ts`) where
- * {@linkcode narrowConvApplies}; only where the direct kernels run (`direct.ts`): otherwise those
- * keep their previous paths.
+ * - forward and ∂W: one input channel, 3×3, `valid` ({@linkcode isValid3x3C1}), the case of a
+ *   training step. A general narrow kernel for these was measured slower than XNNPACK's forward
+ *   and than the copying GEMM for ∂W, so every other case keeps those.
+ * - ∂x: any filter and padding with ≤ {@linkcode NARROW_CONV_CHANNELS} input channels (the same
+ *   gather as `conv2d_backprop_input_narrow.ts` without its copies), with its own kernel for the
+ *   3×3 one-channel `valid` case.
+ *
+ * Used by `conv2d.ts`, `conv2d_backprop_input.ts` and `conv2d_backprop_filter.ts`, only where the
+ * direct kernels run (`direct.ts`; not with threaded tfjs): otherwise those keep their other paths.
  *
  * @module
  */
@@ -16,16 +21,27 @@ import type { tf } from "../../tf.ts";
 import { type DirectKernels, directKernels, heapOffset } from "./direct.ts";
 import type { WasmBackendLike } from "./heap.ts";
 
-/** Inputs with at most this many channels take these kernels. */
+/** Inputs with at most this many channels take the narrow ∂x kernel. */
 export const NARROW_CONV_CHANNELS = 4;
+
+/** One input channel, 3×3 filter, no padding (`valid`): the case with kernels of its own. */
+export function isValid3x3C1(info: tf.backend_util.Conv2DInfo): boolean {
+  const { padInfo } = info;
+  return info.inChannels === 1 && info.filterHeight === 3 && info.filterWidth === 3 &&
+    padInfo.top === 0 && padInfo.left === 0 && info.outHeight === info.inHeight - 2 &&
+    info.outWidth === info.inWidth - 2;
+}
 
 /**
  * The direct kernels where `info` (float32 NHWC, as the callers check) is a stride-1, dilation-1
- * convolution of a narrow input with non-negative padding and a non-empty output; otherwise null.
+ * convolution of an input with 1 to {@linkcode NARROW_CONV_CHANNELS} channels, non-negative
+ * padding and a non-empty output, and `valid3x3` is false or {@linkcode isValid3x3C1} holds;
+ * otherwise null.
  */
 export function narrowConvApplies(
   backend: unknown,
   info: tf.backend_util.Conv2DInfo,
+  valid3x3: boolean,
 ): DirectKernels | null {
   const { padInfo } = info;
   if (info.inChannels > NARROW_CONV_CHANNELS || info.inChannels < 1) return null;
@@ -33,10 +49,11 @@ export function narrowConvApplies(
   if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return null;
   if (padInfo.top < 0 || padInfo.left < 0 || padInfo.bottom < 0 || padInfo.right < 0) return null;
   if (info.batchSize * info.outHeight * info.outWidth * info.outChannels === 0) return null;
+  if (valid3x3 && !isValid3x3C1(info)) return null;
   return directKernels(backend);
 }
 
-/** act(conv(x, filter) + bias) for `info` on the direct kernels; the caller owns the result. */
+/** act(conv(x, filter) + bias) where {@linkcode isValid3x3C1}; the caller owns the result. */
 export function narrowConv2D(
   direct: DirectKernels,
   backend: WasmBackendLike,
@@ -47,30 +64,22 @@ export function narrowConv2D(
   info: tf.backend_util.Conv2DInfo,
 ): tf.TensorInfo {
   const y = backend.makeOutput([info.batchSize, info.outHeight, info.outWidth, info.outChannels], "float32");
-  const at = (t: tf.TensorInfo) => heapOffset(backend, t);
-  direct.conv_narrow_f32(
-    at(x),
-    at(filter),
-    bias == null ? 0 : at(bias),
-    at(y),
+  direct.conv3x3_c1_f32(
+    heapOffset(backend, x),
+    heapOffset(backend, filter),
+    bias == null ? 0 : heapOffset(backend, bias),
+    heapOffset(backend, y),
     info.batchSize,
     info.inHeight,
     info.inWidth,
-    info.inChannels,
-    info.outHeight,
-    info.outWidth,
     info.outChannels,
-    info.filterHeight,
-    info.filterWidth,
-    info.padInfo.top,
-    info.padInfo.left,
     bias == null ? 0 : 1,
     relu ? 1 : 0,
   );
   return y;
 }
 
-/** ∂x for `info` from `dy` and `filter` on the direct kernels; the caller owns the result. */
+/** ∂x for `info` from `dy` and `filter`; the caller owns the result. */
 export function narrowConvBackpropInput(
   direct: DirectKernels,
   backend: WasmBackendLike,
@@ -78,27 +87,21 @@ export function narrowConvBackpropInput(
   filter: tf.TensorInfo,
   info: tf.backend_util.Conv2DInfo,
 ): tf.TensorInfo {
-  const dx = backend.makeOutput([info.batchSize, info.inHeight, info.inWidth, info.inChannels], "float32");
-  direct.conv_narrow_backprop_input_f32(
-    heapOffset(backend, dy),
-    heapOffset(backend, filter),
-    heapOffset(backend, dx),
-    info.batchSize,
-    info.inHeight,
-    info.inWidth,
-    info.inChannels,
-    info.outHeight,
-    info.outWidth,
-    info.outChannels,
-    info.filterHeight,
-    info.filterWidth,
-    info.padInfo.top,
-    info.padInfo.left,
-  );
+  const { batchSize: b, inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
+  const dx = backend.makeOutput([b, h, w, ci], "float32");
+  const [g, f, d] = [dy, filter, dx].map((t) => heapOffset(backend, t));
+  if (isValid3x3C1(info)) {
+    const row = backend.makeOutput([4 * w], "float32");
+    direct.conv3x3_c1_backprop_input_f32(g, f, d, heapOffset(backend, row), b, h, w, co);
+    backend.disposeData(row.dataId);
+    return dx;
+  }
+  const { outHeight: oh, outWidth: ow, filterHeight: kh, filterWidth: kw, padInfo } = info;
+  direct.conv_narrow_backprop_input_f32(g, f, d, b, h, w, ci, oh, ow, co, kh, kw, padInfo.top, padInfo.left);
   return dx;
 }
 
-/** ∂W for `info` from `x` and `dy` on the direct kernels; the caller owns the result. */
+/** ∂W where {@linkcode isValid3x3C1}, from `x` and `dy`; the caller owns the result. */
 export function narrowConvBackpropFilter(
   direct: DirectKernels,
   backend: WasmBackendLike,
@@ -106,13 +109,12 @@ export function narrowConvBackpropFilter(
   dy: tf.TensorInfo,
   info: tf.backend_util.Conv2DInfo,
 ): tf.TensorInfo {
-  const { filterHeight: kh, filterWidth: kw, inChannels: ci, outChannels: co } = info;
-  const n = kh * kw * ci * co;
-  const dw = backend.makeOutput([kh, kw, ci, co], "float32");
+  const n = 9 * info.outChannels;
+  const dw = backend.makeOutput([3, 3, 1, info.outChannels], "float32");
   // Scratch: float64 totals first (8-byte aligned, as tfjs's allocations are), then float32 partials.
   const scratch = backend.makeOutput([3 * n], "float32");
   const total = heapOffset(backend, scratch);
-  direct.conv_narrow_backprop_filter_f32(
+  direct.conv3x3_c1_backprop_filter_f32(
     heapOffset(backend, x),
     heapOffset(backend, dy),
     heapOffset(backend, dw),
@@ -121,14 +123,7 @@ export function narrowConvBackpropFilter(
     info.batchSize,
     info.inHeight,
     info.inWidth,
-    ci,
-    info.outHeight,
-    info.outWidth,
-    co,
-    kh,
-    kw,
-    info.padInfo.top,
-    info.padInfo.left,
+    info.outChannels,
   );
   backend.disposeData(scratch.dataId);
   return dw;
