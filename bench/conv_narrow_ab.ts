@@ -6,13 +6,13 @@
  *
  *   deno run -A bench/conv_narrow_ab.ts [--reps 9]
  *
- * "old" turns the direct kernels off (`setDirectKernelsEnabled(false)`), which takes exactly these
- * three kernels back to their previous paths (no other direct kernel runs here).
+ * "old" is `narrowConvSettings.enabled = false`; `bench/conv_narrow_step_ab.ts` alternates whole
+ * training steps.
  */
 import { parseArgs } from "node:util";
 import { tf } from "../src/tf.ts";
 import { selectBackend } from "../mod.ts";
-import { setDirectKernelsEnabled } from "../src/kernels/wasm/direct.ts";
+import { narrowConvSettings } from "../src/kernels/wasm/conv_narrow.ts";
 
 const { values: opts } = parseArgs({ args: Deno.args, options: { reps: { type: "string", default: "9" } } });
 const reps = Number(opts.reps);
@@ -54,7 +54,7 @@ for (const s of SHAPES) {
     const times: Record<"old" | "new", number[]> = { old: [], new: [] };
     for (let r = 0; r <= reps; r++) {
       for (const which of ["new", "old"] as const) {
-        setDirectKernelsEnabled(which === "new");
+        narrowConvSettings.enabled = which === "new";
         try {
           const t0 = performance.now();
           const out = run(); // wasm kernels are synchronous: the result is ready
@@ -62,7 +62,7 @@ for (const s of SHAPES) {
           out.dispose();
           if (r > 0) times[which].push(dt); // the first rep warms caches and XNNPACK's operators
         } finally {
-          setDirectKernelsEnabled(true);
+          narrowConvSettings.enabled = true;
         }
       }
     }

@@ -21,6 +21,12 @@ import type { tf } from "../../tf.ts";
 import { type DirectKernels, directKernels, heapOffset } from "./direct.ts";
 import type { WasmBackendLike } from "./heap.ts";
 
+/** Knobs for A/B benchmarks (`bench/conv_narrow_ab.ts`) and tests; not part of the public API. */
+export const narrowConvSettings = {
+  /** With false every convolution takes the path it took before these kernels. */
+  enabled: true,
+};
+
 /** Inputs with at most this many channels take the narrow ∂x kernel. */
 export const NARROW_CONV_CHANNELS = 4;
 
@@ -44,6 +50,7 @@ export function narrowConvApplies(
   valid3x3: boolean,
 ): DirectKernels | null {
   const { padInfo } = info;
+  if (!narrowConvSettings.enabled) return null;
   if (info.inChannels > NARROW_CONV_CHANNELS || info.inChannels < 1) return null;
   if (info.strideHeight !== 1 || info.strideWidth !== 1) return null;
   if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return null;
