@@ -1,7 +1,8 @@
 /**
  * `Conv2DBackpropFilter` on the wasm backend (tfjs-backend-wasm 4.22 has none, so no conv net can
  * train there). The GEMM runs in our Rust module (`wasm/src/conv2d_backprop_filter.rs`); 3×3
- * stride-1 convolutions with enough channels take Winograd instead (`winograd.ts`).
+ * stride-1 convolutions with enough channels take Winograd instead (`winograd.ts`), and one-channel
+ * 3×3 `valid` ones a kernel on tfjs's heap (`conv_narrow.ts`), which needs no copy of `dy`.
  *
  * @module
  */

@@ -7,7 +7,8 @@
  * W[KH−1−u, KW−1−v, c, o] (rotated 180°, channel axes swapped) and dy padded by KH−1−top above,
  * H−OH+top below (likewise for columns), which covers `same`, `valid` and explicit padding and
  * non-square filters. Strides above 1 (which would need zero-dilated dy) keep tfjs's kernel.
- * Inputs with ≤ 4 channels, where XNNPACK is slowest, take a Rust gather at any stride
+ * Inputs with ≤ 4 channels, where XNNPACK is slowest, take a Rust gather: at stride 1 on tfjs's
+ * heap (`conv_narrow.ts`), else (or with threaded tfjs) through copies
  * (`conv2d_backprop_input_narrow.ts`); 3×3 stride-1 ones with enough channels take Winograd
  * (`winograd.ts`).
  *
