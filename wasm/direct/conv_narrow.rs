@@ -299,13 +299,10 @@ pub unsafe extern "C" fn conv3x3_c1_backprop_filter_f32(
     }
 }
 
-/// Columns per tile of [`conv3x3_c1_backprop_input_f32`] (4 was best of 4, 8, 16 and whole rows).
-const TILE: usize = 4;
-
-/// [`conv_narrow_backprop_input_f32`] for one input channel, 3×3, `valid`: in the rows and columns
-/// that all nine taps reach, for each group of 4 output channels the taps' weights stay in
+/// [`conv_narrow_backprop_input_f32`] for one input channel, 3×3, `valid`: in the rows that all
+/// three rows of taps reach, for each group of 4 output channels the nine taps' weights stay in
 /// registers and each pixel's partial dot products gather in `row` (4·wd floats, scratch) across
-/// the groups; the pixels of the two-pixel border take the general path.
+/// the groups; the two rows at the top and at the bottom take the general path.
 ///
 /// # Safety
 /// The pointers must address buffers of the sizes the shapes imply; h, wd ≥ 3.
@@ -326,58 +323,50 @@ pub unsafe extern "C" fn conv3x3_c1_backprop_input_f32(
     for bi in 0..b {
         for iy in 0..h {
             let out = dx.add((bi * h + iy) * wd);
-            // Rows iy − 2..=iy of dy exist, and columns ix − 2..=ix for ix in 2..ow.
-            let inner = iy >= 2 && iy < oh && ow > 2;
-            let (x0, x1) = if inner { (2, ow) } else { (wd, wd) };
-            // Two loops, not a chained iterator: that would need a stack frame.
-            for ix in 0..x0 {
-                input_pixel(dy, w, out.add(ix), bi, iy, ix, 1, oh, ow, co, 3, 3, 0, 0);
-            }
-            for ix in x1..wd {
-                input_pixel(dy, w, out.add(ix), bi, iy, ix, 1, oh, ow, co, 3, 3, 0, 0);
-            }
-            if !inner {
+            // Rows of dx that all three rows of dy (iy − 2..=iy) reach; the others (two at the top
+            // and two at the bottom) take the general path.
+            if iy < 2 || iy >= oh {
+                for ix in 0..wd {
+                    input_pixel(dy, w, out.add(ix), bi, iy, ix, 1, oh, ow, co, 3, 3, 0, 0);
+                }
                 continue;
             }
             let d0 = dy.add((bi * oh + iy) * ow * co);
             let (d1, d2) = (d0.sub(ow * co), d0.sub(2 * ow * co));
-            for ix in x0..x1 {
+            for ix in 0..wd {
                 v128_store(row.add(4 * ix) as *mut v128, f32x4_splat(0.0));
             }
-            // Columns in tiles, so that the part of dy's three rows a tile reads stays in L1 across
-            // the groups of channels: with whole rows (or tiles of 8 or 16) 96 channels ran ~20%
-            // slower, 20 and 32 channels no faster.
-            let mut t0 = x0;
-            while t0 < x1 {
-                let t1 = x1.min(t0 + TILE);
-                let mut c = 0;
-                while c < c4 {
-                    let [k0, k1, k2, k3, k4, k5, k6, k7, k8] = taps3x3(w, co, c);
-                    let l = |p: *const f32, x: usize| v128_load(p.add(x * co + c) as *const v128);
-                    for ix in t0..t1 {
-                        // Three short chains rather than one of nine adds.
-                        let mut a = f32x4_mul(l(d0, ix), k0);
-                        let mut e = f32x4_mul(l(d1, ix), k3);
-                        let mut g = f32x4_mul(l(d2, ix), k6);
-                        a = f32x4_add(a, f32x4_mul(l(d0, ix - 1), k1));
-                        e = f32x4_add(e, f32x4_mul(l(d1, ix - 1), k4));
-                        g = f32x4_add(g, f32x4_mul(l(d2, ix - 1), k7));
-                        a = f32x4_add(a, f32x4_mul(l(d0, ix - 2), k2));
-                        e = f32x4_add(e, f32x4_mul(l(d1, ix - 2), k5));
-                        g = f32x4_add(g, f32x4_mul(l(d2, ix - 2), k8));
-                        let r = row.add(4 * ix) as *mut v128;
-                        v128_store(r, f32x4_add(v128_load(r), f32x4_add(a, f32x4_add(e, g))));
-                    }
-                    c += 4;
+            // Along the row, each dy column (three vectors, one per row of dy) is loaded once and
+            // feeds the three pixels it reaches: dx[j] is complete after column j, and the partial
+            // sums of dx[j + 1] and dx[j + 2] ride along in registers.
+            let mut c = 0;
+            while c < c4 {
+                let [k0, k1, k2, k3, k4, k5, k6, k7, k8] = taps3x3(w, co, c);
+                let l = |p: *const f32, x: usize| v128_load(p.add(x * co + c) as *const v128);
+                let acc = |ix: usize, a: v128| {
+                    let r = row.add(4 * ix) as *mut v128;
+                    v128_store(r, f32x4_add(v128_load(r), a));
+                };
+                let (mut p1, mut p2) = (f32x4_splat(0.0), f32x4_splat(0.0));
+                for j in 0..ow {
+                    let (y0, y1, y2) = (l(d0, j), l(d1, j), l(d2, j));
+                    let a = f32x4_add(p1, f32x4_add(f32x4_mul(y0, k0), f32x4_add(f32x4_mul(y1, k3), f32x4_mul(y2, k6))));
+                    p1 = f32x4_add(p2, f32x4_add(f32x4_mul(y0, k1), f32x4_add(f32x4_mul(y1, k4), f32x4_mul(y2, k7))));
+                    p2 = f32x4_add(f32x4_mul(y0, k2), f32x4_add(f32x4_mul(y1, k5), f32x4_mul(y2, k8)));
+                    acc(j, a);
                 }
-                t0 = t1;
+                acc(ow, p1);
+                acc(ow + 1, p2);
+                c += 4;
             }
-            for ix in x0..x1 {
+            for ix in 0..wd {
+                // The columns of dy that reach pixel ix: ix − v for v in v0..v1.
+                let (v0, v1) = (ix.saturating_sub(ow - 1), 3.min(ix + 1));
                 let mut t = 0f32;
                 for c in c4..co {
                     for u in 0..3 {
                         let d = d0.sub(u * ow * co);
-                        for v in 0..3 {
+                        for v in v0..v1 {
                             t += *d.add((ix - v) * co + c) * *w.add((u * 3 + v) * co + c);
                         }
                     }
