@@ -302,7 +302,7 @@ pub unsafe extern "C" fn conv3x3_c1_backprop_filter_f32(
 /// [`conv_narrow_backprop_input_f32`] for one input channel, 3×3, `valid`: in the rows that all
 /// three rows of taps reach, for each group of 4 output channels the nine taps' weights stay in
 /// registers and each pixel's partial dot products gather in `row` (4·wd floats, scratch) across
-/// the groups; the two rows at the top and at the bottom take the general path.
+/// the groups.
 ///
 /// # Safety
 /// The pointers must address buffers of the sizes the shapes imply; h, wd ≥ 3.
@@ -323,12 +323,36 @@ pub unsafe extern "C" fn conv3x3_c1_backprop_input_f32(
     for bi in 0..b {
         for iy in 0..h {
             let out = dx.add((bi * h + iy) * wd);
-            // Rows of dx that all three rows of dy (iy − 2..=iy) reach; the others (two at the top
-            // and two at the bottom) take the general path.
+            // The two rows at the top and at the bottom, which fewer than three rows of dy reach,
+            // go one row of dy (three taps) at a time.
             if iy < 2 || iy >= oh {
                 for ix in 0..wd {
-                    input_pixel(dy, w, out.add(ix), bi, iy, ix, 1, oh, ow, co, 3, 3, 0, 0);
+                    v128_store(row.add(4 * ix) as *mut v128, f32x4_splat(0.0));
                 }
+                let (u0, u1) = ((iy + 1).saturating_sub(oh), 3.min(iy + 1));
+                for u in u0..u1 {
+                    let d = dy.add((bi * oh + iy - u) * ow * co);
+                    let mut c = 0;
+                    while c < c4 {
+                        let f = |v: usize| v128_load(w.add((u * 3 + v) * co + c) as *const v128);
+                        let (k0, k1, k2) = (f(0), f(1), f(2));
+                        let acc = |ix: usize, a: v128| {
+                            let r = row.add(4 * ix) as *mut v128;
+                            v128_store(r, f32x4_add(v128_load(r), a));
+                        };
+                        let (mut p1, mut p2) = (f32x4_splat(0.0), f32x4_splat(0.0));
+                        for j in 0..ow {
+                            let y = v128_load(d.add(j * co + c) as *const v128);
+                            acc(j, f32x4_add(p1, f32x4_mul(y, k0)));
+                            p1 = f32x4_add(p2, f32x4_mul(y, k1));
+                            p2 = f32x4_mul(y, k2);
+                        }
+                        acc(ow, p1);
+                        acc(ow + 1, p2);
+                        c += 4;
+                    }
+                }
+                tail_and_sum(dy, w, out, row, bi, iy, u0, u1, oh, ow, co);
                 continue;
             }
             let d0 = dy.add((bi * oh + iy) * ow * co);
@@ -359,20 +383,40 @@ pub unsafe extern "C" fn conv3x3_c1_backprop_input_f32(
                 acc(ow + 1, p2);
                 c += 4;
             }
-            for ix in 0..wd {
-                // The columns of dy that reach pixel ix: ix − v for v in v0..v1.
-                let (v0, v1) = (ix.saturating_sub(ow - 1), 3.min(ix + 1));
-                let mut t = 0f32;
-                for c in c4..co {
-                    for u in 0..3 {
-                        let d = d0.sub(u * ow * co);
-                        for v in v0..v1 {
-                            t += *d.add((ix - v) * co + c) * *w.add((u * 3 + v) * co + c);
-                        }
-                    }
+            tail_and_sum(dy, w, out, row, bi, iy, 0, 3, oh, ow, co);
+        }
+    }
+}
+
+/// Finishes a row of [`conv3x3_c1_backprop_input_f32`]: each pixel's four lanes from `row`, plus the
+/// output channels past the last multiple of 4, over the taps' rows `u0..u1`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn tail_and_sum(
+    dy: *const f32,
+    w: *const f32,
+    out: *mut f32,
+    row: *const f32,
+    bi: usize,
+    iy: usize,
+    u0: usize,
+    u1: usize,
+    oh: usize,
+    ow: usize,
+    co: usize,
+) {
+    for ix in 0..ow + 2 {
+        // The columns of dy that reach pixel ix: ix − v for v in v0..v1.
+        let (v0, v1) = (ix.saturating_sub(ow - 1), 3.min(ix + 1));
+        let mut t = 0f32;
+        for c in (co & !3)..co {
+            for u in u0..u1 {
+                let d = dy.add((bi * oh + iy - u) * ow * co);
+                for v in v0..v1 {
+                    t += *d.add((ix - v) * co + c) * *w.add((u * 3 + v) * co + c);
                 }
-                *out.add(ix) = hsum(v128_load(row.add(4 * ix) as *const v128)) + t;
             }
         }
+        *out.add(ix) = hsum(v128_load(row.add(4 * ix) as *const v128)) + t;
     }
 }
