@@ -124,9 +124,9 @@ unsafe fn taps3x3(w: *const f32, co: usize, c: usize) -> [v128; 9] {
 /// y = act(conv(x, w) + bias) for one input channel, 3×3, `valid`: `x` [b, h, wd, 1], `w`
 /// [3, 3, 1, co], `bias` [co] (read only when `has_bias` ≠ 0), `y` [b, h − 2, wd − 2, co]; `relu`
 /// ≠ 0 applies tfjs's relu (`x < 0 ? 0 : x`, so NaN stays NaN). For each row of output and each
-/// group of 4 output channels the nine taps' weights stay in registers, so a pixel costs nine splat
-/// loads, multiplies and adds per 4 channels (two pixels at a time, sharing loads, measured no
-/// faster). `co` need not be a multiple of 4 (the last channels run scalar).
+/// group of 4 output channels the nine taps' weights stay in registers, so a pixel costs three
+/// splat loads and nine multiplies and adds per 4 channels. `co` need not be a multiple of 4 (the
+/// last channels run scalar).
 ///
 /// # Safety
 /// The pointers must address buffers of the sizes the shapes imply; h, wd ≥ 3.
@@ -156,21 +156,22 @@ pub unsafe extern "C" fn conv3x3_c1_f32(
                 let [k0, k1, k2, k3, k4, k5, k6, k7, k8] = taps3x3(w, co, c);
                 let b0 = if has_bias != 0 { v128_load(bias.add(c) as *const v128) } else { zero };
                 let s = |p: *const f32| v128_load32_splat(p as *const u32);
-                for ox in 0..ow {
-                    let (p0, p1, p2) = (r0.add(ox), r1.add(ox), r2.add(ox));
-                    let mut a = f32x4_add(b0, f32x4_mul(s(p0), k0));
-                    a = f32x4_add(a, f32x4_mul(s(p0.add(1)), k1));
-                    a = f32x4_add(a, f32x4_mul(s(p0.add(2)), k2));
-                    a = f32x4_add(a, f32x4_mul(s(p1), k3));
-                    a = f32x4_add(a, f32x4_mul(s(p1.add(1)), k4));
-                    a = f32x4_add(a, f32x4_mul(s(p1.add(2)), k5));
-                    a = f32x4_add(a, f32x4_mul(s(p2), k6));
-                    a = f32x4_add(a, f32x4_mul(s(p2.add(1)), k7));
-                    a = f32x4_add(a, f32x4_mul(s(p2.add(2)), k8));
-                    if relu != 0 {
-                        a = f32x4_pmax(a, zero);
+                // Along the row, each column of x (three values, one per row) is splatted once and
+                // feeds the three outputs it reaches: y[j − 2] is complete after column j, and the
+                // partial sums of y[j − 1] and y[j] ride along in registers.
+                let (mut q1, mut q2) = (zero, zero);
+                for j in 0..wd {
+                    let (s0, s1, s2) = (s(r0.add(j)), s(r1.add(j)), s(r2.add(j)));
+                    let mut a = f32x4_add(q2, f32x4_add(f32x4_mul(s0, k2), f32x4_add(f32x4_mul(s1, k5), f32x4_mul(s2, k8))));
+                    q2 = f32x4_add(q1, f32x4_add(f32x4_mul(s0, k1), f32x4_add(f32x4_mul(s1, k4), f32x4_mul(s2, k7))));
+                    q1 = f32x4_add(f32x4_mul(s0, k0), f32x4_add(f32x4_mul(s1, k3), f32x4_mul(s2, k6)));
+                    if j >= 2 {
+                        a = f32x4_add(a, b0);
+                        if relu != 0 {
+                            a = f32x4_pmax(a, zero);
+                        }
+                        v128_store(out.add((j - 2) * co + c) as *mut v128, a);
                     }
-                    v128_store(out.add(ox * co + c) as *mut v128, a);
                 }
                 c += 4;
             }
