@@ -2,10 +2,10 @@
  * `Conv2D` and `FusedConv2D` on wasm through Winograd F(4×4, 3×3) or F(2×2, 3×3) (`winograd.ts`)
  * for the 3×3, stride-1 float32 NHWC convolutions where it beats XNNPACK's direct convolution, and
  * through our own kernel for one-channel inputs (3×3 `valid`; `conv_narrow.ts`), which XNNPACK
- * runs at a third of the SIMD rate; every other case (and `FusedConv2D` with an activation other than relu or linear, or with prelu
- * weights) goes to the kernel tfjs-backend-wasm registered, which these wrap (its `setupFunc`
- * stays, binding the C++ entry point the fallback needs), so they are registered in place of it:
- * see `src/kernels/register.ts`.
+ * runs at a third of the SIMD rate; every other case (and `FusedConv2D` with an activation other
+ * than relu or linear, or with prelu weights) goes to the kernel tfjs-backend-wasm registered,
+ * which these wrap (its `setupFunc` stays, binding the C++ entry point the fallback needs), so they
+ * are registered in place of it: see `src/kernels/register.ts`.
  *
  * @module
  */
