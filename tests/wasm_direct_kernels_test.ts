@@ -130,11 +130,14 @@ Deno.test("the narrow convolution kernels write nothing but their outputs (senti
     const before = f32.slice(16, inputsEnd / 4);
     const y = alloc(b * oh * ow * co), dx = alloc(b * h * w), dx2 = alloc(b * h * w), row = alloc(4 * w);
     const dw = alloc(9 * co), total = alloc(2 * 9 * co + 2), part = alloc(9 * co);
+    // The general ∂x kernel with 2 input channels, a 2×3 filter and padding (dy as large as x).
+    const f2 = alloc(2 * 3 * 2 * co), dyPad = alloc(b * h * w * co), dx3 = alloc(b * h * w * 2);
     const t8 = total + (total % 8 ? 4 : 0);
     k.conv3x3_c1_f32(x, f, bias, y, b, h, w, co, 1, 1);
     k.conv3x3_c1_backprop_input_f32(dy, f, dx, row, b, h, w, co);
     k.conv_narrow_backprop_input_f32(dy, f, dx2, b, h, w, 1, oh, ow, co, 3, 3, 0, 0);
     k.conv3x3_c1_backprop_filter_f32(x, dy, dw, part, t8, b, h, w, co);
+    k.conv_narrow_backprop_input_f32(dyPad, f2, dx3, b, h, w, 2, h, w, co, 2, 3, 1, 2);
     for (let wi = 0; wi < words.length; wi++) {
       const byte = 4 * wi;
       if (byte < next && byte >= 64) continue; // inputs (checked below), outputs, scratch, padding
