@@ -149,6 +149,48 @@ Deno.test("gemm_f32 writes nothing but its output and computes A·b for both str
   }
 });
 
+Deno.test("the narrow convolution kernels write nothing but their outputs (sentinel-filled memory, odd shapes)", () => {
+  const memory = new WebAssembly.Memory({ initial: 4 });
+  const k = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } })
+    .exports as unknown as Record<string, (...args: number[]) => void>;
+  const words = new Int32Array(memory.buffer);
+  const f32 = new Float32Array(memory.buffer);
+  const rand = prng(5);
+  for (const [b, h, w, co] of [[1, 3, 3, 1], [2, 5, 7, 6], [1, 6, 4, 13], [2, 7, 12, 8]]) {
+    words.fill(SENTINEL);
+    let next = 64; // bytes; buffers 4-byte aligned only, as tfjs's may be
+    const alloc = (n: number) => {
+      const at = next;
+      for (let i = 0; i < n; i++) f32[at / 4 + i] = rand() - 0.5;
+      next += 4 * n + 12;
+      return at;
+    };
+    const [oh, ow] = [h - 2, w - 2];
+    const x = alloc(b * h * w), f = alloc(9 * co), bias = alloc(co), dy = alloc(b * oh * ow * co);
+    const inputsEnd = next;
+    const before = f32.slice(16, inputsEnd / 4);
+    const y = alloc(b * oh * ow * co), dx = alloc(b * h * w), dx2 = alloc(b * h * w), row = alloc(4 * w);
+    const dw = alloc(9 * co), total = alloc(2 * 9 * co + 2), part = alloc(9 * co);
+    // The general ∂x kernel with 2 input channels, a 2×3 filter and padding (dy as large as x).
+    const f2 = alloc(2 * 3 * 2 * co), dyPad = alloc(b * h * w * co), dx3 = alloc(b * h * w * 2);
+    const t8 = total + (total % 8 ? 4 : 0);
+    k.conv3x3_c1_f32(x, f, bias, y, b, h, w, co, 1, 1);
+    k.conv3x3_c1_backprop_input_f32(dy, f, dx, row, b, h, w, co);
+    k.conv_narrow_backprop_input_f32(dy, f, dx2, b, h, w, 1, oh, ow, co, 3, 3, 0, 0);
+    k.conv3x3_c1_backprop_filter_f32(x, dy, dw, part, t8, b, h, w, co);
+    k.conv_narrow_backprop_input_f32(dyPad, f2, dx3, b, h, w, 2, h, w, co, 2, 3, 1, 2);
+    for (let wi = 0; wi < words.length; wi++) {
+      const byte = 4 * wi;
+      if (byte < next && byte >= 64) continue; // inputs (checked below), outputs, scratch, padding
+      assert.equal(words[wi], SENTINEL, `[${b},${h},${w}] → ${co}: word at byte ${byte} overwritten`);
+    }
+    assert.deepEqual(f32.slice(16, inputsEnd / 4), before, "inputs unchanged");
+    // The 3×3 kernel and the general one agree on ∂x (they sum in different orders).
+    const [a, c] = [f32.slice(dx / 4, dx / 4 + b * h * w), f32.slice(dx2 / 4, dx2 / 4 + b * h * w)];
+    a.forEach((v, i) => assert.ok(Math.abs(v - c[i]) < 1e-5, `∂x[${i}]: ${v} vs ${c[i]}`));
+  }
+});
+
 Deno.test("the direct kernels are active on the (single-threaded) wasm backend", async () => {
   await selectBackend("wasm");
   assert.ok(directKernels(tf.backend()) != null);

@@ -10,7 +10,8 @@
 //! where it traps instead of overwriting tfjs's data. `tests/wasm_direct_kernels_test.ts`
 //! checks the binary for that and runs every kernel in a sentinel-filled memory. Only leaf kernels
 //! whose scratch the caller hands in belong here. Most are the same source files as in `../src`,
-//! compiled a second time; `relu_bias_grad` is only here, as it pays only without copies.
+//! compiled a second time; `relu_bias_grad` and `conv_narrow` are only here, as they pay only without
+//! copies.
 
 #![no_std]
 
@@ -19,6 +20,7 @@ mod column_sums;
 mod gemm;
 #[path = "../src/max_pool_grad.rs"]
 mod max_pool_grad;
+mod conv_narrow;
 mod relu_bias_grad;
 
 #[panic_handler]

@@ -1,15 +1,17 @@
 /**
  * `Conv2D` and `FusedConv2D` on wasm through Winograd F(4×4, 3×3) or F(2×2, 3×3) (`winograd.ts`)
- * for the 3×3, stride-1 float32 NHWC convolutions where it beats XNNPACK's direct convolution;
- * every other case (and `FusedConv2D` with an activation other than relu or linear, or with prelu
- * weights) goes to the kernel tfjs-backend-wasm registered, which these wrap (its `setupFunc`
- * stays, binding the C++ entry point the fallback needs), so they are registered in place of it:
- * see `src/kernels/register.ts`.
+ * for the 3×3, stride-1 float32 NHWC convolutions where it beats XNNPACK's direct convolution, and
+ * through our own kernel for one-channel inputs (3×3 `valid`; `conv_narrow.ts`), which XNNPACK
+ * runs at a third of the SIMD rate; every other case (and `FusedConv2D` with an activation other
+ * than relu or linear, or with prelu weights) goes to the kernel tfjs-backend-wasm registered,
+ * which these wrap (its `setupFunc` stays, binding the C++ entry point the fallback needs), so they
+ * are registered in place of it: see `src/kernels/register.ts`.
  *
  * @module
  */
 import { tf } from "../../tf.ts";
 import type { WasmBackendLike } from "./heap.ts";
+import { narrowConv2D, narrowConvApplies } from "./conv_narrow.ts";
 import { winogradApplies, winogradConv2D } from "./winograd.ts";
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
@@ -40,8 +42,12 @@ export function fastConv2DConfig(original: tf.KernelConfig): tf.KernelConfig {
   const kernelFunc = (args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] => {
     const { x, filter } = args.inputs as unknown as { x: tf.TensorInfo; filter: tf.TensorInfo };
     const info = convInfo(x, filter, args.attrs as unknown as tf.Conv2DAttrs);
-    if (info == null || !winogradApplies(info)) return original.kernelFunc(args);
-    return winogradConv2D(args.backend as WasmBackendLike, x, filter, null, false, info);
+    if (info == null) return original.kernelFunc(args);
+    const backend = args.backend as WasmBackendLike;
+    const narrow = narrowConvApplies(backend, info, true);
+    if (narrow != null) return narrowConv2D(narrow, backend, x, filter, null, false, info);
+    if (!winogradApplies(info)) return original.kernelFunc(args);
+    return winogradConv2D(backend, x, filter, null, false, info);
   };
   return { ...original, kernelFunc };
 }
@@ -61,7 +67,7 @@ export function fastFusedConv2DConfig(original: tf.KernelConfig): tf.KernelConfi
       return original.kernelFunc(args);
     }
     const info = convInfo(x, filter, attrs);
-    if (info == null || !winogradApplies(info)) return original.kernelFunc(args);
+    if (info == null) return original.kernelFunc(args);
     // tfjs's own kernel rejects any other bias with a clear error: let it.
     if (
       bias != null &&
@@ -69,14 +75,12 @@ export function fastFusedConv2DConfig(original: tf.KernelConfig): tf.KernelConfi
     ) {
       return original.kernelFunc(args);
     }
-    return winogradConv2D(
-      args.backend as WasmBackendLike,
-      x,
-      filter,
-      bias ?? null,
-      activation === "relu",
-      info,
-    );
+    const backend = args.backend as WasmBackendLike;
+    const relu = activation === "relu";
+    const narrow = narrowConvApplies(backend, info, true);
+    if (narrow != null) return narrowConv2D(narrow, backend, x, filter, bias ?? null, relu, info);
+    if (!winogradApplies(info)) return original.kernelFunc(args);
+    return winogradConv2D(backend, x, filter, bias ?? null, relu, info);
   };
   return { ...original, kernelFunc };
 }

@@ -1,13 +1,15 @@
 /**
  * `Conv2DBackpropFilter` on the wasm backend (tfjs-backend-wasm 4.22 has none, so no conv net can
  * train there). The GEMM runs in our Rust module (`wasm/src/conv2d_backprop_filter.rs`); 3×3
- * stride-1 convolutions with enough channels take Winograd instead (`winograd.ts`).
+ * stride-1 convolutions with enough channels take Winograd instead (`winograd.ts`), and one-channel
+ * 3×3 `valid` ones a kernel on tfjs's heap (`conv_narrow.ts`), which needs no copy of `dy`.
  *
  * @module
  */
 import { tf } from "../../tf.ts";
 import { arena, f32, type WasmBackendLike } from "./heap.ts";
 import { wasmKernels } from "./module.ts";
+import { narrowConvApplies, narrowConvBackpropFilter } from "./conv_narrow.ts";
 import { winogradApplies, winogradBackpropFilter } from "./winograd.ts";
 
 type Shape4 = [number, number, number, number];
@@ -106,6 +108,10 @@ function conv2dBackpropFilter(
     dy.shape,
     attrs as unknown as tf.Conv2DBackpropFilterAttrs,
   );
+  if (x.dtype === "float32" && dy.dtype === "float32") {
+    const narrow = narrowConvApplies(wasm, info, true);
+    if (narrow != null) return narrowConvBackpropFilter(narrow, wasm, x, dy, info);
+  }
   if (winogradApplies(info)) return winogradBackpropFilter(wasm, x, dy, info);
   const { batchSize: b, inChannels: ci, outHeight: oh, outWidth: ow, outChannels: co } = info;
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;

@@ -7,7 +7,8 @@
  * W[KH−1−u, KW−1−v, c, o] (rotated 180°, channel axes swapped) and dy padded by KH−1−top above,
  * H−OH+top below (likewise for columns), which covers `same`, `valid` and explicit padding and
  * non-square filters. Strides above 1 (which would need zero-dilated dy) keep tfjs's kernel.
- * Inputs with ≤ 4 channels, where XNNPACK is slowest, take a Rust gather at any stride
+ * Inputs with ≤ 4 channels, where XNNPACK is slowest, take a Rust gather: at stride 1 on tfjs's
+ * heap (`conv_narrow.ts`), else (or with threaded tfjs) through copies
  * (`conv2d_backprop_input_narrow.ts`); 3×3 stride-1 ones with enough channels take Winograd
  * (`winograd.ts`).
  *
@@ -17,6 +18,7 @@
  * @module
  */
 import { tf } from "../../tf.ts";
+import { narrowConvApplies, narrowConvBackpropInput } from "./conv_narrow.ts";
 import { backpropInputNarrow, NARROW_INPUT_CHANNELS } from "./conv2d_backprop_input_narrow.ts";
 import type { WasmBackendLike } from "./heap.ts";
 import { winogradApplies, winogradBackpropInput } from "./winograd.ts";
@@ -74,6 +76,10 @@ export function fastConv2DBackpropInputConfig(original: tf.KernelConfig): tf.Ker
     const left = kw - 1 - padInfo.left;
     const bottom = info.inHeight - info.outHeight + padInfo.top;
     const right = info.inWidth - info.outWidth + padInfo.left;
+    const narrow = filter.dtype === "float32" ? narrowConvApplies(backend, info, false) : null;
+    if (narrow != null) {
+      return narrowConvBackpropInput(narrow, backend as unknown as WasmBackendLike, dy, filter, info);
+    }
     if (ci <= NARROW_INPUT_CHANNELS) return backpropInputNarrow(backend as never, dy, filter, info);
     if (filter.dtype === "float32" && winogradApplies(info)) {
       return winogradBackpropInput(backend as unknown as WasmBackendLike, dy, filter, info);

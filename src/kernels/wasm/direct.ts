@@ -51,6 +51,59 @@ export interface DirectKernels {
     rows: number,
     c: number,
   ): void;
+  /** See `wasm/direct/conv_narrow.rs`. */
+  conv_narrow_backprop_input_f32(
+    dy: number,
+    w: number,
+    dx: number,
+    b: number,
+    h: number,
+    wd: number,
+    ci: number,
+    oh: number,
+    ow: number,
+    co: number,
+    kh: number,
+    kw: number,
+    pt: number,
+    pl: number,
+  ): void;
+  /** See `wasm/direct/conv_narrow.rs`. */
+  conv3x3_c1_f32(
+    x: number,
+    w: number,
+    bias: number,
+    y: number,
+    b: number,
+    h: number,
+    wd: number,
+    co: number,
+    hasBias: number,
+    relu: number,
+  ): void;
+  /** See `wasm/direct/conv_narrow.rs`. */
+  conv3x3_c1_backprop_input_f32(
+    dy: number,
+    w: number,
+    dx: number,
+    row: number,
+    b: number,
+    h: number,
+    wd: number,
+    co: number,
+  ): void;
+  /** See `wasm/direct/conv_narrow.rs`. */
+  conv3x3_c1_backprop_filter_f32(
+    x: number,
+    dy: number,
+    dw: number,
+    part: number,
+    total: number,
+    b: number,
+    h: number,
+    wd: number,
+    co: number,
+  ): void;
 }
 
 /** The parts of tfjs-backend-wasm's `BackendWasm` the direct kernels use (internals of tfjs 4.22). */
