@@ -27,9 +27,10 @@ const HELP = `deno task bench:train [options]
   --steps N         timed steps per round (default 10)
   --warmup N        untimed steps first (default 2)
   --micro-batch N   trainStep's microBatch: gradient in slices of N (default: whole batch; the CNN
-                    and RNN-SPN ds1 need 50 on wasm, whose heap is limited to 2 GB)
+                    and RNN-SPN ds1 need 50 on one wasm instance, whose heap is limited to 2 GB)
   --workers N       data-parallel: the main thread + N−1 Workers, each its own tfjs instance on
-                    1/N of the batch, gradients summed, one update (DataParallelStep; default 1)
+                    1/N of the batch, gradients summed, one update (DataParallelStep; default: one
+                    per core, navigator.hardwareConcurrency; 1 when --micro-batch is given)
   --rounds N        rounds per model (default 1; 3 with --vs-torch)
   --vs-torch        alternate our step (first backend) and the PyTorch peer each round
   --torch-threads N threads of the PyTorch peer (default 2)
@@ -58,7 +59,7 @@ const { values: args } = parseArgs({
     steps: { type: "string", default: "10" },
     warmup: { type: "string", default: "2" },
     "micro-batch": { type: "string" },
-    workers: { type: "string", default: "1" },
+    workers: { type: "string" },
     rounds: { type: "string" },
     "vs-torch": { type: "boolean", default: false },
     "torch-threads": { type: "string", default: "2" },
@@ -90,7 +91,12 @@ if (!Number.isInteger(warmup) || warmup < 0) {
 const microBatch = args["micro-batch"] === undefined
   ? undefined
   : positive(args["micro-batch"], "micro-batch");
-const workers = positive(args.workers!, "workers");
+// All cores by default: one tfjs instance per core is how training on wasm uses the machine.
+const workers = args.workers !== undefined
+  ? positive(args.workers, "workers")
+  : microBatch !== undefined
+  ? 1
+  : Math.max(1, navigator.hardwareConcurrency || 1);
 if (workers > 1 && microBatch !== undefined) {
   throw new Error("--workers > 1 and --micro-batch do not combine");
 }
