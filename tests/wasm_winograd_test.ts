@@ -6,7 +6,12 @@
 import assert from "node:assert/strict";
 import { tf } from "../src/tf.ts";
 import { selectBackend } from "../mod.ts";
-import { winogradApplies, winogradSettings, winogradTile } from "../src/kernels/wasm/winograd.ts";
+import {
+  winogradApplies,
+  winogradSettings,
+  type WinogradTile,
+  winogradTile,
+} from "../src/kernels/wasm/winograd.ts";
 import { prng } from "./_random.ts";
 import { on, values } from "./_on_backend.ts";
 
@@ -67,7 +72,7 @@ function cases(seed: number, n: number): { xShape: S4; co: number; pad: Pad }[] 
 const TOL = 1e-4;
 
 /** Runs `fn` with the tile size forced to `tile` (both variants are tested on every shape). */
-async function withTile(tile: 2 | 4, fn: () => Promise<void>): Promise<void> {
+async function withTile(tile: WinogradTile, fn: () => Promise<void>): Promise<void> {
   winogradSettings.tile = tile;
   try {
     await fn();
@@ -82,7 +87,10 @@ Deno.test("the tile size follows the multiply count, partial edge tiles counted 
   assert.equal(tile(15, 15), 4); // 13 outputs: 4² tiles · 36 = 576 < 7² · 16 = 784
   assert.equal(tile(6, 6), 4); // 4 outputs: one 4×4 tile, 36 < 64
   assert.equal(tile(4, 4), 2); // 2 outputs: 16 < 36
-  assert.equal(tile(7, 7), 2); // 5 outputs: 4 · 36 = 144 = 9 · 16: the tie goes to F(2×2)
+  assert.equal(tile(7, 7), 3); // 5 outputs: 4 · 25 = 100 < 4 · 36 = 144 = 9 · 16
+  assert.equal(tile(11, 11), 3); // 9 outputs: 9 · 25 = 225 < 9 · 36 = 324 < 25 · 16 = 400
+  assert.equal(tile(20, 20), 3); // 18 outputs: 36 · 25 = 900 = 25 · 36: the tie goes to the smaller tile
+  assert.equal(tile(11, 15), 3); // 9 × 13 outputs: 3 · 5 · 25 = 375 < 3 · 4 · 36 = 432
 });
 
 Deno.test("outputs too small to save multiplies keep the direct kernel", () => {
@@ -94,8 +102,8 @@ Deno.test("outputs too small to save multiplies keep the direct kernel", () => {
   assert.ok(applies(15, 15));
 });
 
-Deno.test("Conv2D on wasm (Winograd) matches cpu (F(2×2) and F(4×4))", async () => {
-  for (const tile of [2, 4] as const) {
+Deno.test("Conv2D on wasm (Winograd) matches cpu (F(2×2), F(3×3) and F(4×4))", async () => {
+  for (const tile of [2, 3, 4] as const) {
     await withTile(tile, async () => {
       const rand = prng(1);
       for (const { xShape, co, pad } of cases(2, 10)) {
@@ -113,8 +121,8 @@ Deno.test("Conv2D on wasm (Winograd) matches cpu (F(2×2) and F(4×4))", async (
   }
 });
 
-Deno.test("FusedConv2D on wasm (Winograd, bias and relu/linear fused) matches cpu (F(2×2) and F(4×4))", async () => {
-  for (const tile of [2, 4] as const) {
+Deno.test("FusedConv2D on wasm (Winograd, bias and relu/linear fused) matches cpu (F(2×2), F(3×3) and F(4×4))", async () => {
+  for (const tile of [2, 3, 4] as const) {
     await withTile(tile, async () => {
       const rand = prng(3);
       const acts = ["relu", "linear", "relu", "elu"] as const;
@@ -148,8 +156,8 @@ Deno.test("FusedConv2D on wasm (Winograd, bias and relu/linear fused) matches cp
   }
 });
 
-Deno.test("Conv2DBackpropInput and Conv2DBackpropFilter on wasm (Winograd) match cpu (F(2×2) and F(4×4))", async () => {
-  for (const tile of [2, 4] as const) {
+Deno.test("Conv2DBackpropInput and Conv2DBackpropFilter on wasm (Winograd) match cpu (F(2×2), F(3×3) and F(4×4))", async () => {
+  for (const tile of [2, 3, 4] as const) {
     await withTile(tile, async () => {
       const rand = prng(5);
       for (const { xShape, co, pad } of cases(6, 10)) {
@@ -221,8 +229,8 @@ Deno.test("Winograd agrees with the direct wasm kernels at a training shape (bat
   tf.dispose([x, w, dy]);
 });
 
-Deno.test("the gradient of a conv net with Winograd layers on wasm equals cpu's (F(2×2) and F(4×4))", async () => {
-  for (const tile of [2, 4] as const) {
+Deno.test("the gradient of a conv net with Winograd layers on wasm equals cpu's (F(2×2), F(3×3) and F(4×4))", async () => {
+  for (const tile of [2, 3, 4] as const) {
     await withTile(tile, async () => {
       const rand = prng(9);
       const xShape: S4 = [2, 11, 9, 3];

@@ -1,6 +1,6 @@
-//! Winograd F(m×m, 3×3) convolution, m = 2 or 4 (NHWC, 3×3 filter, stride 1, dilation 1), and
+//! Winograd F(m×m, 3×3) convolution, m = 2, 3 or 4 (NHWC, 3×3 filter, stride 1, dilation 1), and
 //! its two gradients, for training: (m+2)² multiplies per m×m output tile and channel pair
-//! instead of 9·m² (16 against 36 for m = 2, 36 against 144 for m = 4).
+//! instead of 9·m² (16 against 36 for m = 2, 25 against 81 for m = 3, 36 against 144 for m = 4).
 //!
 //! With Lavin & Gray's matrices (correlation, as tfjs's conv2d computes)
 //!   U = G g Gᵀ per (ci, co),  V = Bᵀ d B per (m+2)×(m+2) input tile d (tiles step by m) and
@@ -245,6 +245,85 @@ impl Tiling for F4 {
     }
 }
 
+/// F(3×3, 3×3) with interpolation points 0, ±1, 2, ∞: 25 multiplies per 3×3 outputs (3.24× fewer
+/// than direct). It covers 9×9, 6×6 and 3×3 outputs with whole tiles, where F(4×4)'s partial edge
+/// tiles would waste up to 44 % of its multiplies (9×9: 9 · 25 = 225 against 9 · 36 = 324).
+struct F3;
+
+impl Tiling for F3 {
+    const M: usize = 3;
+    const ALPHA: usize = 5;
+    #[inline(always)]
+    fn bt<L: Lane>(d: &[L; 6]) -> [L; 6] {
+        let z = L::zero();
+        let d31 = d[3].sub(d[1]);
+        [
+            d[0].sub(d[2]).scale(2.0).add(d31),
+            d31.sub(d[1].add(d[2])),
+            d[1].scale(2.0).sub(d[2].scale(3.0)).add(d[3]),
+            d31,
+            d[1].sub(d[3]).scale(2.0).sub(d[2]).add(d[4]),
+            z,
+        ]
+    }
+    #[inline(always)]
+    fn b<L: Lane>(v: &[L; 6]) -> [L; 6] {
+        let z = L::zero();
+        [
+            v[0].scale(2.0),
+            v[2].sub(v[1]).add(v[4]).scale(2.0).sub(v[0].add(v[3])),
+            z.sub(v[0].scale(2.0)).sub(v[1]).sub(v[2].scale(3.0)).sub(v[4]),
+            v[0].add(v[1]).add(v[2]).add(v[3]).sub(v[4].scale(2.0)),
+            v[4],
+            z,
+        ]
+    }
+    #[inline(always)]
+    fn at<L: Lane>(m: &[L; 6]) -> [L; 6] {
+        let z = L::zero();
+        [
+            m[0].add(m[1]).add(m[2]).add(m[3]),
+            m[1].sub(m[2]).add(m[3].scale(2.0)),
+            m[1].add(m[2]).add(m[3].scale(4.0)).add(m[4]),
+            z,
+            z,
+            z,
+        ]
+    }
+    #[inline(always)]
+    fn a<L: Lane>(y: &[L; 6]) -> [L; 6] {
+        let z = L::zero();
+        let p02 = y[0].add(y[2]);
+        [
+            y[0],
+            p02.add(y[1]),
+            p02.sub(y[1]),
+            y[0].add(y[1].scale(2.0)).add(y[2].scale(4.0)),
+            y[2],
+            z,
+        ]
+    }
+    #[inline(always)]
+    fn g([g0, g1, g2]: [f32; 3]) -> [f32; 6] {
+        [
+            0.5 * g0,
+            -0.5 * (g0 + g1 + g2),
+            (g1 - g0 - g2) / 6.0,
+            (g0 + 2.0 * g1 + 4.0 * g2) / 6.0,
+            g2,
+            0.0,
+        ]
+    }
+    #[inline(always)]
+    fn gt(u: &[f32; 6]) -> [f32; 3] {
+        [
+            0.5 * (u[0] - u[1]) + (u[3] - u[2]) / 6.0,
+            -0.5 * u[1] + u[2] / 6.0 + u[3] / 3.0,
+            -0.5 * u[1] - u[2] / 6.0 + 2.0 * u[3] / 3.0 + u[4],
+        ]
+    }
+}
+
 /// V = Bᵀ d B for the ALPHA×ALPHA tile at `src` (rows `rs` apart, columns `cs` apart), channel
 /// `c`, into the ALPHA² planes of `dst` (`ks` apart).
 #[inline(always)]
@@ -393,18 +472,20 @@ fn tiles_for<T: Tiling>(o: usize) -> usize {
     (o + T::M - 1) / T::M
 }
 
-/// Dispatches an entry point on the tile size `m` (4 → F4, otherwise F2).
+/// Dispatches an entry point on the tile size `m` (4 → F4, 3 → F3, otherwise F2).
 macro_rules! by_tile {
     ($m:expr, $f:ident ( $($arg:expr),* )) => {
         if $m == 4 {
             $f::<F4>($($arg),*)
+        } else if $m == 3 {
+            $f::<F3>($($arg),*)
         } else {
             $f::<F2>($($arg),*)
         }
     };
 }
 
-/// U for `g` [3, 3, ci, co] and tile size `m` (2 or 4): plane k of the (m+2)² holds
+/// U for `g` [3, 3, ci, co] and tile size `m` (2, 3 or 4): plane k of the (m+2)² holds
 /// (G g Gᵀ)[k] at `u[k·ci·co + i·si + o·so]`, so (si, so) = (co, 1) lays out U[k] as [ci, co]
 /// and (1, ci) as its transpose [co, ci].
 ///

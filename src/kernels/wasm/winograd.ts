@@ -33,8 +33,8 @@ export const winogradSettings = {
    * on the same cache sets).
    */
   chunk: 12,
-  /** Outputs per tile side: 4 for F(4×4, 3×3), 2 for F(2×2, 3×3), 0 to choose per shape. */
-  tile: 0 as 0 | 2 | 4,
+  /** Outputs per tile side: 2, 3 or 4 for F(m×m, 3×3), 0 to choose per shape. */
+  tile: 0 as 0 | WinogradTile,
 };
 
 /** Multiplies per image and channel pair with tile size `m`, partial edge tiles counted whole. */
@@ -42,16 +42,22 @@ function multiplies(info: tf.backend_util.Conv2DInfo, m: number): number {
   return Math.ceil(info.outHeight / m) * Math.ceil(info.outWidth / m) * (m + 2) ** 2;
 }
 
+/** Outputs per side of a Winograd tile: F(2×2, 3×3), F(3×3, 3×3) or F(4×4, 3×3). */
+export type WinogradTile = 2 | 3 | 4;
+
 /**
- * The tile size for `info`: the one with fewer multiplies once partial tiles at the bottom and
- * right edges are counted whole, (m+2)² per tile (the transforms scale alike); F(2×2) on a tie,
- * as its rounding error is smaller. F(4×4) wins on most sizes despite its partial tiles (13×13
- * outputs: 4² tiles · 36 = 576 multiplies per image and channel pair against 7² · 16 = 784);
- * 2×2 outputs (16 against 36) and 5×5 (a tie) take F(2×2).
+ * The tile size for `info`: the one with the fewest multiplies once partial tiles at the bottom
+ * and right edges are counted whole, (m+2)² per tile (the transforms scale alike); the smaller
+ * tile on a tie, as its rounding error is smaller. F(4×4) wins on most sizes despite its partial
+ * tiles (13×13 outputs: 4² tiles · 36 = 576 multiplies per image and channel pair against
+ * 5² · 25 = 625 and 7² · 16 = 784); whole F(3×3) tiles win at 3, 5, 6 and 9 outputs (9×9: 225
+ * against 324 and 400); 2×2 outputs take F(2×2) (16 against 25 and 36).
  */
-export function winogradTile(info: tf.backend_util.Conv2DInfo): 2 | 4 {
+export function winogradTile(info: tf.backend_util.Conv2DInfo): WinogradTile {
   if (winogradSettings.tile !== 0) return winogradSettings.tile;
-  return multiplies(info, 4) < multiplies(info, 2) ? 4 : 2;
+  let best: WinogradTile = 2;
+  for (const m of [3, 4] as const) if (multiplies(info, m) < multiplies(info, best)) best = m;
+  return best;
 }
 
 /**
@@ -69,7 +75,7 @@ export function winogradApplies(info: tf.backend_util.Conv2DInfo): boolean {
   ) {
     return false;
   }
-  const best = Math.min(multiplies(info, 2), multiplies(info, 4));
+  const best = Math.min(multiplies(info, 2), multiplies(info, 3), multiplies(info, 4));
   return best <= (2 / 3) * 9 * info.outHeight * info.outWidth;
 }
 
