@@ -6,8 +6,8 @@
  *
  *   deno run -A bench/conv_narrow_ab.ts [--reps 9]
  *
- * "old" is `narrowConvSettings.enabled = false`; `bench/conv_narrow_step_ab.ts` alternates whole
- * training steps.
+ * "old" is `narrowConvSettings.enabled = false`; `bench/step_ab.ts --switch narrow` alternates
+ * whole training steps.
  */
 import { parseArgs } from "node:util";
 import { tf } from "../src/tf.ts";
