@@ -79,28 +79,43 @@ export function winogradApplies(info: tf.backend_util.Conv2DInfo): boolean {
   return best <= (2 / 3) * 9 * info.outHeight * info.outWidth;
 }
 
-/**
- * The padded input the Rust kernels read with tile size `m`: whole (m+2)×(m+2) tiles, stepping by
- * m, over every output, so m·⌈oh/m⌉ + 2 rows (≥ top + h, since oh = h + top + bottom − 2) and
- * likewise columns.
- */
-function padded(info: tf.backend_util.Conv2DInfo, m: number): { hp: number; wp: number } {
-  return { hp: m * Math.ceil(info.outHeight / m) + 2, wp: m * Math.ceil(info.outWidth / m) + 2 };
+/** How {@linkcode winogradTile}'s tiles cover the convolution `info` describes. */
+interface Tiling {
+  /** Outputs per tile side. */
+  m: WinogradTile;
+  /** Transformed values per tile and channel pair, (m+2)². */
+  planes: number;
+  /**
+   * Rows and columns of the padded input the Rust kernels read: whole (m+2)×(m+2) tiles, stepping
+   * by m, over every output, so m·⌈oh/m⌉ + 2 rows (≥ top + h, since oh = h + top + bottom − 2) and
+   * likewise columns.
+   */
+  hp: number;
+  wp: number;
 }
 
-/** Copies NHWC `src` [b, h, w, c] into `dst` [b, hp, wp, c] at (`top`, `left`), zeros around it. */
+/** The {@linkcode Tiling} of `info`. */
+function tiling(info: tf.backend_util.Conv2DInfo): Tiling {
+  const m = winogradTile(info);
+  const hp = m * Math.ceil(info.outHeight / m) + 2;
+  const wp = m * Math.ceil(info.outWidth / m) + 2;
+  return { m, planes: (m + 2) ** 2, hp, wp };
+}
+
+/**
+ * Copies the input `x` of the convolution `info` describes into `dst` [b, hp, wp, ci], at its
+ * padding's offset, zeros around it.
+ */
 function copyPadded(
-  src: Float32Array,
+  backend: WasmBackendLike,
+  x: tf.TensorInfo,
   dst: Float32Array,
-  b: number,
-  h: number,
-  w: number,
-  c: number,
-  hp: number,
-  wp: number,
-  top: number,
-  left: number,
+  info: tf.backend_util.Conv2DInfo,
+  { hp, wp }: Tiling,
 ): void {
+  const src = backend.typedArrayFromHeap(x) as Float32Array;
+  const { batchSize: b, inHeight: h, inWidth: w, inChannels: c } = info;
+  const { top, left } = info.padInfo;
   // The arena is reused, so the border must be cleared every call (only the border: the rest is
   // overwritten, and clearing it too costs as much as the copy).
   const row = w * c;
@@ -132,12 +147,11 @@ export function winogradConv2D(
   relu: boolean,
   info: tf.backend_util.Conv2DInfo,
 ): tf.TensorInfo {
-  const { batchSize: b, inHeight: h, inWidth: w, inChannels: ci } = info;
+  const { batchSize: b, inChannels: ci } = info;
   const { outHeight: oh, outWidth: ow, outChannels: co } = info;
   const { chunk } = winogradSettings;
-  const m = winogradTile(info);
-  const { hp, wp } = padded(info, m);
-  const planes = (m + 2) ** 2;
+  const t = tiling(info);
+  const { m, hp, wp, planes } = t;
   const xLen = b * hp * wp * ci;
   const yLen = b * oh * ow * co;
   const [xPtr, gPtr, uPtr, biasPtr, yPtr, scratchPtr] = arena([
@@ -148,18 +162,7 @@ export function winogradConv2D(
     yLen * 4,
     planes * chunk * (ci + co) * 4,
   ]);
-  copyPadded(
-    backend.typedArrayFromHeap(x) as Float32Array,
-    f32(xPtr, xLen),
-    b,
-    h,
-    w,
-    ci,
-    hp,
-    wp,
-    info.padInfo.top,
-    info.padInfo.left,
-  );
+  copyPadded(backend, x, f32(xPtr, xLen), info, t);
   f32(gPtr, 9 * ci * co).set(backend.typedArrayFromHeap(filter) as Float32Array);
   if (bias) f32(biasPtr, co).set(backend.typedArrayFromHeap(bias) as Float32Array);
   const k = wasmKernels();
@@ -196,9 +199,7 @@ export function winogradBackpropInput(
   const { batchSize: b, inHeight: h, inWidth: w, inChannels: ci } = info;
   const { outHeight: oh, outWidth: ow, outChannels: co } = info;
   const { chunk } = winogradSettings;
-  const m = winogradTile(info);
-  const { hp, wp } = padded(info, m);
-  const planes = (m + 2) ** 2;
+  const { m, hp, wp, planes } = tiling(info);
   const dyLen = b * oh * ow * co;
   const dxLen = b * hp * wp * ci;
   const [dyPtr, gPtr, utPtr, dxPtr, scratchPtr] = arena([
@@ -235,12 +236,11 @@ export function winogradBackpropFilter(
   dy: tf.TensorInfo,
   info: tf.backend_util.Conv2DInfo,
 ): tf.TensorInfo {
-  const { batchSize: b, inHeight: h, inWidth: w, inChannels: ci } = info;
+  const { batchSize: b, inChannels: ci } = info;
   const { outHeight: oh, outWidth: ow, outChannels: co } = info;
   const { chunk } = winogradSettings;
-  const m = winogradTile(info);
-  const { hp, wp } = padded(info, m);
-  const planes = (m + 2) ** 2;
+  const t = tiling(info);
+  const { m, hp, wp, planes } = t;
   const xLen = b * hp * wp * ci;
   const dyLen = b * oh * ow * co;
   const [xPtr, dyPtr, dgPtr, scratchPtr] = arena([
@@ -249,18 +249,7 @@ export function winogradBackpropFilter(
     9 * ci * co * 4,
     planes * (ci * co + chunk * (ci + co)) * 4,
   ]);
-  copyPadded(
-    backend.typedArrayFromHeap(x) as Float32Array,
-    f32(xPtr, xLen),
-    b,
-    h,
-    w,
-    ci,
-    hp,
-    wp,
-    info.padInfo.top,
-    info.padInfo.left,
-  );
+  copyPadded(backend, x, f32(xPtr, xLen), info, t);
   f32(dyPtr, dyLen).set(backend.typedArrayFromHeap(dy) as Float32Array);
   wasmKernels().winograd_backprop_filter_f32(
     m,
