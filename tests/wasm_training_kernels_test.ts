@@ -6,25 +6,13 @@ import assert from "node:assert/strict";
 import { tf } from "../src/tf.ts";
 import { selectBackend } from "../mod.ts";
 import { prng } from "./_random.ts";
-import { on as onBackend, values } from "./_on_backend.ts";
+import { on as onBackend, relErr, values } from "./_on_backend.ts";
 
 const int = (rand: () => number, lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
 
 /** Runs `fn` on `backend` and returns its result's values (tensors disposed). */
 async function on(backend: "cpu" | "wasm", fn: () => tf.Tensor): Promise<Float32Array | Int32Array> {
   return (await onBackend(backend, fn)).data;
-}
-
-/** max |a − b| / max |b|: error relative to the result's scale (elementwise ratios blow up near 0). */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length, "result sizes differ");
-  let err = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    err = Math.max(err, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return scale === 0 ? err : err / scale;
 }
 
 type Pad = "same" | "valid";

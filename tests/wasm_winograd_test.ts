@@ -13,25 +13,13 @@ import {
   winogradTile,
 } from "../src/kernels/wasm/winograd.ts";
 import { prng } from "./_random.ts";
-import { on, values } from "./_on_backend.ts";
+import { on, relErr, values } from "./_on_backend.ts";
 
 type S4 = [number, number, number, number];
 type Pad = "same" | "valid" | tf.backend_util.ExplicitPadding;
 
 const int = (rand: () => number, lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
 const size = (s: number[]) => s.reduce((p, d) => p * d, 1);
-
-/** max |a − b| / max |b|: Winograd's rounding is relative to the result's scale, not per element. */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length, "result sizes differ");
-  let err = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    err = Math.max(err, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return scale === 0 ? err : err / scale;
-}
 
 /**
  * Random 3×3 stride-1 cases that take the Winograd path: odd/even sizes, 13×13 down to 2×2 outputs,
