@@ -52,6 +52,13 @@ export interface ClutteredMnistOptions {
   bankSize?: number;
   /** The slope is uniform in [−maxSlope, maxSlope − 1]. Default 14. */
   maxSlope?: number;
+  /**
+   * Fresh training sequences every epoch (beyond the paper, which trained on one fixed set): epoch `e` of
+   * `batches("train", …)` renders samples `e·size … e·size + size − 1` of the endless train stream, so
+   * epoch 0 is the fixed set (the one `sample`, `batch` and unshuffled evaluation see) and every later
+   * epoch is new data at no cost. Valid and test never change. Default false.
+   */
+  freshEpochs?: boolean;
 }
 
 /**
@@ -112,7 +119,7 @@ export interface ClutteredBatch {
   images: tf.Tensor4D;
   /** `[B, digits]` int32 labels, left to right. */
   labels: tf.Tensor2D;
-  /** The split's sample indices in this batch. */
+  /** The split's sample indices in this batch (with `freshEpochs`, positions in the endless train stream). */
   indices: Uint32Array;
 }
 
@@ -179,7 +186,11 @@ export class ClutteredMnist {
       patch,
       bankSize: int("bankSize", o.bankSize, 100000, 1),
       maxSlope: int("maxSlope", o.maxSlope, 14, 0),
+      freshEpochs: o.freshEpochs ?? false,
     };
+    if (typeof this.config.freshEpochs !== "boolean") {
+      throw new Error(`ClutteredMnist: freshEpochs must be a boolean, got ${JSON.stringify(o.freshEpochs)}`);
+    }
     if (mnist.rows !== DIGIT || mnist.cols !== DIGIT) {
       throw new Error(`ClutteredMnist: expected 28×28 MNIST images, got ${mnist.rows}×${mnist.cols}`);
     }
@@ -214,12 +225,11 @@ export class ClutteredMnist {
 
   /** Every random choice behind sample `index` of `split` (pure: the same for the same seed and options). */
   recipe(split: ClutteredSplit, index: number): SampleRecipe {
-    const size = this.size(split);
-    if (!Number.isInteger(index) || index < 0 || index >= size) {
-      throw new Error(
-        `ClutteredMnist: index must be an integer in [0, ${size - 1}] for ${split}, got ${index}`,
-      );
-    }
+    this.#checkIndex(split, index);
+    return this.#recipe(split, index);
+  }
+
+  #recipe(split: ClutteredSplit, index: number): SampleRecipe {
     const { seed, canvas, digits: k, clutter, patch, bankSize, maxSlope } = this.config;
     const rng = new Xoshiro128(hashWords(seed, SAMPLE, SPLIT_CODE[split], index));
     const pool = this.pool(split);
@@ -257,6 +267,12 @@ export class ClutteredMnist {
    * The samples `indices` of `split` as one batch. The caller owns (and disposes) the returned tensors.
    */
   batch(split: ClutteredSplit, indices: ArrayLike<number>): ClutteredBatch {
+    for (let i = 0; i < indices.length; i++) this.#checkIndex(split, indices[i]);
+    return this.#batch(split, indices, 0);
+  }
+
+  // `offset` moves the indices into the endless train stream of `freshEpochs` (0 otherwise).
+  #batch(split: ClutteredSplit, indices: ArrayLike<number>, offset: number): ClutteredBatch {
     const { canvas, digits } = this.config;
     const b = indices.length;
     const px = canvas * canvas;
@@ -264,12 +280,12 @@ export class ClutteredMnist {
     const labels = new Int32Array(b * digits);
     const scratch = new Float32Array(px);
     for (let i = 0; i < b; i++) {
-      this.#render(this.recipe(split, indices[i]), images, i * px, labels, i * digits, scratch);
+      this.#render(this.#recipe(split, offset + indices[i]), images, i * px, labels, i * digits, scratch);
     }
     return {
       images: tf.tensor4d(images, [b, canvas, canvas, 1], "float32"),
       labels: tf.tensor2d(labels, [b, digits], "int32"),
-      indices: Uint32Array.from(indices),
+      indices: Uint32Array.from(indices, (i) => offset + i),
     };
   }
 
@@ -308,8 +324,9 @@ export class ClutteredMnist {
       throw new Error(`batches: start must be an integer in [0, ${total}], got ${start}`);
     }
     const order = this.order(split, options);
+    const offset = this.config.freshEpochs && split === "train" ? (options.epoch ?? 0) * this.size(split) : 0;
     const batch = (b: number): ClutteredBatch =>
-      this.batch(split, order.subarray(b * batchSize, Math.min((b + 1) * batchSize, order.length)));
+      this.#batch(split, order.subarray(b * batchSize, Math.min((b + 1) * batchSize, order.length)), offset);
     return (async function* () {
       for (let b = start; b < total; b++) yield batch(b);
     })();
@@ -325,6 +342,15 @@ export class ClutteredMnist {
   ): void {
     const { canvas, patch } = this.config;
     renderSample(r, this.#mnist, this.#bank, canvas, patch, out, at, labels, labelsAt, scratch);
+  }
+
+  #checkIndex(split: ClutteredSplit, index: number): void {
+    const size = this.size(split);
+    if (!Number.isInteger(index) || index < 0 || index >= size) {
+      throw new Error(
+        `ClutteredMnist: index must be an integer in [0, ${size - 1}] for ${split}, got ${index}`,
+      );
+    }
   }
 
   #count(split: ClutteredSplit, limit: number | undefined): number {

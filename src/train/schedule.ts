@@ -49,11 +49,17 @@ export interface ScheduleOptions {
   decayEvery?: number;
   /** `"paper"`: divisor per decay (default 1.5). */
   decayFactor?: number;
+  /**
+   * Linear warm-up (beyond the paper): epoch `e ≤ warmupEpochs` runs at `lr · e / (warmupEpochs + 1)`, and
+   * the cosine schedule spans the epochs after the warm-up. Default 0.
+   */
+  warmupEpochs?: number;
 }
 
 /**
  * The learning rate of 1-based `epoch`. Paper: `lr` for epochs 1..30, `lr/1.5` for 31..40, `lr/1.5²` for
- * 41..50, …; cosine: `lr · (1 + cos(π·(epoch−1)/epochs)) / 2`; constant: `lr`.
+ * 41..50, …; cosine: `lr · (1 + cos(π·(epoch−1)/epochs)) / 2`; constant: `lr`. A warm-up, when asked for,
+ * comes first (see {@linkcode ScheduleOptions.warmupEpochs}).
  *
  * @example
  * ```ts
@@ -69,15 +75,20 @@ export function learningRateAt(epoch: number, options: ScheduleOptions): number 
     decayStart = 30,
     decayEvery = 10,
     decayFactor = 1.5,
+    warmupEpochs: w = 0,
   } = options;
   if (!Number.isInteger(epoch) || epoch < 1) {
     throw new Error(`learningRateAt: epoch must be an integer >= 1; got ${epoch}`);
   }
+  if (!Number.isInteger(w) || w < 0) {
+    throw new Error(`learningRateAt: warmupEpochs must be an integer >= 0; got ${w}`);
+  }
+  if (epoch <= w) return lr * epoch / (w + 1);
   switch (schedule) {
     case "constant":
       return lr;
     case "cosine":
-      return lr * 0.5 * (1 + Math.cos(Math.PI * (epoch - 1) / Math.max(1, epochs)));
+      return lr * 0.5 * (1 + Math.cos(Math.PI * (epoch - w - 1) / Math.max(1, epochs - w)));
     case "paper":
       if (epoch <= decayStart) return lr;
       return lr / decayFactor ** (Math.floor((epoch - decayStart - 1) / decayEvery) + 1);

@@ -45,6 +45,8 @@ export interface TrainOptions {
   learningRate?: number;
   /** `"paper"` (default: ÷1.5 every 10 epochs after epoch 30), `"cosine"` or `"constant"`. */
   schedule?: ScheduleName;
+  /** Epochs of linear learning-rate warm-up before the schedule (default 0; see `ScheduleOptions`). */
+  warmupEpochs?: number;
   /** Element-wise gradient clip (default 1). */
   clipValue?: number;
   /** Global gradient-norm clip after the element-wise one (default 5). */
@@ -81,6 +83,11 @@ export interface TrainOptions {
   onBatch?: (info: { epoch: number; batch: number }) => void;
   /** Aborting it stops training between two steps; the unfinished epoch is not checkpointed. */
   signal?: AbortSignal;
+  /**
+   * Called after every epoch, once its checkpoint is written; returning `false` ends training there
+   * (`stopped: "stopped"`), e.g. to keep to a time budget. A resumed run continues from that epoch.
+   */
+  onEpoch?: (metrics: EpochMetrics) => boolean | void;
 }
 
 /**
@@ -100,7 +107,7 @@ export interface TrainResult {
   /** Best validation per-digit error and its epoch (`epoch` 0 when no epoch completed). */
   best: { epoch: number; validDigitError: number };
   /** Why training ended. */
-  stopped: "epochs" | "early-stopping" | "aborted";
+  stopped: "epochs" | "early-stopping" | "aborted" | "stopped";
   /** Last completed epoch. */
   epoch: number;
 }
@@ -111,6 +118,7 @@ const TRAIN_DEFAULTS = {
   optimizer: "rmsprop" as OptimizerName,
   learningRate: 5e-4,
   schedule: "paper" as ScheduleName,
+  warmupEpochs: 0,
   clipValue: 1,
   clipNorm: 5,
   patience: 50,
@@ -193,6 +201,7 @@ export async function train(
     optimizer: o.optimizer,
     learningRate: o.learningRate,
     schedule: o.schedule,
+    warmupEpochs: o.warmupEpochs,
     clipValue: o.clipValue,
     clipNorm: o.clipNorm,
     patience: o.patience,
@@ -234,6 +243,7 @@ export async function train(
         schedule: o.schedule,
         learningRate: o.learningRate,
         epochs: o.epochs,
+        warmupEpochs: o.warmupEpochs,
       });
       setLearningRate(optimizer, lr);
       const total = Math.ceil(data.size("train") / o.batchSize);
@@ -307,7 +317,9 @@ export async function train(
         );
       }
       log(formatEpoch(metrics));
+      const more = o.onEpoch?.(metrics) !== false;
       if (epoch - best.epoch >= o.patience) stopped = "early-stopping";
+      else if (!more && epoch < o.epochs) stopped = "stopped";
     }
   } finally {
     parallel?.dispose();
