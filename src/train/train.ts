@@ -15,6 +15,7 @@ import { ProgressBar, stderrIsTerminal } from "./progress.ts";
 import { learningRateAt, type ScheduleName } from "./schedule.ts";
 import { trainStep } from "./step.ts";
 import { DataParallelStep } from "./data_parallel.ts";
+import { openRunDir } from "./run_dir.ts";
 
 /**
  * Options of {@linkcode train}; all optional (defaults: the paper's recipe).
@@ -70,11 +71,22 @@ export interface TrainOptions {
   dataSeed?: number;
   /**
    * Run directory: `metrics.jsonl`, `checkpoints/epoch-NNNN/` (the newest two) and `best/` (model.json +
-   * weights.bin). Without it nothing is written.
+   * weights.bin). Without it nothing is written. Held by one process at a time: `run.lock` (PID and
+   * host) is taken at the start and removed at the end; a second trainer on the same directory fails
+   * at once, naming the holder (a lock left by a dead process on this host is taken over with a
+   * warning). A directory that already holds a run is refused unless `resume` or `overwrite`.
    */
   outDir?: string;
-  /** Continue from the newest loadable checkpoint in `outDir` (default false). */
+  /**
+   * Continue from the newest loadable checkpoint in `outDir` (default false); a fresh start when it
+   * has none. The checkpoint's recipe (batch size, optimizer, learning rate, schedule, clipping, data
+   * seed) must match these options.
+   */
   resume?: boolean;
+  /** Start over in an `outDir` that holds a run, removing that run first (default false). */
+  overwrite?: boolean;
+  /** Saved as `outDir/run.json` when a run starts (not on resume): how to rebuild it. */
+  runInfo?: Record<string, unknown>;
   /** Draw a progress bar on stderr (default: when stderr is a terminal). */
   progress?: boolean;
   /** Receives the one-line summary of every epoch (default `console.log`; `null`: silent). */
@@ -87,7 +99,7 @@ export interface TrainOptions {
    * Called after every epoch, once its checkpoint is written; returning `false` ends training there
    * (`stopped: "stopped"`), e.g. to keep to a time budget. A resumed run continues from that epoch.
    */
-  onEpoch?: (metrics: EpochMetrics) => boolean | void;
+  onEpoch?: (metrics: EpochMetrics) => boolean | void | Promise<boolean | void>;
 }
 
 /**
@@ -192,6 +204,8 @@ export async function train(
     `patience must be a positive integer; got ${o.patience}`,
   );
   check(!o.resume || o.outDir !== undefined, "resume needs outDir");
+  check(!(o.resume && o.overwrite), "resume and overwrite exclude each other");
+  check(!o.overwrite || o.outDir !== undefined, "overwrite needs outDir");
   check(data.size("train") > 0, "the train split is empty");
   const log = o.log === null ? () => {} : o.log ?? ((line: string) => console.log(line));
   const bar = new ProgressBar(o.progress ?? stderrIsTerminal());
@@ -209,7 +223,39 @@ export async function train(
     dataSeed: o.dataSeed,
   };
 
-  if (o.outDir) await (await import("node:fs/promises")).mkdir(o.outDir, { recursive: true });
+  // Every write below happens under the run directory's lock, taken before anything is touched.
+  const release = o.outDir
+    ? await openRunDir(o.outDir, { resume: o.resume, overwrite: o.overwrite ?? false, warn: console.warn })
+    : undefined;
+  try {
+    return await runEpochs(model, data, o, { workers, log, bar, recorded });
+  } finally {
+    await release?.();
+  }
+}
+
+/** The recipe's fixed settings, compared with a checkpoint's on resume. */
+const RECIPE_KEYS = [
+  "batchSize",
+  "optimizer",
+  "learningRate",
+  "schedule",
+  "warmupEpochs",
+  "clipValue",
+  "clipNorm",
+  "dataSeed",
+];
+
+async function runEpochs(
+  model: SequenceModel<object>,
+  data: TrainingData,
+  o: TrainOptions & typeof TRAIN_DEFAULTS,
+  ctx: { workers: number; log: (line: string) => void; bar: ProgressBar; recorded: Record<string, unknown> },
+): Promise<TrainResult> {
+  const { workers, log, bar, recorded } = ctx;
+  if (o.outDir && o.runInfo && !o.resume) {
+    await writeDirAtomicFile(o.outDir, "run.json", JSON.stringify(o.runInfo, null, 2) + "\n");
+  }
   let optimizer: tf.Optimizer;
   let history: EpochMetrics[] = [];
   let best = { epoch: 0, validDigitError: Infinity };
@@ -223,6 +269,17 @@ export async function train(
       state.optimizer === o.optimizer,
       `resume: the checkpoint used ${state.optimizer}, not ${o.optimizer}`,
     );
+    const differs = RECIPE_KEYS.filter((k) => k in state.options && state.options[k] !== recorded[k]);
+    if (differs.length > 0) {
+      resumed.optimizer.dispose();
+      check(
+        false,
+        `resume: ${resumed.checkpoint.dir} was trained with ` +
+          differs.map((k) => `${k} ${JSON.stringify(state.options[k])}`).join(", ") +
+          `, not ${differs.map((k) => `${k} ${JSON.stringify(recorded[k])}`).join(", ")}; ` +
+          `resume with the run's settings or start over (overwrite)`,
+      );
+    }
     optimizer = resumed.optimizer;
     history = state.history;
     best = { epoch: state.best.epoch, validDigitError: state.best.validDigitError ?? Infinity };
@@ -317,7 +374,7 @@ export async function train(
         );
       }
       log(formatEpoch(metrics));
-      const more = o.onEpoch?.(metrics) !== false;
+      const more = (await o.onEpoch?.(metrics)) !== false;
       if (epoch - best.epoch >= o.patience) stopped = "early-stopping";
       else if (!more && epoch < o.epochs) stopped = "stopped";
     }
