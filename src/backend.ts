@@ -1,10 +1,15 @@
 /**
- * Choosing and initialising a TensorFlow.js backend: WebGPU → WASM (SIMD) → CPU.
+ * Choosing and initialising a TensorFlow.js backend: WebGPU (hardware) → WASM (SIMD) → CPU.
+ *
+ * What differs between runtimes is found by feature detection: the `.wasm` files of
+ * tfjs-backend-wasm come from the installed package where the runtime can resolve bare specifiers
+ * (Deno, Node), else from beside this module (the browser build copies them there); the webgpu
+ * package is imported only when it is about to be used, and a missing one is a skip, not an error.
  *
  * @module
  */
-import { tf } from "./tf.ts";
-import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import { backendStarted, demoteBackend, tf } from "./tf.ts";
+import { getThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { initWasmKernels } from "./kernels/wasm/module.ts";
 
 /**
@@ -45,8 +50,10 @@ export type BackendPreference = BackendName | "auto";
 export interface SelectBackendOptions {
   /**
    * Where tfjs-backend-wasm's `.wasm` files are: a directory (path or URL, ending in `/`).
-   * Default: the `dist/` folder of the installed `@tensorflow/tfjs-backend-wasm` package, found
-   * through `import.meta.resolve` — no CDN, no network.
+   * Default: where the runtime resolves `@tensorflow/tfjs-backend-wasm` (Deno, Node: the installed
+   * package's `dist/`), else the folder of this module itself (the browser build puts the files
+   * beside `rnnspn.js`) — no CDN, no network beyond that folder. Takes effect only before
+   * tfjs-backend-wasm has first initialised.
    */
   wasmPaths?: string;
 }
@@ -67,17 +74,29 @@ export interface BackendInfo {
   name: BackendName;
   /** WebGPU adapter description (vendor/architecture/device), when the backend is webgpu. */
   adapter?: string;
+  /** Whether the active WebGPU adapter is a software one (llvmpipe, lavapipe, SwiftShader, fallback). */
+  software?: boolean;
   /** Whether the WASM backend runs its SIMD build. */
   simd?: boolean;
-  /** Number of threads tfjs-backend-wasm runs with (1 = no threads). */
+  /** Number of threads tfjs-backend-wasm's XNNPACK runs with (1 = no threads). */
   threads?: number;
+  /**
+   * Why the last `selectBackend("auto")` passed over each backend it skipped before the one it
+   * took (e.g. `{ webgpu: "software adapter: llvmpipe …" }`); absent when nothing was skipped.
+   */
+  skipped?: Partial<Record<BackendName, string>>;
 }
 
 const BACKENDS: readonly BackendName[] = ["webgpu", "wasm", "cpu"];
-let wasmPathsSet = false;
+let wasmDir: string | null = null;
+let lastSkipped: Partial<Record<BackendName, string>> = {};
+
+function gpuOf(): GPU | undefined {
+  return (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
+}
 
 /**
- * Whether the runtime exposes a WebGPU adapter. Never throws.
+ * Whether the runtime exposes a WebGPU adapter, hardware or software. Never throws.
  *
  * @example
  * ```ts
@@ -88,7 +107,7 @@ let wasmPathsSet = false;
  */
 export async function hasWebGpuAdapter(): Promise<boolean> {
   try {
-    const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
+    const gpu = gpuOf();
     if (!gpu) return false;
     return (await gpu.requestAdapter()) !== null;
   } catch {
@@ -96,43 +115,89 @@ export async function hasWebGpuAdapter(): Promise<boolean> {
   }
 }
 
+const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|swiftshader|software/i;
+
+interface AdapterProbe {
+  adapter: GPUAdapter | null;
+  description: string;
+  software: boolean;
+}
+
+async function probeAdapter(): Promise<AdapterProbe> {
+  const gpu = gpuOf();
+  const adapter = gpu ? await gpu.requestAdapter().catch(() => null) : null;
+  if (!adapter) return { adapter: null, description: "", software: false };
+  const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean } | undefined;
+  const description = [info?.vendor, info?.architecture, info?.device, info?.description]
+    .filter(Boolean).join(" ") || "unknown adapter";
+  // `isFallbackAdapter` moved from the adapter to its info; older runtimes have only the former.
+  const fallback = (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter === true ||
+    info?.isFallbackAdapter === true;
+  return { adapter, description, software: fallback || SOFTWARE_ADAPTER.test(description) };
+}
+
 function defaultWasmDir(): string {
-  // import.meta.resolve gives the package's entry file; its .wasm files sit beside it in dist/.
-  const entry = new URL(import.meta.resolve("@tensorflow/tfjs-backend-wasm"));
-  const dir = new URL("./", entry);
-  // Under Deno tfjs sees a Node-like platform and reads the binary with fs: it wants a path.
-  return dir.protocol === "file:" ? decodeURIComponent(dir.pathname) : dir.href;
+  try {
+    // Deno and Node resolve the package (import map or node_modules); its .wasm files sit beside
+    // its entry file in dist/.
+    const dir = new URL("./", new URL(import.meta.resolve("@tensorflow/tfjs-backend-wasm")));
+    // Under Deno and Node tfjs sees a Node-like platform and reads the binary with fs: it wants a path.
+    return dir.protocol === "file:" ? decodeURIComponent(dir.pathname) : dir.href;
+  } catch {
+    // A browser without an import map cannot resolve bare specifiers: the browser build puts the
+    // .wasm files beside the bundle, which is this module.
+    return new URL("./", import.meta.url).href;
+  }
 }
 
 function configureWasm(options: SelectBackendOptions): void {
-  if (wasmPathsSet) return;
-  let dir = options.wasmPaths ?? defaultWasmDir();
+  if (backendStarted("wasm")) return;
+  let dir = options.wasmPaths ?? wasmDir ?? defaultWasmDir();
   if (!dir.endsWith("/")) dir += "/";
+  if (dir === wasmDir) return;
   setWasmPaths(dir);
-  wasmPathsSet = true;
+  wasmDir = dir;
 }
 
-async function activate(name: BackendName, options: SelectBackendOptions): Promise<boolean> {
-  if (name === "wasm") configureWasm(options);
-  let ok = false;
-  try {
-    ok = await tf.setBackend(name);
-  } catch {
-    ok = false;
+async function importWebGpu(): Promise<void> {
+  if (tf.findBackendFactory("webgpu") != null) return;
+  // Imported on demand: a Node install may leave the package out. The backend registers itself
+  // above cpu; demoted at once so that it never becomes an uninitialised default.
+  await import("@tensorflow/tfjs-backend-webgpu");
+  if (tf.findBackendFactory("webgpu") == null) {
+    throw new Error("tfjs-backend-webgpu did not register (it found no navigator.gpu)");
   }
-  if (ok) {
+  demoteBackend("webgpu");
+}
+
+function reason(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (typeof error === "object" && error !== null && "message" in error) return String(error.message);
+  return String(error);
+}
+
+/** Makes `name` active; resolves to null, or to why it could not be. Never throws. */
+async function activate(name: BackendName, options: SelectBackendOptions): Promise<string | null> {
+  try {
+    if (name === "wasm") configureWasm(options);
+    if (name === "webgpu") await importWebGpu();
+    if (!(await tf.setBackend(name))) return `tfjs could not initialise ${name}`;
     await tf.ready();
     if (name === "wasm") await initWasmKernels();
+    return null;
+  } catch (error) {
+    return reason(error);
   }
-  return ok;
 }
 
 /**
  * Makes a TensorFlow.js backend active and returns its name.
  *
- * With `"auto"` (the default) the order is: `webgpu` when `navigator.gpu` yields an adapter, else
- * `wasm` (SIMD), else `cpu`. An explicit preference that cannot be honoured throws an `Error` that
- * names what is missing: there is no silent fallback.
+ * With `"auto"` (the default) the order is: `webgpu` on a hardware adapter (a software one —
+ * `isFallbackAdapter`, Mesa's llvmpipe/lavapipe, Chromium's SwiftShader — is slower than wasm and
+ * skipped), else `wasm` (SIMD), else `cpu`; {@linkcode describeBackend} says why each was skipped.
+ * An explicit preference that cannot be honoured throws an `Error` that names what is missing:
+ * there is no silent fallback. `"webgpu"` asked for explicitly takes a software adapter too.
  *
  * @example
  * ```ts
@@ -156,6 +221,12 @@ export async function selectBackend(
       }`,
     );
   }
+  if (options.wasmPaths !== undefined && typeof options.wasmPaths !== "string") {
+    throw new Error(
+      `selectBackend: options.wasmPaths must be a directory path or URL string; got ${typeof options
+        .wasmPaths}`,
+    );
+  }
   if (preference === "webgpu") {
     if (!(await hasWebGpuAdapter())) {
       throw new Error(
@@ -163,35 +234,56 @@ export async function selectBackend(
           "(no GPU and no software Vulkan driver such as Mesa llvmpipe; on Debian: apt-get install mesa-vulkan-drivers)",
       );
     }
-    if (!(await activate("webgpu", options))) {
-      throw new Error("selectBackend: a WebGPU adapter exists but tfjs-backend-webgpu failed to initialise");
+    const failed = await activate("webgpu", options);
+    if (failed) {
+      throw new Error(`selectBackend: a WebGPU adapter exists but webgpu failed to start: ${failed}`);
     }
+    lastSkipped = {};
     return "webgpu";
   }
   if (preference === "wasm") {
-    if (!(await activate("wasm", options))) {
+    const failed = await activate("wasm", options);
+    if (failed) {
       throw new Error(
-        `selectBackend: tfjs-backend-wasm failed to initialise (looked for its .wasm files in ${
-          options.wasmPaths ?? "the installed @tensorflow/tfjs-backend-wasm package"
-        }; pass options.wasmPaths to point elsewhere)`,
+        `selectBackend: tfjs-backend-wasm failed to initialise (its .wasm files looked for in ${
+          wasmDir ?? options.wasmPaths ?? "the default folder"
+        }; pass options.wasmPaths to point elsewhere): ${failed}`,
       );
     }
+    lastSkipped = {};
     return "wasm";
   }
   if (preference === "cpu") {
-    if (!(await activate("cpu", options))) {
-      throw new Error("selectBackend: the cpu backend failed to initialise");
-    }
+    const failed = await activate("cpu", options);
+    if (failed) throw new Error(`selectBackend: the cpu backend failed to initialise: ${failed}`);
+    lastSkipped = {};
     return "cpu";
   }
-  if (await hasWebGpuAdapter() && await activate("webgpu", options)) return "webgpu";
-  if (await activate("wasm", options)) return "wasm";
-  if (await activate("cpu", options)) return "cpu";
-  throw new Error("selectBackend: no backend could be initialised (tried webgpu, wasm, cpu)");
+  const skipped: Partial<Record<BackendName, string>> = {};
+  const probe = await probeAdapter();
+  if (!probe.adapter) skipped.webgpu = gpuOf() ? "navigator.gpu yields no adapter" : "no navigator.gpu";
+  else if (probe.software) skipped.webgpu = `software adapter (${probe.description}): slower than wasm`;
+  else {
+    const failed = await activate("webgpu", options);
+    if (!failed) return (lastSkipped = skipped, "webgpu");
+    skipped.webgpu = failed;
+  }
+  for (const name of ["wasm", "cpu"] as const) {
+    const failed = await activate(name, options);
+    if (!failed) return (lastSkipped = skipped, name);
+    skipped[name] = failed;
+  }
+  lastSkipped = skipped;
+  throw new Error(
+    `selectBackend: no backend could be initialised: ${
+      Object.entries(skipped).map(([k, v]) => `${k}: ${v}`).join("; ")
+    }`,
+  );
 }
 
 /**
- * Describes the active backend: its name, and the WebGPU adapter or the WASM SIMD/threads setup.
+ * Describes the active backend: its name, the WebGPU adapter or the WASM SIMD/threads setup, and
+ * why the last automatic choice skipped the backends before it.
  *
  * @example
  * ```ts
@@ -202,22 +294,22 @@ export async function selectBackend(
  */
 export async function describeBackend(): Promise<BackendInfo> {
   const name = tf.getBackend() as BackendName;
+  const skipped = Object.keys(lastSkipped).length > 0 ? { skipped: { ...lastSkipped } } : {};
   if (name === "wasm") {
     const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT") as boolean;
-    const multi = await tf.env().getAsync("WASM_HAS_MULTITHREAD_SUPPORT") as boolean;
-    // deno-lint-ignore no-explicit-any
-    const backend = tf.backend() as any;
-    const threads = multi && typeof backend.getThreadsCount === "function" ? backend.getThreadsCount() : 1;
-    return { name, simd, threads };
+    // The XNNPACK thread pool's size, set when the backend initialised (1 without threads).
+    let threads = 1;
+    try {
+      threads = getThreadsCount();
+    } catch {
+      // Not initialised by tfjs's own factory: no pool, one thread.
+    }
+    return { name, simd, threads, ...skipped };
   }
   if (name === "webgpu") {
     // tfjs keeps only vendor/architecture; ask the adapter itself for a readable description.
-    const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
-    const info = (await gpu?.requestAdapter())?.info;
-    const adapter =
-      [info?.vendor, info?.architecture, info?.device, info?.description].filter(Boolean).join(" ") ||
-      "unknown adapter";
-    return { name, adapter };
+    const { description, software } = await probeAdapter();
+    return { name, adapter: description || "unknown adapter", software, ...skipped };
   }
-  return { name };
+  return { name, ...skipped };
 }
