@@ -23,6 +23,7 @@ import { applyClipped, type ClipOptions, gradientsOf, trainableVariables } from 
 import { canFuseUpdate, fusedClipRmsprop } from "./fused_update.ts";
 import { hostView } from "../kernels/wasm/heap.ts";
 import type { InitMessage, Reply, StepMessage } from "./data_parallel_worker.ts";
+import { startWorker, type WorkerHandle } from "./worker_port.ts";
 
 /**
  * Options of {@linkcode DataParallelStep.create}.
@@ -46,21 +47,23 @@ export interface DataParallelOptions {
 
 /** A worker and the promise of its next reply. */
 interface Peer {
-  worker: Worker;
+  worker: WorkerHandle;
   grads: Float32Array;
   next?: Promise<Reply>;
 }
 
-function request(worker: Worker, message: unknown, transfer: Transferable[] = []): Promise<Reply> {
+function request(worker: WorkerHandle, message: unknown, transfer: Transferable[] = []): Promise<Reply> {
   return new Promise((resolve) => {
-    worker.onmessage = (e: MessageEvent) => resolve(e.data as Reply);
-    worker.onerror = (e: ErrorEvent) => {
-      e.preventDefault();
-      resolve({ type: "error", message: e.message });
-    };
-    worker.postMessage(message, transfer);
+    worker.listen((data) => resolve(data as Reply), (message) => resolve({ type: "error", message }));
+    worker.post(message, transfer);
   });
 }
+
+/**
+ * The worker module beside this one. Its name is a literal here: the build (`build/build.ts`)
+ * renames it in the bundles it writes, and fails if it does not find it.
+ */
+const WORKER_MODULE = "./data_parallel_worker.ts";
 
 /**
  * Training steps of one model split across the main thread and Workers (see the module note).
@@ -109,14 +112,24 @@ export class DataParallelStep {
     if (!Number.isInteger(workers) || workers < 1) {
       throw new Error(`DataParallelStep: workers must be a positive integer; got ${workers}`);
     }
+    if (typeof SharedArrayBuffer === "undefined") {
+      throw new Error(
+        "DataParallelStep: SharedArrayBuffer is not available (in a browser the page must be " +
+          "cross-origin isolated: served with COOP: same-origin and COEP: require-corp)",
+      );
+    }
     const vars = trainableVariables(model);
     const size = vars.reduce((n, v) => n + v.size, 0);
     const weights = new Float32Array(new SharedArrayBuffer(size * 4));
     const peers: Peer[] = [];
-    for (let i = 1; i < workers; i++) {
-      const grads = new Float32Array(new SharedArrayBuffer(size * 4));
-      const worker = new Worker(new URL("./data_parallel_worker.ts", import.meta.url), { type: "module" });
-      peers.push({ worker, grads });
+    try {
+      for (let i = 1; i < workers; i++) {
+        const grads = new Float32Array(new SharedArrayBuffer(size * 4));
+        peers.push({ worker: await startWorker(new URL(WORKER_MODULE, import.meta.url)), grads });
+      }
+    } catch (error) {
+      for (const p of peers) p.worker.terminate();
+      throw new Error(`DataParallelStep: could not start a worker: ${(error as Error).message}`);
     }
     const init = (p: Peer): InitMessage => ({
       type: "init",

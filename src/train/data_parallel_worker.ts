@@ -15,6 +15,7 @@ import { hostView } from "../kernels/wasm/heap.ts";
 import type { ModelKind } from "../models/base.ts";
 import { type AnyModel, createModel } from "../models/load.ts";
 import { gradientsOf, trainableVariables } from "./step.ts";
+import { type ParentPort, parentPort } from "./worker_port.ts";
 
 /** First message: what to build and where the shared buffers are. */
 export interface InitMessage {
@@ -46,12 +47,6 @@ export interface StepMessage {
 
 /** Replies: `ready` after init, `done` with the shard's weighted loss after a step, or an error. */
 export type Reply = { type: "ready" } | { type: "done"; loss: number } | { type: "error"; message: string };
-
-interface Scope {
-  onmessage: ((e: MessageEvent) => void) | null;
-  postMessage(message: unknown): void;
-}
-const scope = globalThis as unknown as Scope;
 
 let model: AnyModel | undefined;
 let weights: Float32Array;
@@ -101,17 +96,23 @@ function step(m: StepMessage): number {
   return loss0;
 }
 
-scope.onmessage = async (e: MessageEvent) => {
-  const m = e.data as InitMessage | StepMessage;
-  try {
-    if (m.type === "init") {
-      await init(m);
-      scope.postMessage({ type: "ready" } satisfies Reply);
-    } else {
-      scope.postMessage({ type: "done", loss: step(m) } satisfies Reply);
+function serve(port: ParentPort): void {
+  port.listen(async (data) => {
+    const m = data as InitMessage | StepMessage;
+    try {
+      if (m.type === "init") {
+        await init(m);
+        port.post({ type: "ready" } satisfies Reply);
+      } else {
+        port.post({ type: "done", loss: step(m) } satisfies Reply);
+      }
+    } catch (error) {
+      const message = error instanceof Error ? `${error.message}\n${error.stack}` : String(error);
+      port.post({ type: "error", message } satisfies Reply);
     }
-  } catch (error) {
-    const message = error instanceof Error ? `${error.message}\n${error.stack}` : String(error);
-    scope.postMessage({ type: "error", message } satisfies Reply);
-  }
-};
+  });
+}
+
+const port = parentPort();
+if (port instanceof Promise) port.then(serve);
+else serve(port);
