@@ -1,0 +1,205 @@
+/**
+ * `deno task build`: the browser and Node builds of the library, from the same source.
+ *
+ * - `dist/browser/`: `rnnspn.js`, one ES module holding `mod.ts`'s API and `tf` (TensorFlow.js
+ *   bundled), `rnnspn_worker.js` (the data-parallel Worker, used only in cross-origin-isolated
+ *   pages), and tfjs-backend-wasm's three `.wasm` files, which `selectBackend` finds beside the
+ *   module itself (no CDN, no import map).
+ * - `dist/node/`: `rnnspn.js` (the same API and `tf`; + a shared chunk and the Worker module)
+ *   with tfjs left as npm dependencies, a `package.json` pinning them, and — unless `--no-install`
+ *   — `npm install` run there, so that `import("./dist/node/rnnspn.js")` works from Node ≥ 20.
+ *
+ * Other builds (the demo page) can reuse {@linkcode bundleBrowser} and {@linkcode copyWasmFiles}.
+ *
+ * Usage: `deno run -A build/build.ts [--only browser|node] [--no-install] [--out dist]`
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The repository root. */
+export const ROOT: string = fileURLToPath(new URL("..", import.meta.url));
+
+/** The literal worker path in `src/train/data_parallel.ts`, renamed in every bundle that holds it. */
+const WORKER_LITERAL = '"./data_parallel_worker.ts"';
+
+/** tfjs-backend-wasm's binaries: plain, SIMD, and threaded SIMD (cross-origin-isolated pages). */
+export const WASM_FILES: readonly string[] = [
+  "tfjs-backend-wasm.wasm",
+  "tfjs-backend-wasm-simd.wasm",
+  "tfjs-backend-wasm-threaded-simd.wasm",
+];
+
+const TFJS_VERSION = "4.22.0";
+
+async function run(cmd: string, args: string[], cwd = ROOT): Promise<void> {
+  const { spawn } = await import("node:child_process");
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd, stdio: "inherit" });
+    child.on("error", reject);
+    child.on(
+      "exit",
+      (code) =>
+        code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(" ")} exited with code ${code}`)),
+    );
+  });
+}
+
+/** `deno bundle` with this Deno (the one running the build). */
+async function denoBundle(args: string[]): Promise<void> {
+  await run(Deno.execPath(), ["bundle", "--quiet", ...args]);
+}
+
+/** Replaces the Worker literal in `file` by `replacement` (a quoted path); fails unless found once. */
+async function renameWorker(file: string, replacement: string): Promise<void> {
+  const text = await readFile(file, "utf8");
+  const count = text.split(WORKER_LITERAL).length - 1;
+  if (count !== 1) {
+    throw new Error(`build: expected ${WORKER_LITERAL} once in ${file}, found it ${count} times`);
+  }
+  await writeFile(file, text.replace(WORKER_LITERAL, replacement));
+}
+
+/**
+ * Bundles `entry` for browsers into `outFile` (everything inlined, tfjs included).
+ *
+ * @example
+ * ```ts
+ * import { bundleBrowser } from "./build/build.ts";
+ * await bundleBrowser("web/main.ts", "dist/web/main.js");
+ * ```
+ */
+export async function bundleBrowser(entry: string, outFile: string, minify = true): Promise<void> {
+  await mkdir(dirname(join(ROOT, outFile)), { recursive: true });
+  await denoBundle([
+    "--platform",
+    "browser",
+    "--format",
+    "esm",
+    ...(minify ? ["--minify"] : []),
+    "-o",
+    outFile,
+    entry,
+  ]);
+}
+
+/**
+ * Copies tfjs-backend-wasm's `.wasm` files (from the package this project resolves) into `outDir`.
+ *
+ * @example
+ * ```ts
+ * import { copyWasmFiles } from "./build/build.ts";
+ * await copyWasmFiles("dist/web");
+ * ```
+ */
+export async function copyWasmFiles(outDir: string): Promise<void> {
+  const dir = dirname(fileURLToPath(import.meta.resolve("@tensorflow/tfjs-backend-wasm")));
+  await mkdir(join(ROOT, outDir), { recursive: true });
+  for (const name of WASM_FILES) await copyFile(join(dir, name), join(ROOT, outDir, name));
+}
+
+/**
+ * `dist/browser/`: `rnnspn.js`, `rnnspn_worker.js` and the `.wasm` files.
+ *
+ * @example
+ * ```ts
+ * import { buildBrowser } from "./build/build.ts";
+ * await buildBrowser("dist");
+ * ```
+ */
+export async function buildBrowser(out = "dist"): Promise<void> {
+  const dir = join(out, "browser");
+  await rm(join(ROOT, dir), { recursive: true, force: true });
+  await bundleBrowser("build/rnnspn.ts", join(dir, "rnnspn.js"));
+  await bundleBrowser("src/train/data_parallel_worker.ts", join(dir, "rnnspn_worker.js"));
+  await renameWorker(join(ROOT, dir, "rnnspn.js"), '"./rnnspn_worker.js"');
+  await copyWasmFiles(dir);
+}
+
+/**
+ * `dist/node/`: the ES modules, `package.json`, and (with `install`) its `node_modules`.
+ *
+ * @example
+ * ```ts
+ * import { buildNode } from "./build/build.ts";
+ * await buildNode("dist", false);
+ * ```
+ */
+export async function buildNode(out = "dist", install = true): Promise<void> {
+  const dir = join(out, "node");
+  const abs = join(ROOT, dir);
+  // Keep node_modules between builds: npm install is then a no-op.
+  for (const name of ["rnnspn.js", "src", "package.json"]) {
+    await rm(join(abs, name), { recursive: true, force: true });
+  }
+  const { readdir } = await import("node:fs/promises");
+  for (const name of await readdir(abs).catch(() => [] as string[])) {
+    if (name.startsWith("chunk-")) await rm(join(abs, name), { force: true });
+  }
+  await denoBundle([
+    "--platform",
+    "deno",
+    "--format",
+    "esm",
+    "--code-splitting",
+    // `--packages external` would inline tfjs; these keep every npm import a bare specifier.
+    "--external",
+    "npm:*",
+    "--external",
+    "@tensorflow/*",
+    "--outdir",
+    dir,
+    "build/rnnspn.ts",
+    "src/train/data_parallel_worker.ts",
+  ]);
+  await renameWorker(join(abs, "rnnspn.js"), '"./src/train/data_parallel_worker.js"');
+  const config = JSON.parse(await readFile(join(ROOT, "deno.json"), "utf8"));
+  const pkg = {
+    name: config.name,
+    version: config.version,
+    description: "Recurrent Spatial Transformer Networks for TensorFlow.js (Node build of the JSR package)",
+    license: config.license,
+    type: "module",
+    main: "./rnnspn.js",
+    exports: { ".": "./rnnspn.js" },
+    engines: { node: ">=20" },
+    dependencies: {
+      "@tensorflow/tfjs": TFJS_VERSION,
+      "@tensorflow/tfjs-backend-wasm": TFJS_VERSION,
+    },
+    // WebGPU is imported only when selected; without the package that backend is skipped.
+    peerDependencies: { "@tensorflow/tfjs-backend-webgpu": TFJS_VERSION },
+    peerDependenciesMeta: { "@tensorflow/tfjs-backend-webgpu": { optional: true } },
+  };
+  await writeFile(join(abs, "package.json"), JSON.stringify(pkg, null, 2) + "\n");
+  if (install) {
+    await run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", "--omit=peer"], abs);
+  }
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      only: { type: "string" },
+      out: { type: "string", default: "dist" },
+      "no-install": { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+    },
+  });
+  if (values.help) {
+    console.log("usage: deno task build [--only browser|node] [--no-install] [--out dist]");
+    Deno.exit(0);
+  }
+  if (values.only !== undefined && values.only !== "browser" && values.only !== "node") {
+    console.error(`build: --only must be "browser" or "node"; got ${JSON.stringify(values.only)}`);
+    Deno.exit(2);
+  }
+  const started = performance.now();
+  if (values.only !== "node") await buildBrowser(values.out);
+  if (values.only !== "browser") await buildNode(values.out, !values["no-install"]);
+  console.log(`build: ${values.out}/ written in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
