@@ -4,9 +4,11 @@
  *   MNIST_DIR=../shared/mnist deno run -A examples/evaluate.ts runs/rnn-spn-…          # a run dir: uses best/
  *   deno run -A examples/evaluate.ts runs/rnn-spn-…/checkpoints/epoch-0003 --split valid
  *
+ * Flag values and the directory are checked before anything is loaded: a mistake is one line naming it,
+ * exit code 2.
+ *
  * @module
  */
-import { parseArgs } from "node:util";
 import { readFile, stat } from "node:fs/promises";
 import {
   type BackendName,
@@ -18,6 +20,7 @@ import {
   selectBackend,
   type Split,
 } from "../mod.ts";
+import { choiceFlag, intFlag, parseCli, runCli, UsageError } from "./_cli.ts";
 
 const HELP = `Usage: deno run -A examples/evaluate.ts DIR [flags]
 
@@ -32,57 +35,89 @@ run directory (its best/ is used, and its run.json gives the data seed and sizes
   --help                    this text
 `;
 
-const { values: args, positionals } = parseArgs({
-  options: {
-    split: { type: "string", default: "test" },
-    size: { type: "string" },
-    seed: { type: "string" },
-    batch: { type: "string", default: "100" },
-    backend: { type: "string", default: "wasm" },
-    help: { type: "boolean", short: "h" },
-  },
-  allowPositionals: true,
-  strict: true,
-});
-if (args.help || positionals.length !== 1) {
-  console.log(HELP);
-  Deno.exit(args.help ? 0 : 2);
-}
-const split = args.split as Split;
-if (!["train", "valid", "test"].includes(split)) {
-  console.error(`--split must be train, valid or test; got ${JSON.stringify(args.split)}`);
-  Deno.exit(2);
-}
+const FLAGS = {
+  split: { type: "string" },
+  size: { type: "string" },
+  seed: { type: "string" },
+  batch: { type: "string" },
+  backend: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
 
 async function exists(path: string): Promise<boolean> {
   return await stat(path).then(() => true, () => false);
 }
 
-let dir = positionals[0].replace(/\/$/, "");
-let data: { seed: number; sizes: { train: number; valid: number; test: number } } = {
-  seed: 1,
-  sizes: { train: 60000, valid: 10000, test: 10000 },
-};
-if (!(await exists(`${dir}/model.json`)) && (await exists(`${dir}/best/model.json`))) {
-  if (await exists(`${dir}/run.json`)) data = JSON.parse(await readFile(`${dir}/run.json`, "utf8")).data;
-  dir = `${dir}/best`;
-}
-if (args.seed !== undefined) data.seed = Number(args.seed);
+type DataSetup = { seed: number; sizes: { train: number; valid: number; test: number } };
 
-await selectBackend(args.backend as BackendName);
-console.log(`backend: ${JSON.stringify(await describeBackend())}`);
-const model = await loadModel(dir);
-const ds = new ClutteredMnist(await loadMnist(), data);
-const limit = args.size === undefined ? undefined : Number(args.size);
-const t0 = performance.now();
-const m = await evaluate(model, ds, split, { batchSize: Number(args.batch), limit });
-const n = Math.min(limit ?? Infinity, ds.size(split));
-const seconds = (performance.now() - t0) / 1000;
-console.log(
-  `${model.kind} from ${dir} on ${split} (${n} sequences, seed ${data.seed}): loss ${m.loss.toFixed(4)}, ` +
-    `per-digit error ${(100 * m.digitError).toFixed(2)}%, sequence error ${
-      (100 * m.sequenceError).toFixed(2)
-    }% ` +
-    `(${(n / seconds).toFixed(0)} sequences/s)`,
-);
-model.dispose();
+/** The data setup of a run's run.json, checked (a truncated or foreign file is a one-line error). */
+async function runData(path: string): Promise<DataSetup> {
+  let data: DataSetup;
+  try {
+    data = JSON.parse(await readFile(path, "utf8")).data;
+  } catch (err) {
+    throw new UsageError(`${path} is not a readable run.json (truncated?): ${(err as Error).message}`);
+  }
+  const pos = (v: unknown) => Number.isInteger(v) && (v as number) >= 1;
+  if (
+    !Number.isInteger(data?.seed) || !pos(data.sizes?.train) || !pos(data.sizes.valid) ||
+    !pos(data.sizes.test)
+  ) {
+    throw new UsageError(`${path} has no valid data.seed / data.sizes: not a run.json of examples/train.ts`);
+  }
+  return data;
+}
+
+await runCli("evaluate.ts", async () => {
+  const { values: args, positionals } = parseCli(Deno.args, FLAGS, true);
+  if (args.help) {
+    console.log(HELP);
+    return;
+  }
+  if (positionals.length !== 1) {
+    throw new UsageError(
+      `expected one model or run directory DIR; got ${positionals.length} (--help for usage)`,
+    );
+  }
+  const split = choiceFlag("split", (args.split as string | undefined) ?? "test", ["train", "valid", "test"]);
+  const limit = args.size === undefined ? undefined : intFlag("size", args.size as string, { min: 1 });
+  const seed = args.seed === undefined
+    ? undefined
+    : intFlag("seed", args.seed as string, { min: 0, max: 2 ** 32 - 1 });
+  const batchSize = intFlag("batch", (args.batch as string | undefined) ?? "100", { min: 1 });
+  const backend = choiceFlag("backend", (args.backend as string | undefined) ?? "wasm", [
+    "wasm",
+    "cpu",
+    "webgpu",
+  ] as BackendName[]);
+
+  let dir = positionals[0].replace(/(.)\/$/, "$1");
+  let data: DataSetup = { seed: 1, sizes: { train: 60000, valid: 10000, test: 10000 } };
+  if (!(await exists(`${dir}/model.json`))) {
+    if (!(await exists(`${dir}/best/model.json`))) {
+      throw new UsageError(
+        `${dir} is neither a model directory (no model.json) nor a run directory (no best/model.json)`,
+      );
+    }
+    if (await exists(`${dir}/run.json`)) data = await runData(`${dir}/run.json`);
+    dir = `${dir}/best`;
+  }
+  if (seed !== undefined) data.seed = seed;
+
+  await selectBackend(backend);
+  console.log(`backend: ${JSON.stringify(await describeBackend())}`);
+  const model = await loadModel(dir);
+  const ds = new ClutteredMnist(await loadMnist(), data);
+  const t0 = performance.now();
+  const m = await evaluate(model, ds, split as Split, { batchSize, limit });
+  const n = Math.min(limit ?? Infinity, ds.size(split as Split));
+  const seconds = (performance.now() - t0) / 1000;
+  console.log(
+    `${model.kind} from ${dir} on ${split} (${n} sequences, seed ${data.seed}): loss ${m.loss.toFixed(4)}, ` +
+      `per-digit error ${(100 * m.digitError).toFixed(2)}%, sequence error ${
+        (100 * m.sequenceError).toFixed(2)
+      }% ` +
+      `(${(n / seconds).toFixed(0)} sequences/s)`,
+  );
+  model.dispose();
+});

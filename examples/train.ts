@@ -5,12 +5,13 @@
  *   deno run -A examples/train.ts --model spn --epochs 300          # the full recipe for the CNN-SPN
  *   deno run -A examples/train.ts --resume runs/rnn-spn-…           # continue a stopped run
  *
- * `--help` lists every flag. Writes `run.json`, `metrics.jsonl`, `checkpoints/` and `best/` into `--out`.
+ * `--help` lists every flag. Writes `run.json`, `metrics.jsonl`, `checkpoints/` and `best/` into `--out`,
+ * holding `run.lock` meanwhile. Every flag value is checked before MNIST is loaded or anything is written:
+ * a mistake is one line naming the flag, exit code 2.
  *
  * @module
  */
-import { parseArgs } from "node:util";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile, stat } from "node:fs/promises";
 import {
   type BackendName,
   ClutteredMnist,
@@ -26,6 +27,7 @@ import {
   train,
 } from "../mod.ts";
 import * as tf from "@tensorflow/tfjs";
+import { choiceFlag, intFlag, numberFlag, parseCli, runCli, UsageError } from "./_cli.ts";
 
 const HELP = `Usage: deno run -A examples/train.ts [flags]
 
@@ -50,53 +52,42 @@ RNN-SPN with the paper's recipe (RMSprop lr 5e-4, batch 100, clip ±1 then norm 
   --train-size N            training sequences (default 60000); --valid-size, --test-size likewise (10000)
   --train-eval-size N       training sequences scored per epoch (default 10000)
   --seed S                  seed of the data set and of the weights (default 1)
-  --out DIR                 run directory (default runs/<model>-<date>)
+  --out DIR                 run directory (default runs/<model>-<date>); an existing run there is refused
+                            unless --overwrite
+  --overwrite               start over in --out DIR, removing the run it holds
   --resume DIR              continue the run in DIR from its newest checkpoint (its run.json gives the setup;
-                            --epochs and --backend may be changed)
+                            only --epochs, --backend, --workers and --micro-batch may be given with it)
   --help                    this text
 `;
 
-const { values: args } = parseArgs({
-  options: {
-    model: { type: "string", default: "rnn-spn" },
-    downsample: { type: "string", default: "3" },
-    steps: { type: "string", default: "3" },
-    epochs: { type: "string" },
-    batch: { type: "string", default: "100" },
-    "micro-batch": { type: "string" },
-    workers: { type: "string", default: "1" },
-    lr: { type: "string", default: "5e-4" },
-    optimizer: { type: "string", default: "rmsprop" },
-    schedule: { type: "string", default: "paper" },
-    patience: { type: "string", default: "50" },
-    dropout: { type: "string", default: "0" },
-    backend: { type: "string" },
-    "train-size": { type: "string", default: "60000" },
-    "valid-size": { type: "string", default: "10000" },
-    "test-size": { type: "string", default: "10000" },
-    "train-eval-size": { type: "string", default: "10000" },
-    seed: { type: "string", default: "1" },
-    out: { type: "string" },
-    resume: { type: "string" },
-    help: { type: "boolean", short: "h" },
-  },
-  strict: true,
-});
+const FLAGS = {
+  model: { type: "string" },
+  downsample: { type: "string" },
+  steps: { type: "string" },
+  epochs: { type: "string" },
+  batch: { type: "string" },
+  "micro-batch": { type: "string" },
+  workers: { type: "string" },
+  lr: { type: "string" },
+  optimizer: { type: "string" },
+  schedule: { type: "string" },
+  patience: { type: "string" },
+  dropout: { type: "string" },
+  backend: { type: "string" },
+  "train-size": { type: "string" },
+  "valid-size": { type: "string" },
+  "test-size": { type: "string" },
+  "train-eval-size": { type: "string" },
+  seed: { type: "string" },
+  out: { type: "string" },
+  overwrite: { type: "boolean" },
+  resume: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
 
-if (args.help) {
-  console.log(HELP);
-  Deno.exit(0);
-}
-
-function num(name: string, text: string | undefined, integer = true): number {
-  const v = Number(text);
-  if (text === undefined || !Number.isFinite(v) || (integer && !Number.isInteger(v))) {
-    console.error(`--${name} must be ${integer ? "an integer" : "a number"}; got ${JSON.stringify(text)}\n`);
-    console.error(HELP);
-    Deno.exit(2);
-  }
-  return v;
-}
+/** Flags that `--resume` may change; the others are fixed by the run's run.json. */
+const RESUMABLE = ["epochs", "backend", "workers", "micro-batch", "resume", "help"];
+const BACKENDS: readonly BackendName[] = ["wasm", "cpu", "webgpu"];
 
 /** Everything needed to rebuild a run (saved as run.json; `--resume` reads it back). */
 interface RunSetup {
@@ -114,51 +105,139 @@ interface RunSetup {
   };
 }
 
-let setup: RunSetup;
-let outDir: string;
-if (args.resume) {
-  outDir = args.resume;
-  setup = JSON.parse(await readFile(`${outDir}/run.json`, "utf8"));
-  if (args.epochs !== undefined) setup.train.epochs = num("epochs", args.epochs);
-} else {
-  const model = args.model as ModelKind;
-  if (!MODEL_KINDS.includes(model)) {
-    console.error(`--model must be one of ${MODEL_KINDS.join(", ")}; got ${JSON.stringify(args.model)}`);
-    Deno.exit(2);
+async function kindOf(path: string): Promise<"none" | "dir" | "file"> {
+  try {
+    return (await stat(path)).isDirectory() ? "dir" : "file";
+  } catch (err) {
+    if ((err as { code?: string }).code === "ENOENT") return "none";
+    throw new UsageError(`cannot use ${path}: ${(err as Error).message}`);
   }
-  const seed = num("seed", args.seed);
-  const steps = num("steps", args.steps);
+}
+
+/** run.json of `dir`, checked field by field (a truncated or foreign file is a one-line error). */
+async function readSetup(dir: string): Promise<RunSetup> {
+  const kind = await kindOf(dir);
+  if (kind !== "dir") {
+    throw new UsageError(`--resume ${dir}: ${kind === "none" ? "no such directory" : "not a directory"}`);
+  }
+  const path = `${dir}/run.json`;
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    throw new UsageError(
+      `--resume ${dir}: cannot read ${path} (${(err as Error).message}): not a run directory`,
+    );
+  }
+  let raw: RunSetup;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(
+      `--resume ${dir}: ${path} is not valid JSON (truncated?): ${(err as Error).message}`,
+    );
+  }
+  const pos = (v: unknown) => Number.isInteger(v) && (v as number) >= 1;
+  const problems = [
+    !MODEL_KINDS.includes(raw?.model) && "model",
+    (typeof raw?.modelConfig !== "object" || raw.modelConfig === null) && "modelConfig",
+    !Number.isInteger(raw?.data?.seed) && "data.seed",
+    !(pos(raw?.data?.sizes?.train) && pos(raw.data.sizes.valid) && pos(raw.data.sizes.test)) && "data.sizes",
+    !(pos(raw?.train?.epochs) && pos(raw.train.batchSize) && pos(raw.train.patience)) &&
+    "train.epochs/batchSize/patience",
+    !(raw?.train?.learningRate > 0) && "train.learningRate",
+    !["rmsprop", "adam"].includes(raw?.train?.optimizer) && "train.optimizer",
+    !["paper", "cosine", "constant"].includes(raw?.train?.schedule) && "train.schedule",
+  ].filter(Boolean);
+  if (problems.length > 0) {
+    throw new UsageError(
+      `--resume ${dir}: ${path} is not a run.json of this script (bad ${problems.join(", ")})`,
+    );
+  }
+  return raw;
+}
+
+/** The run's setup and directory from the flags; throws a UsageError before anything is written. */
+async function plan(args: Record<string, string | boolean | undefined>) {
+  const str = (name: string, fallback: string) => (args[name] as string | undefined) ?? fallback;
+  const epochs = args.epochs === undefined ? undefined : intFlag("epochs", args.epochs as string, { min: 1 });
+  const workers = intFlag("workers", str("workers", "1"), { min: 1, max: 256 });
+  const microBatch = args["micro-batch"] === undefined
+    ? undefined
+    : intFlag("micro-batch", args["micro-batch"] as string, { min: 1 });
+  if (workers > 1 && microBatch !== undefined) {
+    throw new UsageError(
+      `--workers ${workers} does not combine with --micro-batch (each worker holds a shard)`,
+    );
+  }
+  const backend = args.backend === undefined
+    ? undefined
+    : choiceFlag("backend", args.backend as string, BACKENDS);
+
+  if (args.resume !== undefined) {
+    const outDir = (args.resume as string).replace(/(.)\/$/, "$1");
+    const fixed = Object.keys(args).filter((k) => args[k] !== undefined && !RESUMABLE.includes(k));
+    const setup = await readSetup(outDir);
+    if (fixed.length > 0) {
+      throw new UsageError(
+        `${
+          fixed.map((k) => `--${k}`).join(", ")
+        } cannot be given with --resume: the run in ${outDir} fixed ` +
+          `its setup (run.json); only --epochs, --backend, --workers and --micro-batch may change`,
+      );
+    }
+    if (epochs !== undefined) setup.train.epochs = epochs;
+    return { setup, outDir, resume: true, overwrite: false, workers, microBatch, backend };
+  }
+
+  const model = choiceFlag("model", str("model", "rnn-spn"), MODEL_KINDS);
+  const seed = intFlag("seed", str("seed", "1"), { min: 0, max: 2 ** 32 - 1 });
+  const steps = intFlag("steps", str("steps", "3"), { min: 1 });
   const modelConfig: Record<string, number> = {
     seed,
-    dropout: num("dropout", args.dropout, false),
+    dropout: numberFlag("dropout", str("dropout", "0"), { min: 0, below: 1 }, false),
     ...(model === "rnn-spn" ? { steps } : { digits: steps }),
-    ...(model === "cnn" ? {} : { downsampleFactor: num("downsample", args.downsample, false) }),
+    ...(model === "cnn" ? {} : {
+      downsampleFactor: numberFlag("downsample", str("downsample", "3"), { above: 0, max: 100 }, false),
+    }),
   };
-  setup = {
+  const setup: RunSetup = {
     model,
     modelConfig,
     data: {
       seed,
       sizes: {
-        train: num("train-size", args["train-size"]),
-        valid: num("valid-size", args["valid-size"]),
-        test: num("test-size", args["test-size"]),
+        train: intFlag("train-size", str("train-size", "60000"), { min: 1 }),
+        valid: intFlag("valid-size", str("valid-size", "10000"), { min: 1 }),
+        test: intFlag("test-size", str("test-size", "10000"), { min: 1 }),
       },
     },
     train: {
-      epochs: args.epochs === undefined ? 1 : num("epochs", args.epochs),
-      batchSize: num("batch", args.batch),
-      learningRate: num("lr", args.lr, false),
-      optimizer: args.optimizer as OptimizerName,
-      schedule: args.schedule as ScheduleName,
-      patience: num("patience", args.patience),
-      trainEvalSize: num("train-eval-size", args["train-eval-size"]),
+      epochs: epochs ?? 1,
+      batchSize: intFlag("batch", str("batch", "100"), { min: 1 }),
+      learningRate: numberFlag("lr", str("lr", "5e-4"), { above: 0 }, false),
+      optimizer: choiceFlag("optimizer", str("optimizer", "rmsprop"), ["rmsprop", "adam"]),
+      schedule: choiceFlag("schedule", str("schedule", "paper"), ["paper", "cosine", "constant"]),
+      patience: intFlag("patience", str("patience", "50"), { min: 1 }),
+      trainEvalSize: intFlag("train-eval-size", str("train-eval-size", "10000"), { min: 1 }),
     },
   };
   const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
-  outDir = args.out ?? `runs/${model}-${stamp}`;
-  await mkdir(outDir, { recursive: true });
-  await writeFile(`${outDir}/run.json`, JSON.stringify(setup, null, 2) + "\n");
+  const outDir = ((args.out as string | undefined) ?? `runs/${model}-${stamp}`).replace(/(.)\/$/, "$1");
+  const kind = await kindOf(outDir);
+  if (kind === "file") throw new UsageError(`--out ${outDir} is a file, not a directory`);
+  if (kind === "dir" && !args.overwrite) {
+    const run = (await readdir(outDir)).filter((n) =>
+      ["run.json", "metrics.jsonl", "checkpoints", "best"].includes(n)
+    );
+    if (run.length > 0) {
+      throw new UsageError(
+        `--out ${outDir} already holds a run (${run.join(", ")}); use --resume ${outDir} to continue it ` +
+          `or --overwrite to start over`,
+      );
+    }
+  }
+  return { setup, outDir, resume: false, overwrite: args.overwrite === true, workers, microBatch, backend };
 }
 
 /**
@@ -184,48 +263,60 @@ async function canTrain(backend: BackendName): Promise<string | undefined> {
   }
 }
 
-let backend = args.backend as BackendName | undefined;
-if (backend === undefined) {
-  const why = await canTrain("wasm");
-  backend = why === undefined ? "wasm" : "cpu";
-  if (why !== undefined) console.error(`wasm cannot train here (${why}); using cpu`);
-}
-await selectBackend(backend);
-console.log(`backend: ${JSON.stringify(await describeBackend())}`);
+await runCli("train.ts", async () => {
+  const { values: args } = parseCli(Deno.args, FLAGS);
+  if (args.help) {
+    console.log(HELP);
+    return;
+  }
+  const p = await plan(args);
+  const { setup, outDir } = p;
 
-const mnist = await loadMnist();
-const data = new ClutteredMnist(mnist, setup.data);
-const model = createModel(setup.model, setup.modelConfig);
-console.log(
-  `${setup.model}: ${model.countParams()} parameters; data ${
-    JSON.stringify(setup.data.sizes)
-  }; run dir ${outDir}`,
-);
+  let backend = p.backend;
+  if (backend === undefined) {
+    const why = await canTrain("wasm");
+    backend = why === undefined ? "wasm" : "cpu";
+    if (why !== undefined) console.error(`wasm cannot train here (${why}); using cpu`);
+  }
+  await selectBackend(backend);
+  console.log(`backend: ${JSON.stringify(await describeBackend())}`);
+  let model;
+  try {
+    model = createModel(setup.model, setup.modelConfig);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 
-const workers = num("workers", args.workers!);
-const microBatch = args["micro-batch"] !== undefined
-  ? num("micro-batch", args["micro-batch"])
-  : setup.model === "cnn" && backend === "wasm" && workers === 1
-  ? 50
-  : undefined;
-if (microBatch !== undefined) console.log(`gradient in micro-batches of ${microBatch}`);
-if (workers > 1) console.log(`data-parallel over ${workers} tfjs instances`);
+  const mnist = await loadMnist();
+  const data = new ClutteredMnist(mnist, setup.data);
+  console.log(
+    `${setup.model}: ${model.countParams()} parameters; data ${
+      JSON.stringify(setup.data.sizes)
+    }; run dir ${outDir}`,
+  );
+  const microBatch = p.microBatch ??
+    (setup.model === "cnn" && backend === "wasm" && p.workers === 1 ? 50 : undefined);
+  if (microBatch !== undefined) console.log(`gradient in micro-batches of ${microBatch}`);
+  if (p.workers > 1) console.log(`data-parallel over ${p.workers} tfjs instances`);
 
-const result = await train(model, data, {
-  ...setup.train,
-  microBatch,
-  workers,
-  dataSeed: setup.data.seed,
-  outDir,
-  resume: args.resume !== undefined,
+  const result = await train(model, data, {
+    ...setup.train,
+    microBatch,
+    workers: p.workers,
+    dataSeed: setup.data.seed,
+    outDir,
+    resume: p.resume,
+    overwrite: p.overwrite,
+    runInfo: setup as unknown as Record<string, unknown>,
+  });
+  const best = result.history.find((m) => m.epoch === result.best.epoch);
+  console.log(
+    `done (${result.stopped}) after epoch ${result.epoch}; best epoch ${result.best.epoch}: valid per-digit ` +
+      `error ${(100 * (best?.valid.digitError ?? NaN)).toFixed(2)}%, test per-digit error ${
+        (100 * (best?.test.digitError ?? NaN)).toFixed(2)
+      }%, test sequence error ${
+        (100 * (best?.test.sequenceError ?? NaN)).toFixed(2)
+      }%; best model in ${outDir}/best`,
+  );
+  model.dispose();
 });
-const best = result.history.find((m) => m.epoch === result.best.epoch);
-console.log(
-  `done (${result.stopped}) after epoch ${result.epoch}; best epoch ${result.best.epoch}: valid per-digit error ` +
-    `${(100 * (best?.valid.digitError ?? NaN)).toFixed(2)}%, test per-digit error ${
-      (100 * (best?.test.digitError ?? NaN)).toFixed(2)
-    }%, test sequence error ${
-      (100 * (best?.test.sequenceError ?? NaN)).toFixed(2)
-    }%; best model in ${outDir}/best`,
-);
-model.dispose();

@@ -355,7 +355,7 @@ async function runEpochs(
         (best.epoch === 0 && Number.isNaN(valid.digitError));
       if (improved) best = { epoch, validDigitError: valid.digitError };
       if (o.outDir) {
-        if (improved) await model.save(`${o.outDir}/best`);
+        if (improved) await writing(`${o.outDir}/best`, model.save(`${o.outDir}/best`));
         const state: RunState = {
           version: 1,
           epoch,
@@ -366,7 +366,7 @@ async function runEpochs(
           history,
           options: recorded,
         };
-        await saveCheckpoint(o.outDir, model, optimizer, state);
+        await writing(`${o.outDir}/checkpoints`, saveCheckpoint(o.outDir, model, optimizer, state));
         await writeDirAtomicFile(
           o.outDir,
           "metrics.jsonl",
@@ -385,10 +385,32 @@ async function runEpochs(
   return { history, best, stopped, epoch: history.at(-1)?.epoch ?? 0 };
 }
 
+/**
+ * `write`, with a failure (disk full, permissions) reported as an error naming `path`; the atomic
+ * writes leave the previous version in place.
+ */
+async function writing<T>(path: string, write: Promise<T>): Promise<T> {
+  try {
+    return await write;
+  } catch (err) {
+    throw new Error(`train: cannot write ${path}: ${(err as Error).message}`);
+  }
+}
+
 /** Replaces one file atomically (temp file + rename) inside an existing directory. */
 async function writeDirAtomicFile(dir: string, name: string, text: string): Promise<void> {
   const fs = await import("node:fs/promises");
   const tmp = `${dir}/.${name}.tmp-${Math.random().toString(36).slice(2, 8)}`;
-  await fs.writeFile(tmp, text);
-  await fs.rename(tmp, `${dir}/${name}`);
+  await writing(
+    `${dir}/${name}`,
+    (async () => {
+      try {
+        await fs.writeFile(tmp, text);
+        await fs.rename(tmp, `${dir}/${name}`);
+      } catch (err) {
+        await fs.rm(tmp, { force: true });
+        throw err;
+      }
+    })(),
+  );
 }
