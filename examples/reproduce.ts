@@ -13,7 +13,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
+import { readFile, rename, stat, writeFile } from "node:fs/promises";
 import {
   ClutteredMnist,
   createModel,
@@ -372,24 +372,19 @@ for (const row of rows) {
     break;
   }
   const { recipe } = row;
-  const resume = s.history.length > 0 && (await stat(`${s.dir}/checkpoints`).then(() => true, () => false));
+  const resume = s.history.length > 0;
+  if (resume && !(await stat(`${s.dir}/checkpoints`).then(() => true, () => false))) {
+    console.error(
+      `${row.row}: ${s.dir} has metrics but no checkpoints/ to resume from; remove the row to restart it`,
+    );
+    Deno.exit(1);
+  }
   const modelConfig = {
     seed: SEED,
     dropout: 0,
     ...(row.model === "rnn-spn" ? { steps: 3 } : { digits: 3 }),
     ...(row.downsample === undefined ? {} : { downsampleFactor: row.downsample }),
   };
-  if (!resume) {
-    await mkdir(s.dir, { recursive: true });
-    // The same run.json as examples/train.ts writes, so evaluate.ts and train.ts --resume read it too.
-    await writeJsonAtomic(`${s.dir}/run.json`, {
-      row: row.row,
-      model: row.model,
-      modelConfig,
-      data: { seed: SEED, sizes: SIZES, freshEpochs: recipe.freshEpochs },
-      train: recipe,
-    });
-  }
   console.log(
     `${row.row}: ${resume ? `resuming after epoch ${s.history.length}` : "starting"} (${recipe.name})`,
   );
@@ -404,6 +399,16 @@ for (const row of rows) {
     dataSeed: SEED,
     outDir: s.dir,
     resume,
+    // A row that never finished an epoch has nothing to keep (a run.json at most): start it over.
+    overwrite: !resume,
+    // The same run.json as examples/train.ts writes, so evaluate.ts and train.ts --resume read it too.
+    runInfo: {
+      row: row.row,
+      model: row.model,
+      modelConfig,
+      data: { seed: SEED, sizes: SIZES, freshEpochs: recipe.freshEpochs },
+      train: recipe,
+    },
     signal: abort.signal,
     onEpoch: async (m) => {
       wall += m.seconds;
