@@ -150,3 +150,18 @@ Deno.test("leftovers of a killed run are cleaned and a best/ caught between its 
   assert.ok((await Deno.stat(`${dir}/checkpoints/epoch-0002`)).isDirectory);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("train(): a failed write (here checkpoints/ is a file) is an error naming the path", async () => {
+  await selectBackend("wasm");
+  const out = await Deno.makeTempDir({ prefix: "rnnspn-rundir-" });
+  await Deno.writeTextFile(`${out}/checkpoints`, "in the way");
+  const model = tinyModel("cnn");
+  await assert.rejects(
+    () => train(model, small, { ...quick, outDir: out, resume: true }),
+    new RegExp(`train: cannot write ${out}/checkpoints: `),
+  );
+  assert.equal(await Deno.readTextFile(`${out}/checkpoints`), "in the way");
+  assert.ok(!(await snapshot(out)).has(LOCK_FILE), "the lock is released after a failure");
+  model.dispose();
+  await Deno.remove(out, { recursive: true });
+});
