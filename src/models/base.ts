@@ -6,7 +6,7 @@
  * @module
  */
 import { tf } from "../tf.ts";
-import { fileIO } from "./io.ts";
+import { captureArtifacts, type ModelSource, saveArtifacts } from "./io.ts";
 
 /**
  * Which of the paper's models.
@@ -149,10 +149,17 @@ export abstract class SequenceModel<C extends object> {
     return lines.join("\n");
   }
 
-  /** Saves `model.json` + `weights.bin` (the standard tfjs LayersModel format) into `dir`, atomically. */
-  async save(dir: string): Promise<void> {
+  /**
+   * Saves the model in the standard tfjs LayersModel format, with its kind and config in the metadata
+   * and the length + SHA-256 of its files: to a directory path or `file:` URL (`model.json`,
+   * `weights.bin`, `manifest.json`, written atomically, and only into a missing or empty directory or
+   * one that already holds a saved model — anything else is refused and nothing is written), to a URL
+   * tfjs's router knows (`indexeddb://…`, `downloads://…`, `http(s)://…` as a POST), or to any
+   * `tf.io.IOHandler`.
+   */
+  async save(target: ModelSource): Promise<void> {
     this.model.setUserDefinedMetadata({ [METADATA_KEY]: { kind: this.kind, config: this.config } });
-    await this.model.save(fileIO(dir));
+    await saveArtifacts(target, await captureArtifacts(this.model));
   }
 
   /** Frees the model's weights. */
@@ -170,23 +177,4 @@ function checkImages(images: tf.Tensor4D, inputSize: readonly [number, number], 
     const got = images instanceof tf.Tensor ? `[${images.shape}] (${images.dtype})` : String(images);
     throw new Error(`${where}: images must be float32 [B, ${h}, ${w}, 1]; got ${got}`);
   }
-}
-
-/** Loads a saved LayersModel and its metadata from `dir`; checks the kind when `expected` is given. */
-export async function loadSaved(
-  dir: string,
-  expected?: ModelKind,
-): Promise<{ model: tf.LayersModel; metadata: ModelMetadata }> {
-  const model = await tf.loadLayersModel(fileIO(dir));
-  const metadata = (model.getUserDefinedMetadata() as Record<string, ModelMetadata> | undefined)
-    ?.[METADATA_KEY];
-  if (!metadata?.kind || !metadata.config) {
-    model.dispose();
-    throw new Error(`load: ${dir}/model.json has no "${METADATA_KEY}" metadata: not saved by @rnnspn/core`);
-  }
-  if (expected && metadata.kind !== expected) {
-    model.dispose();
-    throw new Error(`load: ${dir} holds a "${metadata.kind}" model, not "${expected}"`);
-  }
-  return { model, metadata };
 }

@@ -142,6 +142,18 @@ export function resolveConfig<C extends object>(
   config: C,
   where: string,
 ): Required<C> {
+  if (config === null || typeof config !== "object" || Array.isArray(config)) {
+    throw new Error(`${where}: config must be an object; got ${JSON.stringify(config)}`);
+  }
+  const unknown = Object.keys(config).filter((key) => !Object.hasOwn(defaults, key));
+  if (unknown.length > 0) {
+    throw new Error(
+      `${where}: unknown config key${unknown.length > 1 ? "s" : ""} ${
+        unknown.map((k) => `"${k}"`).join(", ")
+      }; ` +
+        `known: ${Object.keys(defaults).join(", ")}`,
+    );
+  }
   const c = {
     ...defaults,
     ...Object.fromEntries(Object.entries(config ?? {}).filter(([, v]) => v !== undefined)),
@@ -165,4 +177,49 @@ export function resolveConfig<C extends object>(
 /** The localization network's conv/pool stack (the paper's: pool, then three 3×3 convs with pools between). */
 export function localizationStack(filters: number): StackItem[] {
   return ["pool", filters, "pool", filters, "pool", filters];
+}
+
+/**
+ * Checks that a conv/pool stack leaves at least one pixel of an `h × w` input, so that a config too
+ * small for its stack fails with the numbers, before any weight is made.
+ */
+export function checkStackFits(
+  h: number,
+  w: number,
+  items: readonly StackItem[],
+  what: string,
+  where: string,
+): void {
+  const [oh, ow] = stackOutputSize(h, w, items);
+  if (!(oh >= 1 && ow >= 1)) {
+    throw new Error(
+      `${where}: ${what} is ${h}×${w}, too small for its conv/pool stack (it would leave ${oh}×${ow} pixels)`,
+    );
+  }
+}
+
+/** The glimpse size the sampler gives for `downsampleFactor` on an `h × w` image (floor(h / f)). */
+export function glimpseSize(h: number, w: number, downsampleFactor: number): [number, number] {
+  return [Math.floor(h / downsampleFactor), Math.floor(w / downsampleFactor)];
+}
+
+/**
+ * Runs `build`; if it throws, disposes every variable it created (layers built before the failing one
+ * already hold their weights), then rethrows.
+ */
+export function buildOrDispose<T>(build: () => T): T {
+  const before = new Set(Object.keys(tf.engine().registeredVariables));
+  try {
+    return build();
+  } catch (err) {
+    for (const [name, variable] of Object.entries(tf.engine().registeredVariables)) {
+      if (!before.has(name)) variable.dispose();
+    }
+    throw err;
+  }
+}
+
+/** The classifier's conv/pool stack (the paper's: conv, pool, conv, pool, conv). */
+export function classifierStack(filters: number): StackItem[] {
+  return [filters, "pool", filters, "pool", filters];
 }

@@ -5,8 +5,19 @@
  * @module
  */
 import { tf } from "../tf.ts";
-import { loadSaved, SequenceModel } from "./base.ts";
-import { convStack, dense, maybeDropout, resolveConfig, Seeds } from "./blocks.ts";
+import { SequenceModel } from "./base.ts";
+import {
+  buildOrDispose,
+  checkStackFits,
+  classifierStack,
+  convStack,
+  dense,
+  maybeDropout,
+  resolveConfig,
+  Seeds,
+} from "./blocks.ts";
+import type { ModelSource } from "./io.ts";
+import { loadSaved, type ModelFactory } from "./restore.ts";
 
 /**
  * Config of {@linkcode CnnBaseline}; every field is optional (defaults: the paper's).
@@ -56,7 +67,7 @@ export function baselineClassifier(
   seeds: Seeds,
 ): tf.SymbolicTensor {
   const f = c.classifierFilters;
-  x = convStack(x, [f, "pool", f, "pool", f], "cls", seeds);
+  x = convStack(x, classifierStack(f), "cls", seeds);
   x = tf.layers.flatten({ name: "cls_flatten" }).apply(x) as tf.SymbolicTensor;
   x = maybeDropout(x, c.dropout, "cls_dropout1", seeds);
   x = dense(x, c.denseUnits, "relu", "cls_dense", seeds);
@@ -119,7 +130,10 @@ export class CnnBaseline extends SequenceModel<CnnBaselineConfig> {
    */
   constructor(config: CnnBaselineConfig = {}, model?: tf.LayersModel) {
     const c = resolveConfig(DEFAULTS, config, "CnnBaseline");
-    super(c, model ?? build(c));
+    if (!model) {
+      checkStackFits(c.inputSize[0], c.inputSize[1], classifierStack(1), "inputSize", "CnnBaseline");
+    }
+    super(c, model ?? buildOrDispose(() => build(c)));
     this.inputSize = [c.inputSize[0], c.inputSize[1]];
   }
 
@@ -128,9 +142,25 @@ export class CnnBaseline extends SequenceModel<CnnBaselineConfig> {
     return this.config.digits;
   }
 
-  /** Loads a model saved with `save(dir)` (model.json + weights.bin). */
-  static async load(dir: string): Promise<CnnBaseline> {
-    const { model, metadata } = await loadSaved(dir, "cnn");
-    return new CnnBaseline(metadata.config as CnnBaselineConfig, model);
+  /**
+   * Loads a model saved with `save` from a directory path, a URL (`file:`, `http(s):`, `indexeddb://`, …)
+   * or a tfjs IOHandler, verified and checked against its kind and config first.
+   */
+  static load(source: ModelSource): Promise<CnnBaseline> {
+    return loadSaved(source, [CNN_BASELINE], "cnn");
   }
 }
+
+/** How {@linkcode loadSaved} rebuilds a CnnBaseline (and where its sizes sit in the topology). */
+export const CNN_BASELINE: ModelFactory<CnnBaseline> = {
+  kind: "cnn",
+  create: (config) => new CnnBaseline(config as CnnBaselineConfig),
+  sizes: (read) => ({
+    digits: read("logits", "target_shape", 0),
+    inputSize: [read("images", "batch_input_shape", 1), read("images", "batch_input_shape", 2)],
+    classifierFilters: read("cls_conv1", "filters"),
+    denseUnits: read("cls_dense", "units"),
+    classes: read("cls_head1", "units"),
+    dropout: read("cls_dropout1", "rate", undefined, 0),
+  }),
+};

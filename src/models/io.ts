@@ -1,96 +1,54 @@
 /**
- * Saving and loading models as standard TensorFlow.js LayersModel artifacts on a file system:
- * `model.json` (topology + weights manifest) and `weights.bin` — the files `tf.loadLayersModel`
- * reads in a browser from a URL.
+ * Saving and loading models as standard TensorFlow.js LayersModel artifacts — `model.json` (topology +
+ * weights manifest) and `weights.bin`, the files `tf.loadLayersModel` reads — plus `manifest.json`, the
+ * length and SHA-256 of both. The same integrity record as checkpoints: the manifest covers `model.json`,
+ * and `model.json` records the weights' length and SHA-256 in its metadata, so the weights stay covered on
+ * routes that carry no manifest (IndexedDB, downloads, any tfjs IOHandler).
  *
- * Writes are atomic at the directory level: everything is written into a temporary sibling
- * directory, then renamed into place, so a process killed mid-save leaves the previous directory
- * (or none), never a half-written one. `model.json` also records the weights' byte length and
- * SHA-256 (under the extra key `rnnspn`, which tfjs ignores), so a truncated or damaged weights
- * file is reported by name instead of loading garbage.
+ * Where a model goes or comes from: a directory path (Deno, Node), a `file:` URL (through the file
+ * system), an `http(s):` URL (fetch; `model.json` or the directory holding it), any other URL tfjs's
+ * router knows (`indexeddb://`, `localstorage://`, `downloads://`), or a `tf.io.IOHandler`.
  *
- * File access goes through `node:fs/promises`, imported lazily so that importing this module in a
- * browser does no I/O and needs no Node built-ins.
+ * Saving into a directory writes only into an empty or missing one, or one that already holds a saved
+ * model of this library, atomically (temp directory + rename).
  *
  * @module
  */
 import { tf } from "../tf.ts";
+import {
+  fileSystem,
+  fileUrlToPath,
+  hasScheme,
+  NotFoundError,
+  readFileBytes,
+  readUrlBytes,
+  writeDirAtomic,
+} from "../data/files.ts";
+import {
+  checkRecord,
+  checkTopology,
+  type FileRecord,
+  fileRecord,
+  MANIFEST_FILE,
+  manifestFor,
+  parseManifest,
+} from "./integrity.ts";
 
-type Fs = typeof import("node:fs/promises");
-let fsPromise: Promise<Fs> | undefined;
-function fs(): Promise<Fs> {
-  fsPromise ??= import("node:fs/promises");
-  return fsPromise;
-}
+export { writeDirAtomic };
 
 /** Name of the weights file inside a model directory. */
 export const WEIGHTS_FILE = "weights.bin";
 /** Name of the topology/manifest file inside a model directory. */
 export const MODEL_FILE = "model.json";
+/** The key of this library's record in `userDefinedMetadata` (kind, config, weights). */
+const KEY = "rnnspn";
 
-function join(dir: string, name: string): string {
-  return dir.endsWith("/") ? dir + name : `${dir}/${name}`;
-}
-
-function stripSlash(dir: string): string {
-  return dir.length > 1 && dir.endsWith("/") ? dir.slice(0, -1) : dir;
-}
-
-async function sha256(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await (await fs()).stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Writes `files` (name → bytes or text) as the directory `dir`, atomically: a temporary sibling is
- * filled and synced first, then renamed over `dir` (an existing `dir` is moved aside and removed).
- */
-export async function writeDirAtomic(dir: string, files: Record<string, Uint8Array | string>): Promise<void> {
-  const f = await fs();
-  dir = stripSlash(dir);
-  const suffix = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
-  const tmp = `${dir}.tmp-${suffix}`;
-  await f.mkdir(tmp, { recursive: true });
-  try {
-    for (const [name, content] of Object.entries(files)) {
-      const handle = await f.open(join(tmp, name), "w");
-      try {
-        await handle.writeFile(content);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-    }
-    if (await exists(dir)) {
-      const old = `${dir}.old-${suffix}`;
-      await f.rename(dir, old);
-      await f.rename(tmp, dir);
-      await f.rm(old, { recursive: true, force: true });
-    } else {
-      await f.rename(tmp, dir);
-    }
-  } catch (err) {
-    await f.rm(tmp, { recursive: true, force: true });
-    throw err;
-  }
-}
+/** Where a model is saved to or loaded from. */
+export type ModelSource = string | URL | tf.io.IOHandler;
 
 /** Reads a file as bytes, with an error naming the file when it is missing. */
-export async function readBytes(path: string, what: string): Promise<Uint8Array> {
-  try {
-    return new Uint8Array(await (await fs()).readFile(path));
-  } catch (err) {
-    throw new Error(`${what}: cannot read ${path}: ${(err as Error).message}`);
-  }
+export function readBytes(path: string, what: string): Promise<Uint8Array> {
+  return readFileBytes(path, what);
 }
 
 function joinWeightData(data: tf.io.WeightData | undefined): Uint8Array {
@@ -98,89 +56,153 @@ function joinWeightData(data: tf.io.WeightData | undefined): Uint8Array {
   return new Uint8Array(tf.io.concatenateArrayBuffers(data));
 }
 
-/** The `model.json` of a LayersModel with its weights in one `weights.bin`, plus our integrity record. */
-export async function modelJsonFor(
-  artifacts: tf.io.ModelArtifacts,
-  weights: Uint8Array,
-): Promise<Record<string, unknown>> {
-  return {
-    modelTopology: artifacts.modelTopology,
-    format: artifacts.format ?? "layers-model",
-    generatedBy: artifacts.generatedBy,
-    convertedBy: artifacts.convertedBy ?? null,
-    weightsManifest: [{ paths: [`./${WEIGHTS_FILE}`], weights: artifacts.weightSpecs ?? [] }],
-    ...(artifacts.trainingConfig ? { trainingConfig: artifacts.trainingConfig } : {}),
-    ...(artifacts.userDefinedMetadata ? { userDefinedMetadata: artifacts.userDefinedMetadata } : {}),
-    rnnspn: { weightsBytes: weights.byteLength, weightsSha256: await sha256(weights) },
-  };
+/** `artifacts` with the weights' record added to this library's metadata (when it has some). */
+async function withWeightsRecord(artifacts: tf.io.ModelArtifacts): Promise<tf.io.ModelArtifacts> {
+  const meta = artifacts.userDefinedMetadata as Record<string, Record<string, unknown>> | undefined;
+  if (!meta?.[KEY]) return artifacts;
+  const weights = await fileRecord(joinWeightData(artifacts.weightData));
+  return { ...artifacts, userDefinedMetadata: { ...meta, [KEY]: { ...meta[KEY], weights } } };
 }
 
-/** The files (name → content) of a model directory for `artifacts`. */
+/** The files (name → content) of a model directory for `artifacts`: model.json, weights.bin, manifest.json. */
 export async function modelFiles(
   artifacts: tf.io.ModelArtifacts,
 ): Promise<Record<string, Uint8Array | string>> {
-  const weights = joinWeightData(artifacts.weightData);
-  const json = await modelJsonFor(artifacts, weights);
-  return { [MODEL_FILE]: JSON.stringify(json), [WEIGHTS_FILE]: weights };
+  if (artifacts.modelTopology instanceof ArrayBuffer) {
+    throw new Error("save model: only LayersModel artifacts (JSON topology) can be saved");
+  }
+  const a = await withWeightsRecord(artifacts);
+  const weights = joinWeightData(a.weightData);
+  const json = JSON.stringify({
+    modelTopology: a.modelTopology,
+    format: a.format ?? "layers-model",
+    generatedBy: a.generatedBy,
+    convertedBy: a.convertedBy ?? null,
+    weightsManifest: [{ paths: [`./${WEIGHTS_FILE}`], weights: a.weightSpecs ?? [] }],
+    ...(a.trainingConfig ? { trainingConfig: a.trainingConfig } : {}),
+    ...(a.userDefinedMetadata ? { userDefinedMetadata: a.userDefinedMetadata } : {}),
+  });
+  const files = { [MODEL_FILE]: json, [WEIGHTS_FILE]: weights };
+  return { ...files, [MANIFEST_FILE]: await manifestFor(files) };
+}
+
+/** Reads one file of a saved model by name (relative to `model.json`); `where` names it in errors. */
+interface Reader {
+  read(name: string): Promise<Uint8Array>;
+  where(name: string): string;
+}
+
+function dirReader(dir: string): Reader {
+  const where = (name: string) => (dir.endsWith("/") ? dir + name : `${dir}/${name}`);
+  return {
+    where,
+    read: async (name) => {
+      const fs = await fileSystem("load model");
+      const path = where(name);
+      try {
+        const b = await fs.readFile(path);
+        return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+      } catch (err) {
+        const message = `load model: cannot read ${path}: ${(err as Error).message}`;
+        throw (err as { code?: string }).code === "ENOENT" ? new NotFoundError(message) : new Error(message);
+      }
+    },
+  };
+}
+
+function urlReader(base: URL): Reader {
+  const where = (name: string) => new URL(name, base).href;
+  return { where, read: (name) => readUrlBytes(new URL(name, base), "load model") };
+}
+
+/** A weights path from a weights manifest: a plain file name beside `model.json`, nothing else. */
+function weightsName(path: unknown, where: string): string {
+  const name = typeof path === "string" ? path.replace(/^\.\//, "") : "";
+  if (!/^[\w.-]+$/.test(name) || name === "." || name === "..") {
+    throw new Error(
+      `load model: ${where} names the weights file ${JSON.stringify(path)}: expected a file name`,
+    );
+  }
+  return name;
 }
 
 /**
- * Reads and verifies a model directory written by {@linkcode fileIO} (or any tfjs model.json with a
- * single weights file). Errors name the file and say what is wrong with it.
+ * Reads and verifies a saved model through `reader`: `manifest.json` (when there is one) against
+ * `model.json` and the weights, `model.json`'s own record of the weights, the weights' length against
+ * the weight specs, and the topology's structure. Errors name the file and say what is wrong with it.
  */
-export async function readModelArtifacts(dir: string): Promise<tf.io.ModelArtifacts> {
-  const jsonPath = join(dir, MODEL_FILE);
-  const text = new TextDecoder().decode(await readBytes(jsonPath, "load model"));
+async function readArtifacts(reader: Reader): Promise<tf.io.ModelArtifacts> {
+  const jsonWhere = reader.where(MODEL_FILE);
+  let manifest: Record<string, FileRecord> | undefined;
+  try {
+    manifest = parseManifest(await reader.read(MANIFEST_FILE), reader.where(MANIFEST_FILE)).files;
+  } catch (err) {
+    // Saved before manifests existed: model.json is then checked by its structure and content alone.
+    if (!(err instanceof NotFoundError)) throw new Error(`load model: ${(err as Error).message}`);
+  }
+  const jsonBytes = await reader.read(MODEL_FILE);
+  const text = new TextDecoder().decode(jsonBytes);
   let json: tf.io.ModelJSON & { rnnspn?: { weightsBytes: number; weightsSha256: string } };
   try {
     json = JSON.parse(text);
   } catch (err) {
+    const recorded = manifest?.[MODEL_FILE]
+      ? `; ${MANIFEST_FILE} records ${manifest[MODEL_FILE].bytes} bytes`
+      : "";
     throw new Error(
-      `load model: ${jsonPath} is not valid JSON (truncated or corrupt? ${text.length} chars): ${
+      `load model: ${jsonWhere} is not valid JSON (truncated or corrupt? ${jsonBytes.byteLength} bytes${recorded}): ${
         (err as Error).message
       }`,
     );
   }
-  if (json.modelTopology == null || !Array.isArray(json.weightsManifest)) {
+  if (manifest) {
+    if (!manifest[MODEL_FILE]) {
+      throw new Error(`load model: ${reader.where(MANIFEST_FILE)} has no ${MODEL_FILE} entry`);
+    }
+    await checkRecord(jsonBytes, manifest[MODEL_FILE], `load model: ${jsonWhere}`, MANIFEST_FILE);
+  }
+  if (
+    json === null || typeof json !== "object" || json.modelTopology == null ||
+    !Array.isArray(json.weightsManifest)
+  ) {
     throw new Error(
-      `load model: ${jsonPath} has no modelTopology/weightsManifest: not a tfjs LayersModel file`,
+      `load model: ${jsonWhere} has no modelTopology/weightsManifest: not a tfjs LayersModel file`,
     );
   }
-  const specs = json.weightsManifest.flatMap((group) => group.weights);
-  const paths = json.weightsManifest.flatMap((group) => group.paths);
+  const groups = json.weightsManifest;
+  if (!groups.every((g) => g && Array.isArray(g.paths) && Array.isArray(g.weights))) {
+    throw new Error(`load model: ${jsonWhere}: every weightsManifest entry needs paths and weights arrays`);
+  }
+  checkTopology(json.modelTopology, `load model: ${jsonWhere}`);
+  const specs = groups.flatMap((g) => g.weights);
+  const names = groups.flatMap((g) => g.paths.map((p) => weightsName(p, jsonWhere)));
   const parts: Uint8Array[] = [];
-  for (const p of paths) parts.push(await readBytes(join(dir, p.replace(/^\.\//, "")), "load model"));
-  const total = parts.reduce((n, p) => n + p.byteLength, 0);
-  const weights = new Uint8Array(total);
-  let offset = 0;
-  for (const p of parts) {
-    weights.set(p, offset);
-    offset += p.byteLength;
-  }
-  const weightsPath = join(dir, paths.map((p) => p.replace(/^\.\//, "")).join("+"));
-  if (json.rnnspn) {
-    if (total !== json.rnnspn.weightsBytes) {
-      throw new Error(
-        `load model: ${weightsPath} has ${total} bytes but ${MODEL_FILE} records ${json.rnnspn.weightsBytes} (truncated?)`,
-      );
-    }
-    const hash = await sha256(weights);
-    if (hash !== json.rnnspn.weightsSha256) {
-      throw new Error(
-        `load model: ${weightsPath} is corrupt: SHA-256 ${hash} != ${json.rnnspn.weightsSha256}`,
-      );
-    }
-  } else {
-    const need = specs.reduce(
-      (n, s) =>
-        n + s.shape.reduce((a, b) => a * b, 1) * (s.dtype === "float32" || s.dtype === "int32" ? 4 : 1),
-      0,
+  for (const name of names) parts.push(await reader.read(name));
+  const weights = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  parts.reduce((offset, p) => (weights.set(p, offset), offset + p.byteLength), 0);
+  const weightsWhere = `load model: ${reader.where(names.join("+"))}`;
+  const meta = (json.userDefinedMetadata as Record<string, { weights?: FileRecord }> | undefined)?.[KEY];
+  const legacy = json.rnnspn;
+  if (meta?.weights) await checkRecord(weights, meta.weights, weightsWhere, MODEL_FILE);
+  else if (legacy) {
+    await checkRecord(
+      weights,
+      { bytes: legacy.weightsBytes, sha256: legacy.weightsSha256 },
+      weightsWhere,
+      MODEL_FILE,
     );
-    if (total < need) {
-      throw new Error(
-        `load model: ${weightsPath} has ${total} bytes but the manifest needs ${need} (truncated?)`,
-      );
-    }
+  }
+  if (manifest && names.length === 1) {
+    const record = manifest[names[0]];
+    if (!record) throw new Error(`load model: ${reader.where(MANIFEST_FILE)} has no ${names[0]} entry`);
+    await checkRecord(weights, record, weightsWhere, MANIFEST_FILE);
+  }
+  const need = specBytes(specs, jsonWhere);
+  if (weights.byteLength !== need) {
+    throw new Error(
+      `${weightsWhere} has ${weights.byteLength} bytes but the weight specs in ${MODEL_FILE} need ${need}` +
+        (weights.byteLength < need ? " (truncated?)" : ""),
+    );
   }
   return {
     modelTopology: json.modelTopology,
@@ -194,9 +216,162 @@ export async function readModelArtifacts(dir: string): Promise<tf.io.ModelArtifa
   };
 }
 
+const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, float16: 2, uint8: 1 };
+
+/** Bytes the weight specs need (quantized specs by their quantized dtype). */
+export function specBytes(specs: tf.io.WeightsManifestEntry[], where: string): number {
+  let total = 0;
+  for (const s of specs) {
+    const dtype = s?.quantization?.dtype ?? s?.dtype;
+    const size = Array.isArray(s?.shape) && s.shape.every((d) => Number.isSafeInteger(d) && d >= 0)
+      ? s.shape.reduce((a, b) => a * b, 1)
+      : NaN;
+    if (typeof s?.name !== "string" || !Number.isSafeInteger(size) || !(dtype in DTYPE_BYTES)) {
+      throw new Error(`load model: ${where}: bad weight spec ${JSON.stringify(s)?.slice(0, 120)}`);
+    }
+    total += size * DTYPE_BYTES[dtype];
+  }
+  return total;
+}
+
 /**
- * A tfjs `IOHandler` for the directory `dir`: `model.save(fileIO(dir))` writes `model.json` +
- * `weights.bin` atomically; `tf.loadLayersModel(fileIO(dir))` reads and verifies them.
+ * Reads and verifies a model directory (see {@linkcode fileIO}). Errors name the file and say what is
+ * wrong with it.
+ */
+export function readModelArtifacts(dir: string): Promise<tf.io.ModelArtifacts> {
+  return readArtifacts(dirReader(dir));
+}
+
+/** What `source` is, in words, for error messages. */
+export function describeSource(source: ModelSource): string {
+  if (typeof source === "string") return source;
+  if (source instanceof URL) return source.href;
+  return "the given IOHandler";
+}
+
+/** A `model.json` URL's directory, or the URL itself when it names a directory. */
+function modelJsonBase(url: URL): URL {
+  if (url.pathname.endsWith(".json")) return url;
+  return new URL(url.pathname.endsWith("/") ? url.href : url.href + "/");
+}
+
+/**
+ * The artifacts of the model at `source`, verified as far as the route allows: a path or `file:`/
+ * `http(s):` URL gets the whole manifest check; other tfjs routes and IOHandlers get what the artifacts
+ * carry (the weights' record, the topology's structure).
+ */
+export async function loadArtifacts(source: ModelSource): Promise<tf.io.ModelArtifacts> {
+  if (typeof source === "string" && !hasScheme(source)) return readModelArtifacts(source);
+  if (typeof source === "string" && /^(https?|file):/i.test(source)) source = new URL(source);
+  if (source instanceof URL) {
+    if (source.protocol === "file:") {
+      const path = fileUrlToPath(source);
+      return readModelArtifacts(path.endsWith(".json") ? path.slice(0, path.lastIndexOf("/") + 1) : path);
+    }
+    if (source.protocol === "http:" || source.protocol === "https:") {
+      return readArtifacts(urlReader(modelJsonBase(source)));
+    }
+    source = source.href;
+  }
+  let handler: tf.io.IOHandler;
+  const where = describeSource(source);
+  if (typeof source === "string") {
+    const handlers = tf.io.getLoadHandlers(source);
+    if (handlers.length !== 1) {
+      throw new Error(`load model: ${handlers.length} tfjs IO handlers for ${source}; expected exactly one`);
+    }
+    handler = handlers[0];
+  } else handler = source;
+  if (typeof handler?.load !== "function") throw new Error(`load model: ${where} has no load() method`);
+  const artifacts = await handler.load();
+  const meta = (artifacts?.userDefinedMetadata as Record<string, { weights?: FileRecord }> | undefined)
+    ?.[KEY];
+  if (meta?.weights) {
+    await checkRecord(
+      joinWeightData(artifacts.weightData),
+      meta.weights,
+      `load model: ${where}: the weights`,
+      "its metadata",
+    );
+  }
+  checkTopology(artifacts?.modelTopology, `load model: ${where}`);
+  return artifacts;
+}
+
+/**
+ * Checks that `dir` may be written by a model save: missing, empty, or holding only a saved model of
+ * this library. Anything else is refused, so that a save never deletes a user's files.
+ */
+export async function checkSaveDir(dir: string): Promise<void> {
+  const fs = await fileSystem("save model");
+  const stat = await fs.stat(dir).catch(() => undefined);
+  if (!stat) return;
+  if (!stat.isDirectory()) {
+    throw new Error(`save model: ${dir} exists and is not a directory; nothing was written`);
+  }
+  const names = await fs.readdir(dir);
+  if (names.length === 0) return;
+  const ours = [MODEL_FILE, WEIGHTS_FILE, MANIFEST_FILE];
+  const others = names.filter((n) => !ours.includes(n));
+  // Ours: only our file names, and either our manifest or (saved before manifests) our metadata.
+  let saved = false;
+  if (others.length === 0) {
+    const read = (name: string) =>
+      fs.readFile(`${dir}/${name}`, "utf8").then(JSON.parse).catch(() => undefined);
+    const manifest = names.includes(MANIFEST_FILE) ? await read(MANIFEST_FILE) : undefined;
+    const json = manifest ? undefined : names.includes(MODEL_FILE) ? await read(MODEL_FILE) : undefined;
+    saved = manifest?.format === "rnnspn-manifest" || json?.rnnspn != null ||
+      json?.userDefinedMetadata?.[KEY] != null;
+  }
+  if (!saved) {
+    const shown = (others.length ? others : names).slice(0, 5).join(", ");
+    throw new Error(
+      `save model: ${dir} is not empty and does not hold a model saved by @rnnspn/core ` +
+        `(it holds ${shown}${
+          names.length > 5 ? ", …" : ""
+        }); choose an empty or new directory. Nothing was written`,
+    );
+  }
+}
+
+/** Writes `artifacts` to `target` (see the module doc for the routes). */
+export async function saveArtifacts(target: ModelSource, artifacts: tf.io.ModelArtifacts): Promise<void> {
+  if (typeof target === "string" && /^file:/i.test(target)) target = new URL(target);
+  if (target instanceof URL && target.protocol === "file:") target = fileUrlToPath(target);
+  if (typeof target === "string" && !hasScheme(target)) {
+    await checkSaveDir(target);
+    await writeDirAtomic(target, await modelFiles(artifacts));
+    return;
+  }
+  if (target instanceof URL) target = target.href;
+  let handler: tf.io.IOHandler;
+  if (typeof target === "string") {
+    const handlers = tf.io.getSaveHandlers(target);
+    if (handlers.length !== 1) {
+      throw new Error(`save model: ${handlers.length} tfjs IO handlers for ${target}; expected exactly one`);
+    }
+    handler = handlers[0];
+  } else handler = target;
+  if (typeof handler?.save !== "function") {
+    throw new Error(`save model: ${describeSource(target)} has no save() method`);
+  }
+  await handler.save(await withWeightsRecord(artifacts));
+}
+
+/** The artifacts of `model` (what `model.save` would hand an IOHandler). */
+export async function captureArtifacts(model: tf.LayersModel): Promise<tf.io.ModelArtifacts> {
+  let artifacts: tf.io.ModelArtifacts | undefined;
+  await model.save(tf.io.withSaveHandler((a) => {
+    artifacts = a;
+    return Promise.resolve({ modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" } });
+  }));
+  return artifacts!;
+}
+
+/**
+ * A tfjs `IOHandler` for the directory `dir`: `model.save(fileIO(dir))` writes `model.json`,
+ * `weights.bin` and `manifest.json` atomically (only into an empty or missing directory, or one holding
+ * a saved model); `tf.loadLayersModel(fileIO(dir))` reads and verifies them first.
  *
  * @example
  * ```ts
@@ -213,12 +388,14 @@ export function fileIO(dir: string): tf.io.IOHandler {
       if (artifacts.modelTopology instanceof ArrayBuffer) {
         throw new Error("fileIO: only LayersModel artifacts (JSON topology) can be saved");
       }
-      await writeDirAtomic(dir, await modelFiles(artifacts));
+      await checkSaveDir(dir);
+      const files = await modelFiles(artifacts);
+      await writeDirAtomic(dir, files);
       return {
         modelArtifactsInfo: {
           dateSaved: new Date(),
           modelTopologyType: "JSON",
-          weightDataBytes: joinWeightData(artifacts.weightData).byteLength,
+          weightDataBytes: (files[WEIGHTS_FILE] as Uint8Array).byteLength,
         },
       };
     },

@@ -3,10 +3,16 @@
  *
  * @module
  */
-import { loadSaved, type ModelKind } from "./base.ts";
-import { CnnBaseline, type CnnBaselineConfig } from "./cnn_baseline.ts";
-import { RecurrentAttention, type RecurrentAttentionConfig } from "./recurrent_attention.ts";
-import { SpnBaseline, type SpnBaselineConfig } from "./spn_baseline.ts";
+import type { ModelKind } from "./base.ts";
+import { CNN_BASELINE, CnnBaseline, type CnnBaselineConfig } from "./cnn_baseline.ts";
+import type { ModelSource } from "./io.ts";
+import {
+  RECURRENT_ATTENTION,
+  RecurrentAttention,
+  type RecurrentAttentionConfig,
+} from "./recurrent_attention.ts";
+import { loadSaved } from "./restore.ts";
+import { SPN_BASELINE, SpnBaseline, type SpnBaselineConfig } from "./spn_baseline.ts";
 
 /**
  * Any of the three models.
@@ -60,7 +66,14 @@ export function createModel(
 }
 
 /**
- * Loads whichever model `dir` holds (saved with `save(dir)`).
+ * Loads whichever model `source` holds (saved with `save`): a directory path (Deno, Node); a URL —
+ * `file:` (read through the file system), `http(s):` (fetch; the URL of `model.json` or of the folder
+ * holding it), or one tfjs's router knows (`indexeddb://`, `localstorage://`); or any `tf.io.IOHandler`.
+ * `manifest.json` (length + SHA-256 of `model.json` and `weights.bin`) is checked where the route has
+ * files; on every route the weights are checked against the record in `model.json`, and the topology
+ * against a model rebuilt from the saved kind and config, before any weight is set: a damaged file
+ * fails with an error naming it and what is wrong. Files saved before manifests existed load too, with
+ * every check except the manifest's.
  *
  * @example
  * ```ts
@@ -68,18 +81,10 @@ export function createModel(
  * await selectBackend("wasm");
  * const model = await loadModel("runs/rnn-spn/best"); // RecurrentAttention, SpnBaseline or CnnBaseline
  * console.log(model.kind, model.config);
+ * // The same from a URL: relative to this module in a checkout (file:) or on a web server (https:).
+ * const again = await loadModel(new URL("./runs/rnn-spn/best/", import.meta.url));
  * ```
  */
-export async function loadModel(dir: string): Promise<AnyModel> {
-  const { model, metadata } = await loadSaved(dir);
-  switch (metadata.kind) {
-    case "rnn-spn":
-      return new RecurrentAttention(metadata.config as RecurrentAttentionConfig, model);
-    case "spn":
-      return new SpnBaseline(metadata.config as SpnBaselineConfig, model);
-    case "cnn":
-      return new CnnBaseline(metadata.config as CnnBaselineConfig, model);
-  }
-  model.dispose();
-  throw new Error(`loadModel: ${dir} holds an unknown model kind ${JSON.stringify(metadata.kind)}`);
+export function loadModel(source: ModelSource): Promise<AnyModel> {
+  return loadSaved<AnyModel>(source, [RECURRENT_ATTENTION, SPN_BASELINE, CNN_BASELINE]);
 }

@@ -10,11 +10,17 @@ import { tf } from "../tf.ts";
 import { Glimpses } from "../layers/glimpses.ts";
 import { SplitSteps } from "../layers/steps.ts";
 import { RepeatedInputGRU } from "../layers/repeated_gru.ts";
-import { loadSaved, SequenceModel } from "./base.ts";
+import { SequenceModel } from "./base.ts";
+import type { ModelSource } from "./io.ts";
+import { loadSaved, type ModelFactory } from "./restore.ts";
 import {
   affineHead,
+  buildOrDispose,
+  checkStackFits,
+  classifierStack,
   convStack,
   dense,
+  glimpseSize,
   localizationStack,
   maybeDropout,
   resolveConfig,
@@ -90,12 +96,7 @@ function build(c: Required<RecurrentAttentionConfig>): tf.LayersModel {
   const glimpses = new Glimpses({ downsampleFactor: c.downsampleFactor, name: "glimpses" })
     .apply([images, thetaSteps]) as tf.SymbolicTensor; // [B·steps, h, w, 1]
   // Classifier, shared across steps: all B·steps glimpses run as one batch.
-  let x = convStack(
-    glimpses,
-    [c.classifierFilters, "pool", c.classifierFilters, "pool", c.classifierFilters],
-    "cls",
-    seeds,
-  );
+  let x = convStack(glimpses, classifierStack(c.classifierFilters), "cls", seeds);
   x = tf.layers.flatten({ name: "cls_flatten" }).apply(x) as tf.SymbolicTensor;
   x = maybeDropout(x, c.dropout, "cls_dropout1", seeds);
   x = dense(x, c.denseUnits, "relu", "cls_dense", seeds);
@@ -138,7 +139,8 @@ export class RecurrentAttention extends SequenceModel<RecurrentAttentionConfig> 
    */
   constructor(config: RecurrentAttentionConfig = {}, model?: tf.LayersModel) {
     const c = resolveConfig(DEFAULTS, config, "RecurrentAttention");
-    super(c, model ?? build(c));
+    if (!model) checkSizes(c);
+    super(c, model ?? buildOrDispose(() => build(c)));
     this.inputSize = [c.inputSize[0], c.inputSize[1]];
   }
 
@@ -147,9 +149,43 @@ export class RecurrentAttention extends SequenceModel<RecurrentAttentionConfig> 
     return this.config.steps;
   }
 
-  /** Loads a model saved with `save(dir)` (model.json + weights.bin). */
-  static async load(dir: string): Promise<RecurrentAttention> {
-    const { model, metadata } = await loadSaved(dir, "rnn-spn");
-    return new RecurrentAttention(metadata.config as RecurrentAttentionConfig, model);
+  /**
+   * Loads a model saved with `save` from a directory path, a URL (`file:`, `http(s):`, `indexeddb://`, …)
+   * or a tfjs IOHandler, verified and checked against its kind and config first.
+   */
+  static load(source: ModelSource): Promise<RecurrentAttention> {
+    return loadSaved(source, [RECURRENT_ATTENTION], "rnn-spn");
   }
 }
+
+function checkSizes(c: Required<RecurrentAttentionConfig>): void {
+  const [h, w] = c.inputSize;
+  checkStackFits(h, w, localizationStack(1), "inputSize", "RecurrentAttention");
+  if (c.downsampleFactor > 0) {
+    const [gh, gw] = glimpseSize(h, w, c.downsampleFactor);
+    checkStackFits(
+      gh,
+      gw,
+      classifierStack(1),
+      `the glimpse (downsampleFactor ${c.downsampleFactor})`,
+      "RecurrentAttention",
+    );
+  }
+}
+
+/** How {@linkcode loadSaved} rebuilds a RecurrentAttention (and where its sizes sit in the topology). */
+export const RECURRENT_ATTENTION: ModelFactory<RecurrentAttention> = {
+  kind: "rnn-spn",
+  create: (config) => new RecurrentAttention(config as RecurrentAttentionConfig),
+  sizes: (read) => ({
+    steps: read("logits", "steps"),
+    downsampleFactor: read("glimpses", "downsample_factor"),
+    inputSize: [read("images", "batch_input_shape", 1), read("images", "batch_input_shape", 2)],
+    locFilters: read("loc_conv1", "filters"),
+    gruUnits: read("loc_gru", "units"),
+    classifierFilters: read("cls_conv1", "filters"),
+    denseUnits: read("cls_dense", "units"),
+    classes: read("cls_logits", "units"),
+    dropout: read("cls_dropout1", "rate", undefined, 0),
+  }),
+};

@@ -7,11 +7,17 @@
  */
 import { tf } from "../tf.ts";
 import { Glimpses } from "../layers/glimpses.ts";
-import { loadSaved, SequenceModel } from "./base.ts";
+import { SequenceModel } from "./base.ts";
+import type { ModelSource } from "./io.ts";
+import { loadSaved, type ModelFactory } from "./restore.ts";
 import {
   affineHead,
+  buildOrDispose,
+  checkStackFits,
+  classifierStack,
   convStack,
   dense,
+  glimpseSize,
   localizationStack,
   resolveConfig,
   Seeds,
@@ -114,7 +120,8 @@ export class SpnBaseline extends SequenceModel<SpnBaselineConfig> {
    */
   constructor(config: SpnBaselineConfig = {}, model?: tf.LayersModel) {
     const c = resolveConfig(DEFAULTS, config, "SpnBaseline");
-    super(c, model ?? build(c));
+    if (!model) checkSizes(c);
+    super(c, model ?? buildOrDispose(() => build(c)));
     this.inputSize = [c.inputSize[0], c.inputSize[1]];
   }
 
@@ -123,9 +130,43 @@ export class SpnBaseline extends SequenceModel<SpnBaselineConfig> {
     return this.config.digits;
   }
 
-  /** Loads a model saved with `save(dir)` (model.json + weights.bin). */
-  static async load(dir: string): Promise<SpnBaseline> {
-    const { model, metadata } = await loadSaved(dir, "spn");
-    return new SpnBaseline(metadata.config as SpnBaselineConfig, model);
+  /**
+   * Loads a model saved with `save` from a directory path, a URL (`file:`, `http(s):`, `indexeddb://`, …)
+   * or a tfjs IOHandler, verified and checked against its kind and config first.
+   */
+  static load(source: ModelSource): Promise<SpnBaseline> {
+    return loadSaved(source, [SPN_BASELINE], "spn");
   }
 }
+
+function checkSizes(c: Required<SpnBaselineConfig>): void {
+  const [h, w] = c.inputSize;
+  checkStackFits(h, w, localizationStack(1), "inputSize", "SpnBaseline");
+  if (c.downsampleFactor > 0) {
+    const [gh, gw] = glimpseSize(h, w, c.downsampleFactor);
+    checkStackFits(
+      gh,
+      gw,
+      classifierStack(1),
+      `the glimpse (downsampleFactor ${c.downsampleFactor})`,
+      "SpnBaseline",
+    );
+  }
+}
+
+/** How {@linkcode loadSaved} rebuilds an SpnBaseline (and where its sizes sit in the topology). */
+export const SPN_BASELINE: ModelFactory<SpnBaseline> = {
+  kind: "spn",
+  create: (config) => new SpnBaseline(config as SpnBaselineConfig),
+  sizes: (read) => ({
+    digits: read("logits", "target_shape", 0),
+    downsampleFactor: read("glimpses", "downsample_factor"),
+    inputSize: [read("images", "batch_input_shape", 1), read("images", "batch_input_shape", 2)],
+    locFilters: read("loc_conv1", "filters"),
+    locDenseUnits: read("loc_dense", "units"),
+    classifierFilters: read("cls_conv1", "filters"),
+    denseUnits: read("cls_dense", "units"),
+    classes: read("cls_head1", "units"),
+    dropout: read("cls_dropout1", "rate", undefined, 0),
+  }),
+};

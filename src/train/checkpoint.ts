@@ -9,6 +9,7 @@
 import { tf } from "../tf.ts";
 import { METADATA_KEY, type SequenceModel } from "../models/base.ts";
 import { modelFiles, readBytes, readModelArtifacts, writeDirAtomic } from "../models/io.ts";
+import { sha256Hex as digest } from "../models/integrity.ts";
 import { loadOptimizerState, type OptimizerName, saveOptimizerState } from "./optimizer.ts";
 
 /** Sub-directory of a run directory that holds the checkpoints. */
@@ -140,11 +141,6 @@ export async function saveCheckpoint(
   await writeDirAtomic(dir, files);
   await prune(runDir);
   return dir;
-}
-
-async function digest(bytes: Uint8Array): Promise<string> {
-  const d = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** Checkpoint directories of a run, newest first (temp dirs of interrupted writes are ignored). */
