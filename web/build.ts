@@ -1,0 +1,119 @@
+/**
+ * `deno task build:web`: builds the demo page into `dist/web/` — the page, its two bundles (`main.js`, and
+ * `worker.js` holding this library and TensorFlow.js), tfjs's `.wasm` files, the MNIST subset and the model
+ * under `model/`. Everything the page needs is in that folder: no CDN, no network once loaded.
+ *
+ * ```sh
+ * npx -y deno@2.9.6 task build:web                                   # default model (see --help)
+ * npx -y deno@2.9.6 run -A web/build.ts --model runs/rnn-spn/best --out /tmp/web
+ * ```
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { copyFile, mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { bundleBrowser, copyWasmFiles, ROOT, WASM_FILES } from "../build/build.ts";
+import * as mod from "../mod.ts";
+import { loadModel, RecurrentAttention, selectBackend } from "../mod.ts";
+
+const HELP = `Usage: deno run -A web/build.ts [--model DIR|pretrained|random] [--out DIR] [--no-minify]
+
+  --model  the RNN-SPN the page loads: a saved model directory (model.json + weights.bin, or a run directory
+           with best/), "pretrained" (mod.ts's loadPretrained), or "random" (untrained, for trying the page).
+           Default: pretrained when mod.ts has it, else results/rnn-spn-ds3/best
+  --out    output folder (default dist/web), replaced as a whole
+`;
+const { values: args } = parseArgs({
+  options: {
+    model: { type: "string" },
+    out: { type: "string", default: "dist/web" },
+    "no-minify": { type: "boolean", default: false },
+    help: { type: "boolean", short: "h", default: false },
+  },
+  strict: true,
+});
+if (args.help) {
+  console.log(HELP);
+  Deno.exit(0);
+}
+const web = fileURLToPath(new URL(".", import.meta.url));
+const exists = (path: string) => stat(path).then(() => true, () => false);
+const fail = (message: string): never => {
+  console.error(`build:web: ${message}`);
+  Deno.exit(1);
+};
+
+const out = args.out.replace(/\/$/, "");
+const temp = `${out}.tmp-${Deno.pid}`;
+await rm(temp, { recursive: true, force: true });
+await mkdir(temp, { recursive: true });
+
+// 1. The model, loaded (which checks it) and saved into model/ with its manifest.
+type LoadPretrained = () => Promise<RecurrentAttention>;
+const loadPretrained = (mod as Record<string, unknown>).loadPretrained as LoadPretrained | undefined;
+const spec = args.model ?? (loadPretrained ? "pretrained" : "results/rnn-spn-ds3/best");
+await selectBackend("cpu");
+let model: RecurrentAttention, from: string;
+if (spec === "pretrained") {
+  if (!loadPretrained) fail("--model pretrained: this mod.ts has no loadPretrained()");
+  [model, from] = [await loadPretrained!(), "loadPretrained()"];
+} else if (spec === "random") {
+  [model, from] = [new RecurrentAttention(), "untrained weights (seed 0)"];
+} else {
+  let dir = spec.replace(/\/$/, "");
+  if (!(await exists(join(dir, "model.json"))) && (await exists(join(dir, "best", "model.json")))) {
+    dir = join(dir, "best");
+  }
+  if (!(await exists(join(dir, "model.json")))) {
+    fail(
+      `--model ${spec}: no model.json there (nor in ${spec}/best); pass --model DIR, pretrained or random`,
+    );
+  }
+  const loaded = await loadModel(dir);
+  if (!(loaded instanceof RecurrentAttention)) {
+    loaded.dispose();
+    fail(`--model ${dir} holds a "${loaded.kind}" model; the page shows an RNN-SPN ("rnn-spn")`);
+  }
+  [model, from] = [loaded as RecurrentAttention, dir];
+}
+await model.save(join(temp, "model"));
+model.dispose();
+
+// 2. The two bundles (build/build.ts's bundler): the page (no tfjs) and the Worker (library + tfjs).
+const rel = relative(ROOT, resolve(temp));
+await bundleBrowser("web/main.ts", join(rel, "main.js"), !args["no-minify"]);
+await bundleBrowser("web/worker.ts", join(rel, "worker.js"), !args["no-minify"]);
+
+// 3. tfjs-backend-wasm's .wasm files; the Worker passes its own folder as wasmPaths.
+await copyWasmFiles(rel);
+
+// 4. The page and the MNIST subset.
+for (const f of ["index.html", "mnist_subset.bin.gz", "mnist_subset.json"]) {
+  await copyFile(join(web, f), join(temp, f));
+}
+await writeFile(
+  join(temp, "build.json"),
+  JSON.stringify({ model: from, built: new Date().toISOString() }, null, 2),
+);
+
+await rm(out, { recursive: true, force: true });
+await rename(temp, out);
+
+const sizes: [string, number][] = [];
+for (const f of ["main.js", "worker.js", ...WASM_FILES, "mnist_subset.bin.gz", "model"]) {
+  const path = join(out, f);
+  const s = await stat(path);
+  const bytes = s.isDirectory()
+    ? (await Promise.all((await readdir(path)).map((g) => stat(join(path, g))))).reduce(
+      (a, b) => a + b.size,
+      0,
+    )
+    : s.size;
+  sizes.push([f, bytes]);
+}
+const kb = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
+console.log(`build:web: wrote ${out}/ (model: ${from})`);
+for (const [f, n] of sizes) console.log(`  ${f.padEnd(36)} ${kb(n).padStart(10)}`);
+console.log(`  ${"total".padEnd(36)} ${kb(sizes.reduce((a, [, n]) => a + n, 0)).padStart(10)}`);
