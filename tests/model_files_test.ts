@@ -1,0 +1,310 @@
+/**
+ * Saved model files: the manifest, topology validation before tfjs sees a file, metadata against
+ * topology, strict configs, no leaks from failing constructors, saving only into a safe directory, and
+ * the routes (paths, file:/http: URLs, tfjs IOHandlers, plain tf.loadLayersModel after importing mod.ts).
+ */
+import assert from "node:assert/strict";
+import { tf } from "../src/tf.ts";
+import {
+  CnnBaseline,
+  createModel,
+  fileIO,
+  loadModel,
+  RecurrentAttention,
+  selectBackend,
+  SpnBaseline,
+} from "../mod.ts";
+import { sha256Hex } from "../src/models/integrity.ts";
+import { tinyModel } from "./_models.ts";
+
+await selectBackend("cpu");
+
+const tmp = (prefix: string) => Deno.makeTempDir({ prefix: `rnnspn-${prefix}-` });
+const images = tf.randomUniform([2, 100, 100, 1], 0, 1, "float32", 5) as tf.Tensor4D;
+
+/** The logits of `model` on the shared images, as a plain array. */
+function logits(model: { predict: RecurrentAttention["predict"] }): Float32Array {
+  const p = model.predict(images);
+  const out = p.logits.dataSync() as Float32Array;
+  tf.dispose([p.logits, p.probabilities, p.digits, p.theta ?? []]);
+  return out;
+}
+
+/** Edits the metadata/topology of `dir`'s model.json and rewrites its manifest to match. */
+async function editJson(dir: string, edit: (json: Json) => void): Promise<void> {
+  const json = JSON.parse(await Deno.readTextFile(`${dir}/model.json`));
+  edit(json);
+  await editModelJson(dir, () => JSON.stringify(json));
+}
+// deno-lint-ignore no-explicit-any
+type Json = any;
+
+/** Rewrites model.json of `dir` through `edit`, then its manifest (as a writer that means it would). */
+async function editModelJson(dir: string, edit: (text: string) => string, manifest = true): Promise<void> {
+  const text = edit(await Deno.readTextFile(`${dir}/model.json`));
+  await Deno.writeTextFile(`${dir}/model.json`, text);
+  if (!manifest) return await Deno.remove(`${dir}/manifest.json`);
+  const m = JSON.parse(await Deno.readTextFile(`${dir}/manifest.json`));
+  const bytes = new TextEncoder().encode(text);
+  m.files["model.json"] = { bytes: bytes.length, sha256: await sha256Hex(bytes) };
+  await Deno.writeTextFile(`${dir}/manifest.json`, JSON.stringify(m));
+}
+
+/** Asserts that `load` rejects with `pattern` within `ms`. */
+async function rejectsFast(load: () => Promise<unknown>, pattern: RegExp, ms = 1000): Promise<void> {
+  const t0 = performance.now();
+  await assert.rejects(load, pattern);
+  const took = performance.now() - t0;
+  assert.ok(took < ms, `took ${took.toFixed(0)} ms`);
+}
+
+Deno.test("save writes model.json, weights.bin and manifest.json; the manifest records both files", async () => {
+  const dir = await tmp("manifest");
+  const model = tinyModel("rnn-spn");
+  await model.save(`${dir}/m`);
+  assert.deepEqual((await Array.fromAsync(Deno.readDir(`${dir}/m`))).map((e) => e.name).sort(), [
+    "manifest.json",
+    "model.json",
+    "weights.bin",
+  ]);
+  const manifest = JSON.parse(await Deno.readTextFile(`${dir}/m/manifest.json`));
+  for (const name of ["model.json", "weights.bin"]) {
+    const bytes = await Deno.readFile(`${dir}/m/${name}`);
+    assert.deepEqual(manifest.files[name], { bytes: bytes.length, sha256: await sha256Hex(bytes) }, name);
+  }
+  // Nothing left beside it (no temp or aside directories).
+  assert.deepEqual((await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name), ["m"]);
+  model.dispose();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a flipped layer name in inbound_nodes fails in milliseconds on every route (was: tfjs spun forever)", async () => {
+  const dir = await tmp("hang");
+  const model = tinyModel("rnn-spn");
+  const flip = (text: string) => text.replace('"inbound_nodes":[[["loc_gru"', '"inbound_nodes":[[["loc_grw"');
+  // As written by a bit flip: the manifest catches it.
+  await model.save(`${dir}/a`);
+  await editModelJson(`${dir}/a`, flip, false);
+  await Deno.copyFile(`${dir}/a/model.json`, `${dir}/a/model.json.flipped`);
+  await model.save(`${dir}/b`);
+  await Deno.copyFile(`${dir}/a/model.json.flipped`, `${dir}/b/model.json`);
+  await rejectsFast(
+    () => loadModel(`${dir}/b`),
+    /b\/model\.json is corrupt: SHA-256 [0-9a-f]+ != [0-9a-f]+ recorded in manifest\.json/,
+  );
+  await rejectsFast(() => tf.loadLayersModel(fileIO(`${dir}/b`)), /model\.json is corrupt: SHA-256/);
+  // Without a manifest (saved before manifests existed) or with one rewritten to match: the structure check.
+  const dangling =
+    /layer "loc_theta" takes its input from \["loc_grw",0,0,\{\}\], which is not a node of any layer/;
+  await rejectsFast(() => loadModel(`${dir}/a`), dangling);
+  await rejectsFast(() => RecurrentAttention.load(`${dir}/a`), dangling);
+  await rejectsFast(() => tf.loadLayersModel(fileIO(`${dir}/a`)), dangling);
+  await model.save(`${dir}/c`);
+  await editModelJson(`${dir}/c`, flip);
+  await rejectsFast(() => loadModel(`${dir}/c`), dangling);
+  // A cycle is refused too (tfjs would also wait for it forever).
+  await model.save(`${dir}/d`);
+  await editModelJson(
+    `${dir}/d`,
+    (t) => t.replace('"inbound_nodes":[[["loc_pool1"', '"inbound_nodes":[[["loc_conv3"'),
+  );
+  await rejectsFast(() => loadModel(`${dir}/d`), /the topology has a cycle/);
+  model.dispose();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("metadata that disagrees with the topology, or an edited topology, is refused before weights are set", async () => {
+  const dir = await tmp("meta");
+  const model = tinyModel("rnn-spn");
+  await model.save(`${dir}/m`);
+  const before = tf.memory().numTensors;
+  const config = (json: Json) => json.userDefinedMetadata.rnnspn.config;
+  await editJson(`${dir}/m`, (json) => config(json).steps = 4);
+  await rejectsFast(
+    () => loadModel(`${dir}/m`),
+    /its metadata says steps 4 but its topology has 3: metadata and topology disagree/,
+  );
+  await model.save(`${dir}/m`);
+  await editJson(`${dir}/m`, (json) => config(json).locFilters = 4000000);
+  await rejectsFast(() => loadModel(`${dir}/m`), /metadata says locFilters 4000000 but its topology has 4/);
+  // A field that does not size anything (the seed) is caught by comparing with the rebuilt topology.
+  await model.save(`${dir}/m`);
+  await editJson(`${dir}/m`, (json) => config(json).seed = 4);
+  await rejectsFast(
+    () => loadModel(`${dir}/m`),
+    /its topology is not that of a rnn-spn model with its saved config \(file vs rebuilt at modelTopology\.config\.layers\[2\]\.config\.kernel_initializer\.config\.seed: 3 vs 4\)/,
+  );
+  // Unknown keys in the saved config are refused like in a constructor.
+  await model.save(`${dir}/m`);
+  await editJson(`${dir}/m`, (json) => config(json).stepz = 3);
+  await rejectsFast(
+    () => loadModel(`${dir}/m`),
+    /the saved config is not valid: .*unknown config key "stepz"/,
+  );
+  // A weight spec that does not fit the model.
+  await model.save(`${dir}/m`);
+  await editJson(`${dir}/m`, (json) => json.weightsManifest[0].weights[1].name = "loc_conv1/bian");
+  await rejectsFast(
+    () => loadModel(`${dir}/m`),
+    /weight 1 is loc_conv1\/bian \[4\] float32; the model expects loc_conv1\/bias/,
+  );
+  assert.equal(tf.memory().numTensors, before, "failed loads leave no tensors behind");
+  model.dispose();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("unknown config keys are errors; a constructor that throws leaks no tensors", () => {
+  assert.throws(
+    () => new RecurrentAttention({ stepz: 3 } as never),
+    /unknown config key "stepz"; known: steps,/,
+  );
+  assert.throws(() => createModel("cnn", { steps: 3 }), /CnnBaseline: unknown config key "steps"/);
+  assert.throws(
+    () => new SpnBaseline({ gruUnits: 3, foo: 1 } as never),
+    /unknown config keys "gruUnits", "foo"/,
+  );
+  const before = tf.memory().numTensors;
+  for (let i = 0; i < 3; i++) {
+    assert.throws(
+      () => new RecurrentAttention({ downsampleFactor: 200 }),
+      /the glimpse \(downsampleFactor 200\) is 0×0, too small for its conv\/pool stack/,
+    );
+    assert.throws(() => new SpnBaseline({ downsampleFactor: 200 }), /SpnBaseline: the glimpse/);
+    assert.throws(
+      () => new CnnBaseline({ inputSize: [12, 12] }),
+      /CnnBaseline: inputSize is 12×12, too small/,
+    );
+    // Errors only the layers find (after earlier layers made their weights) are cleaned up too.
+    assert.throws(() => new RecurrentAttention({ downsampleFactor: -1 }), /downsampleFactor/);
+    assert.throws(() => new SpnBaseline({ downsampleFactor: Number.NaN }), /downsampleFactor/);
+  }
+  assert.equal(tf.memory().numTensors, before);
+});
+
+Deno.test("save writes only into a missing or empty directory or one holding a saved model; nothing else is touched", async () => {
+  const dir = await tmp("target");
+  const model = tinyModel("cnn");
+  await Deno.mkdir(`${dir}/notes`);
+  await Deno.writeTextFile(`${dir}/notes/keep.txt`, "mine");
+  await assert.rejects(
+    () => model.save(`${dir}/notes`),
+    /save model: .*notes is not empty and does not hold a model saved by @rnnspn\/core \(it holds keep\.txt\).*Nothing was written/,
+  );
+  // A directory with our file names plus something else is not ours either.
+  await model.save(`${dir}/m`);
+  await Deno.writeTextFile(`${dir}/m/extra.txt`, "mine");
+  await assert.rejects(() => model.save(`${dir}/m`), /it holds extra\.txt/);
+  await assert.rejects(() => model.save(fileIO(`${dir}/m`) as never), /it holds extra\.txt/);
+  assert.equal(await Deno.readTextFile(`${dir}/m/extra.txt`), "mine");
+  assert.equal(await Deno.readTextFile(`${dir}/notes/keep.txt`), "mine");
+  await Deno.writeTextFile(`${dir}/file`, "x");
+  await assert.rejects(() => model.save(`${dir}/file`), /file exists and is not a directory/);
+  // A model.json of someone else's tfjs model is not ours.
+  await Deno.mkdir(`${dir}/theirs`);
+  await Deno.writeTextFile(`${dir}/theirs/model.json`, '{"modelTopology":{}}');
+  await assert.rejects(() => model.save(`${dir}/theirs`), /does not hold a model saved by @rnnspn\/core/);
+  // Allowed: empty, missing (parents made), our own (replaced), one saved before manifests existed.
+  await Deno.mkdir(`${dir}/empty`);
+  for (const target of [`${dir}/empty`, `${dir}/new/deeper`, `${dir}/empty`]) await model.save(target);
+  await model.save(`${dir}/old`);
+  await Deno.remove(`${dir}/old/manifest.json`);
+  await model.save(`${dir}/old`);
+  assert.equal(logits(await loadModel(`${dir}/old`)).length, 2 * 3 * 10);
+  // No temp or aside directories survive.
+  const names = (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort();
+  assert.deepEqual(names, ["empty", "file", "m", "new", "notes", "old", "theirs"]);
+  model.dispose();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("routes: file: URLs, http(s) URLs (manifest fetched too), tfjs IOHandlers; bad sources are named", async () => {
+  const dir = await tmp("routes");
+  const model = tinyModel("spn");
+  const expected = logits(model);
+  await model.save(new URL(`file://${dir}/a/`));
+  await model.save(`file://${dir}/b`);
+  for (
+    const source of [
+      `${dir}/a`,
+      new URL(`file://${dir}/a/`),
+      new URL(`file://${dir}/b/model.json`),
+      `file://${dir}/b`,
+    ]
+  ) {
+    const m = await loadModel(source);
+    assert.deepEqual(logits(m), expected, String(source));
+    m.dispose();
+  }
+  // Over HTTP: the manifest is fetched and checked as well.
+  const requests: string[] = [];
+  let corrupt = false;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    const path = new URL(req.url).pathname;
+    requests.push(path);
+    try {
+      const bytes = await Deno.readFile(`${dir}${path}`);
+      if (corrupt && path.endsWith("weights.bin")) bytes[7] ^= 1;
+      return new Response(bytes);
+    } catch {
+      return new Response("no", { status: 404 });
+    }
+  });
+  const base = `http://127.0.0.1:${server.addr.port}`;
+  try {
+    for (const url of [`${base}/a/model.json`, `${base}/a/`, new URL(`${base}/a`)]) {
+      const m = await loadModel(url);
+      assert.deepEqual(logits(m), expected, String(url));
+      m.dispose();
+    }
+    assert.ok(requests.includes("/a/manifest.json"), requests.join(" "));
+    corrupt = true;
+    await assert.rejects(() => loadModel(`${base}/a/model.json`), /a\/weights\.bin is corrupt: SHA-256/);
+    await assert.rejects(() => loadModel(`${base}/nothing/`), /nothing\/model\.json: HTTP 404/);
+  } finally {
+    await server.shutdown();
+  }
+  // Any tfjs IOHandler: the weights' record travels inside the metadata.
+  let stored: tf.io.ModelArtifacts | undefined;
+  const memory: tf.io.IOHandler = {
+    save: (a) => {
+      stored = a;
+      return Promise.resolve({ modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" } });
+    },
+    load: () => Promise.resolve(stored!),
+  };
+  await model.save(memory);
+  assert.match(
+    JSON.stringify(stored!.userDefinedMetadata),
+    /"weights":\{"bytes":\d+,"sha256":"[0-9a-f]{64}"\}/,
+  );
+  const viaHandler = await SpnBaseline.load(memory);
+  assert.deepEqual(logits(viaHandler), expected);
+  viaHandler.dispose();
+  new Uint8Array(stored!.weightData as ArrayBuffer)[3] ^= 4;
+  await assert.rejects(() => loadModel(memory), /the given IOHandler: the weights is corrupt: SHA-256/);
+  await assert.rejects(
+    () => loadModel(42 as never),
+    /source must be a directory path, a URL or a tf\.io\.IOHandler; got number/,
+  );
+  await assert.rejects(() => loadModel("nosuch://x"), /0 tfjs IO handlers for nosuch:\/\/x/);
+  await assert.rejects(() => model.save({} as tf.io.IOHandler), /the given IOHandler has no save\(\) method/);
+  model.dispose();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("plain tfjs interop: after importing mod.ts, tf.loadLayersModel reads a saved model (custom layers registered)", async () => {
+  const dir = await tmp("interop");
+  for (const className of ["RnnspnRepeatedInputGRU", "RnnspnGlimpses", "RnnspnSplitSteps", "Conv2D"]) {
+    assert.ok(tf.serialization.SerializationMap.getMap().classNameMap[className], className);
+  }
+  const model = tinyModel("rnn-spn");
+  await model.save(`${dir}/m`);
+  const plain = await tf.loadLayersModel(fileIO(`${dir}/m`));
+  const [a, b] = [model.model.predict(images), plain.predict(images)] as tf.Tensor[][];
+  assert.deepEqual(b[0].dataSync(), a[0].dataSync());
+  assert.deepEqual(b[1].dataSync(), a[1].dataSync());
+  tf.dispose([...a, ...b]);
+  plain.dispose();
+  model.dispose();
+  await Deno.remove(dir, { recursive: true });
+});
