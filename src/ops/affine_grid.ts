@@ -6,6 +6,7 @@
  */
 import { tf } from "../tf.ts";
 import { baseCoords } from "../kernels/cpu/spatial_transform_common.ts";
+import { checkAllocation } from "./allocation.ts";
 
 /**
  * The normalised input coordinates that each output pixel samples: PyTorch's `F.affine_grid`.
@@ -57,6 +58,9 @@ export function affineGrid(
   }
   const [h, w] = outputSize;
   const m = theta.shape[0];
+  // Before the base grid's typed array, which a huge size would make fail with a bare RangeError.
+  checkAllocation("affineGrid", "the output grid", [m, h, w, 2]);
+  checkAllocation("affineGrid", "the base grid", [h * w, 3]);
   const xs = baseCoords(w, alignCorners), ys = baseCoords(h, alignCorners);
   const base = new Float32Array(h * w * 3);
   for (let i = 0; i < h; i++) {

@@ -11,6 +11,7 @@ import {
   SPATIAL_TRANSFORM_GRAD,
   type SpatialTransformAttrs,
 } from "../kernels/spatial_transform_spec.ts";
+import { checkAllocation } from "./allocation.ts";
 
 export type { PaddingMode };
 
@@ -52,6 +53,13 @@ function describe(t: tf.Tensor): string {
  * errors. Shared with the `SpatialTransformer` layer, which checks its config at construction.
  */
 export function checkSpatialTransformOptions(options: SpatialTransformOptions, caller: string): void {
+  if (options === null || typeof options !== "object" || Array.isArray(options)) {
+    throw new Error(
+      `${caller}: options must be an object (or omitted); got ${
+        Array.isArray(options) ? "an array" : JSON.stringify(options) ?? typeof options
+      }`,
+    );
+  }
   const { outputSize, downsampleFactor, alignCorners, paddingMode } = options;
   if (
     outputSize !== undefined &&
@@ -165,6 +173,12 @@ export function spatialTransform(
 ): tf.Tensor4D {
   checkInputs(image, theta);
   const attrs = resolveSpatialTransformAttrs(image.shape[1], image.shape[2], options);
+  checkAllocation("spatialTransform", "the output", [
+    theta.shape[0],
+    attrs.outHeight,
+    attrs.outWidth,
+    image.shape[3],
+  ]);
   return tf.tidy(() => {
     // The kernels see θ as [M, 6]; reshape's own gradient brings ∂θ back to [M, 2, 3].
     const flat = theta.rank === 3 ? tf.reshape(theta, [theta.shape[0], 6]) : theta;

@@ -585,7 +585,7 @@ unsafe fn conv2d<T: Tiling>(
             per_lane!(ci, c, input_tile::<T, _>(src, wp * ci, ci, v.add(tl * ci), nt * ci, c));
         }
         for k in 0..planes {
-            gemm_nn(v.add(k * nt * ci), u.add(k * ci * co), mm.add(k * nt * co), nt, ci, co);
+            tile_gemm_nn(v.add(k * nt * ci), u.add(k * ci * co), mm.add(k * nt * co), nt, ci, co);
         }
         for tl in 0..nt {
             let (bi, ty, tx) = tile_at(t0 + tl, th, tw);
@@ -662,7 +662,7 @@ unsafe fn backprop_input<T: Tiling>(
             );
         }
         for k in 0..planes {
-            gemm_nn(dm.add(k * nt * co), ut.add(k * co * ci), dv.add(k * nt * ci), nt, co, ci);
+            tile_gemm_nn(dm.add(k * nt * co), ut.add(k * co * ci), dv.add(k * nt * ci), nt, co, ci);
         }
         for tl in 0..nt {
             let (bi, ty, tx) = tile_at(t0 + tl, th, tw);
@@ -738,7 +738,7 @@ unsafe fn backprop_filter<T: Tiling>(
             );
         }
         for k in 0..planes {
-            gemm_tn(v.add(k * nt * ci), dm.add(k * nt * co), du.add(k * plane), nt, ci, co);
+            tile_gemm_tn(v.add(k * nt * ci), dm.add(k * nt * co), du.add(k * plane), nt, ci, co);
         }
         t0 += nt;
     }
@@ -760,6 +760,43 @@ unsafe fn backprop_filter<T: Tiling>(
                 *dg.add((3 * r + q) * plane + e) = *v;
             }
         }
+    }
+}
+
+// The same tile GEMMs with fused multiply-adds (relaxed SIMD), in `../fma/fma.c`: Debian's rustc
+// cannot emit relaxed SIMD. `src/kernels/wasm/module.ts` supplies them as imports (bound to this
+// module's memory), or stubs that trap where the engine lacks relaxed SIMD; they are called only
+// while `winograd_set_fma` has turned them on.
+#[link(wasm_import_module = "rnnspn_fma")]
+extern "C" {
+    fn winograd_gemm_nn(a: *const f32, b: *const f32, c: *mut f32, m: usize, k: usize, n: usize);
+    fn winograd_gemm_tn(a: *const f32, b: *const f32, c: *mut f32, t: usize, m: usize, n: usize);
+}
+
+static mut FMA: bool = false;
+
+/// Routes the Winograd tile GEMMs to the imported FMA kernels (`on` ≠ 0) or to this module's own.
+///
+/// # Safety
+/// With `on` ≠ 0 the `rnnspn_fma` imports must be the kernels of `../fma/fma.c` on this memory.
+#[no_mangle]
+pub unsafe extern "C" fn winograd_set_fma(on: u32) {
+    FMA = on != 0;
+}
+
+unsafe fn tile_gemm_nn(a: *const f32, b: *const f32, c: *mut f32, m: usize, k: usize, n: usize) {
+    if FMA {
+        winograd_gemm_nn(a, b, c, m, k, n)
+    } else {
+        gemm_nn(a, b, c, m, k, n)
+    }
+}
+
+unsafe fn tile_gemm_tn(a: *const f32, b: *const f32, c: *mut f32, t: usize, m: usize, n: usize) {
+    if FMA {
+        winograd_gemm_tn(a, b, c, t, m, n)
+    } else {
+        gemm_tn(a, b, c, t, m, n)
     }
 }
 

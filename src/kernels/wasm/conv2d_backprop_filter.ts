@@ -8,6 +8,7 @@
  */
 import { tf } from "../../tf.ts";
 import { arena, f32, type WasmBackendLike } from "./heap.ts";
+import { fmaKernels } from "./fma.ts";
 import { wasmKernels } from "./module.ts";
 import { narrowConvApplies, narrowConvBackpropFilter } from "./conv_narrow.ts";
 import { winogradApplies, winogradBackpropFilter } from "./winograd.ts";
@@ -129,7 +130,24 @@ function conv2dBackpropFilter(
     info.padInfo.left,
   );
   f32(dyPtr, dyLen).set(wasm.typedArrayFromHeap(dy) as Float32Array);
-  wasmKernels().conv2d_backprop_filter_f32(xPtr, dyPtr, dwPtr, b, hp, wp, ci, oh, ow, co, kh, kw, sh, sw);
+  const kernels = wasmKernels();
+  // The fused multiply-add variant where the engine has relaxed SIMD (fma.ts), same arguments.
+  (fmaKernels(kernels.memory) ?? kernels).conv2d_backprop_filter_f32(
+    xPtr,
+    dyPtr,
+    dwPtr,
+    b,
+    hp,
+    wp,
+    ci,
+    oh,
+    ow,
+    co,
+    kh,
+    kw,
+    sh,
+    sw,
+  );
   const out = wasm.makeOutput([kh, kw, ci, co], "float32");
   (wasm.typedArrayFromHeap(out) as Float32Array).set(f32(dwPtr, dwLen));
   return out;

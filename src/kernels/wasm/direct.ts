@@ -14,6 +14,7 @@
  */
 import type { tf } from "../../tf.ts";
 import { WASM_DIRECT_KERNELS_BASE64 } from "./binary.ts";
+import { fmaKernels } from "./fma.ts";
 
 /** The exports of the direct module; pointers are byte offsets into tfjs's heap. */
 export interface DirectKernels {
@@ -113,12 +114,15 @@ interface WasmBackendInternals {
 }
 
 const instances = new WeakMap<WebAssembly.Memory, DirectKernels>();
+/** The same with the FMA variants (`fma.ts`) in place of their SIMD128 kernels. */
+const withFma = new WeakMap<WebAssembly.Memory, DirectKernels>();
 let module: WebAssembly.Module | null = null;
 let enabled = true;
 
 /**
  * The direct kernels bound to `backend`'s heap, or `null` where they cannot run (threaded tfjs, an
- * unexpected backend object, or turned off with {@linkcode setDirectKernelsEnabled}).
+ * unexpected backend object, or turned off with {@linkcode setDirectKernelsEnabled}). While the FMA
+ * kernels are active (`fma.ts`), `gemm_f32` is their fused multiply-add variant.
  */
 export function directKernels(backend: unknown): DirectKernels | null {
   if (!enabled) return null;
@@ -133,7 +137,14 @@ export function directKernels(backend: unknown): DirectKernels | null {
     kernels = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as DirectKernels;
     instances.set(memory, kernels);
   }
-  return kernels;
+  const fma = fmaKernels(memory);
+  if (!fma) return kernels;
+  let fused = withFma.get(memory);
+  if (!fused) {
+    fused = { ...kernels, gemm_f32: fma.gemm_f32 };
+    withFma.set(memory, fused);
+  }
+  return fused;
 }
 
 /** The byte offset of a tensor's data on tfjs's heap (valid until the tensor is disposed). */

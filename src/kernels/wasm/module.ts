@@ -8,6 +8,7 @@
  * @module
  */
 import { WASM_KERNELS_BASE64 } from "./binary.ts";
+import { mainModuleImports } from "./fma.ts";
 
 /** The raw exports of the kernels module. Pointers and sizes are byte offsets into `memory`. */
 export interface WasmKernelExports {
@@ -22,6 +23,8 @@ export interface WasmKernelExports {
 }
 
 let instance: WasmKernelExports | null = null;
+// The Winograd kernels' FMA tile GEMMs (`fma.ts`), bound to this module's memory on first use.
+const imports = mainModuleImports(() => instance!.memory);
 let pending: Promise<WasmKernelExports> | null = null;
 
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
@@ -37,10 +40,12 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
  */
 export function initWasmKernels(): Promise<WasmKernelExports> {
   if (instance) return Promise.resolve(instance);
-  pending ??= WebAssembly.instantiate(decodeBase64(WASM_KERNELS_BASE64), {}).then(({ instance: made }) => {
-    instance = made.exports as unknown as WasmKernelExports;
-    return instance;
-  });
+  pending ??= WebAssembly.instantiate(decodeBase64(WASM_KERNELS_BASE64), imports).then(
+    ({ instance: made }) => {
+      instance = made.exports as unknown as WasmKernelExports;
+      return instance;
+    },
+  );
   return pending;
 }
 
@@ -51,7 +56,7 @@ export function initWasmKernels(): Promise<WasmKernelExports> {
 export function wasmKernels(): WasmKernelExports {
   if (!instance) {
     const module = new WebAssembly.Module(decodeBase64(WASM_KERNELS_BASE64));
-    instance = new WebAssembly.Instance(module, {}).exports as unknown as WasmKernelExports;
+    instance = new WebAssembly.Instance(module, imports).exports as unknown as WasmKernelExports;
   }
   return instance;
 }

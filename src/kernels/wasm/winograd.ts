@@ -14,6 +14,7 @@
  */
 import type { tf } from "../../tf.ts";
 import { arena, f32, type WasmBackendLike } from "./heap.ts";
+import { fmaKernels } from "./fma.ts";
 import { wasmKernels } from "./module.ts";
 
 /**
@@ -36,6 +37,16 @@ export const winogradSettings = {
   /** Outputs per tile side: 2, 3 or 4 for F(m×m, 3×3), 0 to choose per shape. */
   tile: 0 as 0 | WinogradTile,
 };
+
+/**
+ * Our kernels module with its Winograd tile GEMMs switched to the fused multiply-add variants
+ * (`fma.ts`) while those are active, to its own SIMD128 ones otherwise.
+ */
+function winogradKernels(): ReturnType<typeof wasmKernels> {
+  const k = wasmKernels();
+  k.winograd_set_fma(fmaKernels(k.memory) ? 1 : 0);
+  return k;
+}
 
 /** Multiplies per image and channel pair with tile size `m`, partial edge tiles counted whole. */
 function multiplies(info: tf.backend_util.Conv2DInfo, m: number): number {
@@ -165,7 +176,7 @@ export function winogradConv2D(
   copyPadded(backend, x, f32(xPtr, xLen), info, t);
   f32(gPtr, 9 * ci * co).set(backend.typedArrayFromHeap(filter) as Float32Array);
   if (bias) f32(biasPtr, co).set(backend.typedArrayFromHeap(bias) as Float32Array);
-  const k = wasmKernels();
+  const k = winogradKernels();
   k.winograd_filter_f32(m, gPtr, uPtr, ci, co, co, 1);
   k.winograd_conv2d_f32(
     m,
@@ -211,7 +222,7 @@ export function winogradBackpropInput(
   ]);
   f32(dyPtr, dyLen).set(backend.typedArrayFromHeap(dy) as Float32Array);
   f32(gPtr, 9 * ci * co).set(backend.typedArrayFromHeap(filter) as Float32Array);
-  const k = wasmKernels();
+  const k = winogradKernels();
   // ∂V = ∂M·Uᵀ streams rows of Uᵀ, so U is laid out [16, co, ci].
   k.winograd_filter_f32(m, gPtr, utPtr, ci, co, 1, ci);
   k.winograd_backprop_input_f32(m, dyPtr, utPtr, dxPtr, scratchPtr, b, hp, wp, ci, oh, ow, co, chunk);
@@ -251,7 +262,7 @@ export function winogradBackpropFilter(
   ]);
   copyPadded(backend, x, f32(xPtr, xLen), info, t);
   f32(dyPtr, dyLen).set(backend.typedArrayFromHeap(dy) as Float32Array);
-  wasmKernels().winograd_backprop_filter_f32(
+  winogradKernels().winograd_backprop_filter_f32(
     m,
     xPtr,
     dyPtr,
