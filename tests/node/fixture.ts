@@ -1,0 +1,87 @@
+/**
+ * What the Node and Chromium test groups compare against, computed by Deno from the same source:
+ *
+ * - `cluttered.json`: SHA-256 of 16 `ClutteredMnist` test samples (seed 1; float32 image bytes,
+ *   then int32 label bytes, sample by sample) and their labels;
+ * - `model/`: a small seeded RNN-SPN saved by `model.save` (`model.json` + `weights.bin`);
+ * - `predictions.json`: its logits and θ on the first 4 of those samples, on wasm and on cpu.
+ *
+ * Usage: `MNIST_DIR=../shared/mnist deno run -A tests/node/fixture.ts [--out .ci/out/fixture]`
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { ClutteredMnist, createModel, loadMnist, selectBackend } from "../../mod.ts";
+import { tf } from "../../src/tf.ts";
+
+/** The seeded tiny RNN-SPN every runtime builds or loads (the widths of tests/_models.ts). */
+export const FIXTURE_MODEL = {
+  kind: "rnn-spn",
+  config: { locFilters: 4, gruUnits: 16, classifierFilters: 6, denseUnits: 32, downsampleFactor: 3, seed: 3 },
+} as const;
+
+/** Test-split samples hashed, and how many of them are predicted. */
+export const SAMPLES = 16;
+export const PREDICTED = 4;
+
+/** SHA-256 (hex) of the samples' image bytes then label bytes, in order. */
+export async function hashSamples(data: ClutteredMnist, count: number): Promise<string> {
+  const parts: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) {
+    const { image, labels } = data.sample("test", i);
+    parts.push(new Uint8Array(image.buffer, image.byteOffset, image.byteLength));
+    parts.push(new Uint8Array(labels.buffer, labels.byteOffset, labels.byteLength));
+  }
+  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) (all.set(p, at), at += p.length);
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", all));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: { out: { type: "string", default: ".ci/out/fixture" } },
+  });
+  const out = values.out;
+  await rm(out, { recursive: true, force: true });
+  await mkdir(out, { recursive: true });
+
+  const mnist = await loadMnist({ dir: Deno.env.get("MNIST_DIR") ?? "../shared/mnist" });
+  const data = new ClutteredMnist(mnist, { seed: 1 });
+  const labels = Array.from({ length: SAMPLES }, (_, i) => Array.from(data.sample("test", i).labels));
+  const cluttered = {
+    seed: 1,
+    split: "test",
+    samples: SAMPLES,
+    sha256: await hashSamples(data, SAMPLES),
+    labels,
+  };
+  await writeFile(join(out, "cluttered.json"), JSON.stringify(cluttered, null, 1) + "\n");
+
+  const predictions: Record<string, { logits: number[]; theta: number[] }> = {};
+  let saved = false;
+  for (const backend of ["wasm", "cpu"] as const) {
+    await selectBackend(backend);
+    const model = createModel(FIXTURE_MODEL.kind, FIXTURE_MODEL.config);
+    if (!saved) (await model.save(join(out, "model")), saved = true);
+    const { images } = data.batch("test", Array.from({ length: PREDICTED }, (_, i) => i));
+    const p = model.predict(images);
+    const theta = (p as { theta?: tf.Tensor }).theta;
+    if (!theta) throw new Error("fixture: the RNN-SPN's prediction has no theta");
+    predictions[backend] = {
+      logits: Array.from(await p.logits.data()),
+      theta: Array.from(await theta.data()),
+    };
+    tf.dispose([images, p.logits, p.probabilities, p.digits, theta]);
+    model.dispose();
+  }
+  await writeFile(
+    join(out, "predictions.json"),
+    JSON.stringify({ samples: PREDICTED, ...predictions }) + "\n",
+  );
+  console.log(`fixture: ${out}/ (cluttered sha256 ${cluttered.sha256.slice(0, 16)}…)`);
+}

@@ -1,0 +1,63 @@
+// Models from Node: save → load gives identical predictions; Deno's saved model gives Deno's.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fixture, lib } from "./_helpers.mjs";
+
+const { tf, createModel, loadModel, selectBackend } = lib;
+const CONFIG = {
+  locFilters: 4,
+  gruUnits: 16,
+  classifierFilters: 6,
+  denseUnits: 32,
+  downsampleFactor: 3,
+  seed: 3,
+};
+
+function outputs(model, images) {
+  const p = model.predict(images);
+  const result = { logits: Array.from(p.logits.dataSync()), theta: Array.from(p.theta.dataSync()) };
+  tf.dispose([p.logits, p.probabilities, p.digits, p.theta]);
+  return result;
+}
+
+for (const backend of ["wasm", "cpu"]) {
+  test(`an RNN-SPN saved and loaded in Node predicts identically (${backend})`, async () => {
+    await selectBackend(backend);
+    const dir = await mkdtemp(join(tmpdir(), "rnnspn-node-"));
+    try {
+      const model = createModel("rnn-spn", CONFIG);
+      const images = tf.randomUniform([3, 100, 100, 1], 0, 1, "float32", 7);
+      const before = outputs(model, images);
+      await model.save(dir);
+      const loaded = await loadModel(dir);
+      assert.equal(loaded.kind, "rnn-spn");
+      assert.deepEqual(outputs(loaded, images), before);
+      tf.dispose(images);
+      model.dispose();
+      loaded.dispose();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+test("the model Deno saved, loaded in Node, gives Deno's logits and θ bit for bit (wasm, cpu)", async () => {
+  const { ClutteredMnist, loadMnist } = lib;
+  const expected = await fixture("predictions.json");
+  const data = new ClutteredMnist(await loadMnist({ dir: process.env.MNIST_DIR ?? "../shared/mnist" }), {
+    seed: 1,
+  });
+  for (const backend of ["wasm", "cpu"]) {
+    await selectBackend(backend);
+    const model = await loadModel(await fixture("model"));
+    const { images } = data.batch("test", Array.from({ length: expected.samples }, (_, i) => i));
+    const got = outputs(model, images);
+    assert.deepEqual(got.logits, expected[backend].logits, `${backend} logits`);
+    assert.deepEqual(got.theta, expected[backend].theta, `${backend} θ`);
+    tf.dispose(images);
+    model.dispose();
+  }
+});
