@@ -11,6 +11,7 @@
 import { backendStarted, demoteBackend, tf } from "./tf.ts";
 import { getThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { initWasmKernels } from "./kernels/wasm/module.ts";
+import { fmaActive } from "./kernels/wasm/fma.ts";
 
 /**
  * The backends this library ships kernels for.
@@ -80,6 +81,11 @@ export interface BackendInfo {
   simd?: boolean;
   /** Number of threads tfjs-backend-wasm's XNNPACK runs with (1 = no threads). */
   threads?: number;
+  /**
+   * Whether our wasm GEMM and convolution kernels use fused multiply-adds (relaxed SIMD; off where
+   * the engine lacks it or with `RNNSPN_FMA=0`) rather than SIMD128 multiplies and adds.
+   */
+  fma?: boolean;
   /**
    * Why the last `selectBackend("auto")` passed over each backend it skipped before the one it
    * took (e.g. `{ webgpu: "software adapter: llvmpipe …" }`); absent when nothing was skipped.
@@ -304,7 +310,7 @@ export async function describeBackend(): Promise<BackendInfo> {
     } catch {
       // Not initialised by tfjs's own factory: no pool, one thread.
     }
-    return { name, simd, threads, ...skipped };
+    return { name, simd, threads, fma: fmaActive(), ...skipped };
   }
   if (name === "webgpu") {
     // tfjs keeps only vendor/architecture; ask the adapter itself for a readable description.
