@@ -41,6 +41,7 @@ export {
   MNIST_MIRRORS,
   type MnistSplit,
 } from "./src/data/mnist.ts";
+export { gunzip, type Idx, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, parseIdx } from "./src/data/idx.ts";
 export {
   type BatchOptions,
   type ClutteredBatch,
@@ -57,7 +58,7 @@ export { RecurrentAttention, type RecurrentAttentionConfig } from "./src/models/
 export { SpnBaseline, type SpnBaselineConfig } from "./src/models/spn_baseline.ts";
 export { CnnBaseline, type CnnBaselineConfig } from "./src/models/cnn_baseline.ts";
 export { type AnyModel, createModel, loadModel, MODEL_KINDS } from "./src/models/load.ts";
-export { fileIO } from "./src/models/io.ts";
+export { fileIO, type ModelSource } from "./src/models/io.ts";
 export { formatEpoch, train, type TrainOptions, type TrainResult } from "./src/train/train.ts";
 export { type EpochMetrics, type RunState, type SplitMetrics } from "./src/train/checkpoint.ts";
 export { type Batch, evaluate, type Split, type TrainingData } from "./src/train/metrics.ts";

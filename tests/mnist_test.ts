@@ -252,3 +252,80 @@ Deno.test("download without a network: the error names the files, the folder, an
   assert.deepEqual([...Deno.readDirSync(dir)], []);
   await Deno.remove(root, { recursive: true });
 });
+
+Deno.test("loadMnist without a file system path: a base URL (file:, http:) or the four files' bytes, still verified", async () => {
+  const fromDir = await loadMnist({ dir: SHARED });
+  const same = (m: Awaited<ReturnType<typeof loadMnist>>, what: string) => {
+    assert.equal(m.train.count, 60000, what);
+    assert.deepEqual(m.test.labels, fromDir.test.labels, what);
+    assert.equal(md5Hex(m.train.images), md5Hex(fromDir.train.images), what);
+  };
+  const fileUrl = new URL(`file://${await Deno.realPath(SHARED)}/`);
+  same(await loadMnist({ url: fileUrl }), "file: URL");
+  const bytes = Object.fromEntries(
+    await Promise.all(
+      MNIST_FILES.map(async (f) => [f.name, await Deno.readFile(join(SHARED, f.name))] as const),
+    ),
+  );
+  const fromBytes = await loadMnist({ files: bytes });
+  same(fromBytes, "bytes");
+  assert.equal(fromBytes.dir, "(bytes)");
+  const hits: string[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+    const name = new URL(req.url).pathname.split("/").pop()!;
+    hits.push(name);
+    return bytes[name] ? new Response(bytes[name]) : new Response("no", { status: 404 });
+  });
+  try {
+    const base = `http://127.0.0.1:${server.addr.port}/data`;
+    same(await loadMnist({ url: base }), "http URL");
+    assert.deepEqual(hits.sort(), MNIST_FILES.map((f) => f.name).sort());
+  } finally {
+    await server.shutdown();
+  }
+  // Checksums are still verified; bad or missing bytes are named.
+  const bad = { ...bytes, [TEST_LABELS]: bytes[TEST_LABELS].slice() };
+  bad[TEST_LABELS][100] ^= 1;
+  await assert.rejects(
+    () => loadMnist({ files: bad }),
+    new RegExp(
+      `files\\["${TEST_LABELS}"\\]: checksum mismatch: md5 [0-9a-f]+, expected ec29112dd5afa0611ce80d1b7f02629c`,
+    ),
+  );
+  const { [TRAIN_LABELS]: _, ...three } = bytes;
+  await assert.rejects(
+    () => loadMnist({ files: { ...three, "x.gz": bytes[TEST_LABELS] } }),
+    /missing train-labels-idx1-ubyte\.gz; unknown x\.gz/,
+  );
+  await assert.rejects(
+    () => loadMnist({ files: { ...bytes, [TRAIN_LABELS]: [1, 2] as never } }),
+    /files\["train-labels-idx1-ubyte\.gz"\] must be a Uint8Array; got \[object Array\]/,
+  );
+  await assert.rejects(
+    () => loadMnist({ dir: SHARED, url: fileUrl }),
+    /pass one of dir, url and files; got dir and url/,
+  );
+  await assert.rejects(() => loadMnist({ url: "mnist/" }), /url must be an absolute URL/);
+  await assert.rejects(
+    () => loadMnist({ url: new URL("file:///nonexistent/") }),
+    /cannot read \/nonexistent\/train-images-idx3-ubyte\.gz/,
+  );
+});
+
+Deno.test("parseIdx is exported: any uint8 IDX file without a magic number, checked against its header", async () => {
+  const { gunzip, IDX_LABELS_MAGIC, parseIdx } = await import("../mod.ts");
+  const labels = parseIdx(await gunzip(await Deno.readFile(join(SHARED, TEST_LABELS)), TEST_LABELS));
+  assert.deepEqual(labels.dims, [10000]);
+  assert.equal(labels.data[0], 7); // the first test digit is a 7
+  const one = idx(IDX_LABELS_MAGIC, [3]);
+  assert.deepEqual(parseIdx(one).data, new Uint8Array(3));
+  assert.throws(
+    () => parseIdx(one.subarray(0, 9)),
+    /IDX data: IDX data length does not match its header 3: expected 3 bytes, got 1/,
+  );
+  assert.throws(
+    () => parseIdx(new Uint8Array([0, 0, 0x0d, 1, 0, 0, 0, 0])),
+    /not a uint8 IDX file: its header starts 00 00 0d 01/,
+  );
+  assert.throws(() => parseIdx([0, 0, 8, 1] as never), /bytes must be a Uint8Array/);
+});

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { fileSystem, readUrlBytes } from "./files.ts";
 import { gunzip, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, parseIdx } from "./idx.ts";
 import { md5Hex } from "./md5.ts";
 
@@ -44,7 +45,7 @@ export interface Mnist {
   rows: number;
   /** Image width in pixels (28). */
   cols: number;
-  /** The directory the files were read from. */
+  /** Where the files were read from: the directory, the base URL, or `"(bytes)"` for `options.files`. */
   dir: string;
 }
 
@@ -60,6 +61,13 @@ export interface Mnist {
 export interface LoadMnistOptions {
   /** Directory holding the four `.gz` files. Default: env `MNIST_DIR`, else the cache directory. */
   dir?: string;
+  /**
+   * Base URL of the four `.gz` files instead of a directory (no file system needed): `http(s):` is
+   * fetched, `file:` read from disk. E.g. `new URL("./mnist/", location.href)` in a page.
+   */
+  url?: string | URL;
+  /** The four `.gz` files' bytes by name (the names of {@linkcode MNIST_FILES}), e.g. from an upload. */
+  files?: Readonly<Record<string, Uint8Array>>;
   /**
    * Fetch missing files from `mirrors` into the directory (created if needed), verifying each before it is
    * atomically renamed into place. Default false: no network access.
@@ -111,25 +119,40 @@ const DOWNLOAD_TIMEOUT_MS = 120_000;
 
 /**
  * Loads MNIST from `options.dir`, else env `MNIST_DIR`, else `$XDG_CACHE_HOME/rnnspn/mnist` (or
- * `~/.cache/rnnspn/mnist`). Each file's size and MD5 are checked against the official ones, then its IDX
- * magic number, dimensions and length. With `download: true`, missing files are fetched from
- * `mirrors`, verified, and written atomically (temp file + rename), so a failed download leaves nothing
- * behind. Every failure is an `Error` naming the file and what was wrong.
+ * `~/.cache/rnnspn/mnist`) — or, with no file system needed, from `options.url` (a base URL) or
+ * `options.files` (the four files' bytes). Each file's size and MD5 are checked against the official
+ * ones, then its IDX magic number, dimensions and length. With `download: true`, missing files are
+ * fetched from `mirrors`, verified, and written atomically (temp file + rename), so a failed download
+ * leaves nothing behind. Every failure is an `Error` naming the file and what was wrong.
  *
- * Needs file-system access (Deno: `--allow-read --allow-env`, plus `--allow-write --allow-net` to download).
+ * A directory needs file-system access (Deno: `--allow-read --allow-env`, plus `--allow-write
+ * --allow-net` to download).
  *
  * @example
  * ```ts
  * import { loadMnist } from "@rnnspn/core";
  * const mnist = await loadMnist({ dir: "../shared/mnist" });
  * console.log(mnist.train.count, mnist.test.count); // 60000 10000
+ * // In a browser: from the server that serves the page.
+ * const web = await loadMnist({ url: new URL("./mnist/", location.href) });
  * ```
  */
 export async function loadMnist(options: LoadMnistOptions = {}): Promise<Mnist> {
-  const fs = await import("node:fs/promises");
+  if (options === null || typeof options !== "object") {
+    throw new Error(
+      `loadMnist: options must be an object; got ${options === null ? "null" : typeof options}`,
+    );
+  }
+  const given = (["dir", "url", "files"] as const).filter((k) => options[k] !== undefined);
+  if (given.length > 1) {
+    throw new Error(`loadMnist: pass one of dir, url and files; got ${given.join(" and ")}`);
+  }
+  const verify = options.verify ?? true;
+  if (options.files !== undefined) return decode(filesFromBytes(options.files), verify, "(bytes)");
+  if (options.url !== undefined) return decode(await filesFromUrl(options.url), verify, String(options.url));
+  const fs = await fileSystem("loadMnist");
   const path = await import("node:path");
   const { dir, source } = await resolveDir(options.dir);
-  const verify = options.verify ?? true;
   const paths = MNIST_FILES.map((f) => path.join(dir, f.name));
   const exists = await Promise.all(paths.map((p) => fs.stat(p).then((s) => s.isFile(), () => false)));
   const missing = MNIST_FILES.filter((_, i) => !exists[i]);
@@ -148,9 +171,58 @@ export async function loadMnist(options: LoadMnistOptions = {}): Promise<Mnist> 
 
   const raw = await Promise.all(paths.map((p) => fs.readFile(p)));
   const gz = raw.map((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
-  if (verify) MNIST_FILES.forEach((f, i) => checkFile(f, gz[i], paths[i]));
+  return decode(gz.map((bytes, i) => ({ bytes, where: paths[i] })), verify, dir);
+}
+
+/** The four files (in {@linkcode MNIST_FILES} order) with the name each error should show. */
+type NamedFiles = { bytes: Uint8Array; where: string }[];
+
+function filesFromBytes(files: Readonly<Record<string, Uint8Array>>): NamedFiles {
+  if (files === null || typeof files !== "object") {
+    throw new Error(`loadMnist: files must be an object { name: Uint8Array }; got ${files}`);
+  }
+  const names = MNIST_FILES.map((f) => f.name);
+  const unknown = Object.keys(files).filter((n) => !names.includes(n));
+  const missing = names.filter((n) => files[n] === undefined);
+  if (unknown.length || missing.length) {
+    throw new Error(
+      `loadMnist: files must hold exactly ${names.join(", ")}` +
+        (missing.length ? `; missing ${missing.join(", ")}` : "") +
+        (unknown.length ? `; unknown ${unknown.join(", ")}` : ""),
+    );
+  }
+  return names.map((name) => {
+    const bytes = files[name];
+    if (!(bytes instanceof Uint8Array)) {
+      throw new Error(
+        `loadMnist: files["${name}"] must be a Uint8Array; got ${Object.prototype.toString.call(bytes)}`,
+      );
+    }
+    return { bytes, where: `files["${name}"]` };
+  });
+}
+
+async function filesFromUrl(url: string | URL): Promise<NamedFiles> {
+  let base: URL;
+  try {
+    base = new URL(url);
+  } catch {
+    throw new Error(
+      `loadMnist: url must be an absolute URL (https://…, file:///…); got ${JSON.stringify(String(url))}`,
+    );
+  }
+  if (!base.pathname.endsWith("/")) base = new URL(base.href + "/");
+  return await Promise.all(MNIST_FILES.map(async (f) => {
+    const at = new URL(f.name, base);
+    return { bytes: await readUrlBytes(at, "loadMnist"), where: at.href };
+  }));
+}
+
+async function decode(files: NamedFiles, verify: boolean, dir: string): Promise<Mnist> {
+  if (verify) MNIST_FILES.forEach((f, i) => checkFile(f, files[i].bytes, files[i].where));
+  const paths = files.map((f) => f.where);
   const [trainImages, trainLabels, testImages, testLabels] = await Promise.all(
-    gz.map((b, i) => gunzip(b, paths[i])),
+    files.map((f) => gunzip(f.bytes, f.where)),
   );
   return {
     train: decodeSplit(trainImages, trainLabels, paths[0], paths[1], 60000),
@@ -195,7 +267,7 @@ async function download(
   mirrors: readonly string[],
   source: string,
 ): Promise<void> {
-  const fs = await import("node:fs/promises");
+  const fs = await fileSystem("loadMnist");
   const path = await import("node:path");
   const target = path.join(dir, file.name);
   const failures: string[] = [];

@@ -43,7 +43,20 @@ export const MODEL_FILE = "model.json";
 /** The key of this library's record in `userDefinedMetadata` (kind, config, weights). */
 const KEY = "rnnspn";
 
-/** Where a model is saved to or loaded from. */
+/**
+ * Where a model is saved to or loaded from: a directory path (Deno, Node), a URL (`file:`, `http(s):`
+ * — `model.json` or the folder holding it — or one tfjs's router knows: `indexeddb://…`,
+ * `localstorage://…`, `downloads://…` for saving), or any `tf.io.IOHandler`.
+ *
+ * @example
+ * ```ts
+ * import { loadModel, type ModelSource, selectBackend } from "@rnnspn/core";
+ * await selectBackend();
+ * const source: ModelSource = new URL("./best/", import.meta.url); // file: in a checkout, https: on a server
+ * const model = await loadModel(source);
+ * await model.save("indexeddb://rnn-spn"); // in a browser
+ * ```
+ */
 export type ModelSource = string | URL | tf.io.IOHandler;
 
 /** Reads a file as bytes, with an error naming the file when it is missing. */
