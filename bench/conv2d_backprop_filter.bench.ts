@@ -6,8 +6,10 @@
  */
 import { selectBackend } from "../mod.ts";
 import { CASES, makeInputs, type Op, runOp } from "./conv2d_backprop_filter_report.ts";
+import { ignoreBackend, noteSkipped } from "./_permissions.ts";
 
 for (const backend of ["wasm", "cpu"] as const) {
+  if (ignoreBackend(backend)) noteSkipped("wasm benches");
   for (const c of CASES) {
     const batch = backend === "cpu" ? c.cpuBatch : c.x[0];
     const ops: Op[] = backend === "wasm"
@@ -18,6 +20,7 @@ for (const backend of ["wasm", "cpu"] as const) {
         name: `${op} ${backend} ${c.name} (batch ${batch})`,
         group: c.name,
         baseline: backend === "wasm" && op === "forward Conv2D",
+        ignore: ignoreBackend(backend),
         // The cpu kernel is a scalar loop: a couple of runs are enough to see its rate.
         ...(backend === "cpu" ? { n: 2, warmup: 1 } : { n: 10, warmup: 2 }),
         async fn(b) {

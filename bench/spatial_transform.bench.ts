@@ -14,9 +14,10 @@
  */
 import { tf } from "../src/tf.ts";
 import { type BackendName, hasWebGpuAdapter, selectBackend, spatialTransform } from "../mod.ts";
+import { env, ignoreBackend, noteSkipped } from "./_permissions.ts";
 
 const N = 100, K = 3, SIZE = 100, OUT: [number, number] = [33, 33];
-const ITERATIONS = Number(Deno.env.get("BENCH_N") ?? 20);
+const ITERATIONS = Number(env("BENCH_N") ?? 20);
 const webgpu = await hasWebGpuAdapter();
 
 function inputs(): { image: tf.Tensor4D; theta: tf.Tensor2D } {
@@ -40,7 +41,8 @@ function inputs(): { image: tf.Tensor4D; theta: tf.Tensor2D } {
 const options = { outputSize: OUT };
 
 for (const backend of ["cpu", "wasm", "webgpu"] as BackendName[]) {
-  const ignore = backend === "webgpu" && !webgpu;
+  const ignore = (backend === "webgpu" && !webgpu) || ignoreBackend(backend);
+  if (ignoreBackend(backend)) noteSkipped("wasm benches");
   Deno.bench({
     name: `spatialTransform forward [100,100,100,1] θ[300,6] → 33×33 (${backend})`,
     group: "forward",
