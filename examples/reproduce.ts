@@ -58,7 +58,7 @@ function paperRecipe(model: ModelKind): Recipe {
     learningRate: 5e-4,
     schedule: "paper",
     warmupEpochs: 0,
-    clipValue: model === "rnn-spn" ? 1 : Infinity,
+    clipValue: model === "rnn-spn" ? 1 : 0, // 0: off (and JSON-safe, unlike Infinity)
     clipNorm: 5,
     patience: 50,
     freshEpochs: false,

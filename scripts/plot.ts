@@ -81,6 +81,9 @@ export function plotSvg(curves: Curve[], marks: Mark[], o: { title: string; xLab
     const color = COLORS[i % COLORS.length];
     const d = c.points.map(([x, y], k) => `${k === 0 ? "M" : "L"}${fmt(px(x))},${fmt(py(y))}`).join(" ");
     if (c.points.length > 0) out.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="1.6"/>`);
+    for (const [x, y] of c.points) {
+      out.push(`<circle cx="${fmt(px(x))}" cy="${fmt(py(y))}" r="1.8" fill="${color}"/>`);
+    }
     const ly = TOP + 12 + 14 * i;
     out.push(
       `<line x1="${W - RIGHT + 4}" x2="${W - RIGHT + 20}" y1="${ly + 100}" y2="${
