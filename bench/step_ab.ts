@@ -2,7 +2,7 @@
  * A training step with and without one of the library's wasm fast paths, alternated in one
  * process so both see the same machine load: the median step time of each.
  *
- *   deno run -A bench/step_ab.ts --switch winograd|narrow|gemm|direct|fused-update
+ *   deno run -A bench/step_ab.ts --switch winograd|narrow|gemm|direct|fused-update|fma
  *     [--model spn] [--ds 3] [--batch 100] [--rounds 5]
  *
  * - `winograd`: Winograd convolutions (`src/kernels/wasm/winograd.ts`) against the direct kernels.
@@ -11,6 +11,7 @@
  * - `direct`: every kernel that works on tfjs's heap (`src/kernels/wasm/direct.ts`) against its
  *   copying fallback.
  * - `fused-update`: the fused clip + RMSprop update (`src/train/fused_update.ts`).
+ * - `fma`: the relaxed-SIMD fused multiply-add kernels (`src/kernels/wasm/fma.ts`) against SIMD128.
  *
  * @module
  */
@@ -22,6 +23,7 @@ import { narrowConvSettings } from "../src/kernels/wasm/conv_narrow.ts";
 import { ownGemm } from "../src/kernels/wasm/batch_mat_mul.ts";
 import { setDirectKernelsEnabled } from "../src/kernels/wasm/direct.ts";
 import { fusedUpdate } from "../src/train/fused_update.ts";
+import { setFmaEnabled } from "../src/kernels/wasm/fma.ts";
 import { makeRig, median, type ModelName, timeSteps } from "./train_step_timer.ts";
 
 /** Each switch turns its fast path on or off. */
@@ -31,6 +33,7 @@ const SWITCHES: Record<string, (on: boolean) => void> = {
   gemm: (on) => ownGemm.enabled = on,
   direct: (on) => setDirectKernelsEnabled(on),
   "fused-update": (on) => fusedUpdate.enabled = on,
+  fma: (on) => setFmaEnabled(on),
 };
 
 const { values: args } = parseArgs({
