@@ -308,3 +308,71 @@ Deno.test("plain tfjs interop: after importing mod.ts, tf.loadLayersModel reads 
   model.dispose();
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("a model saved before manifests (weights record at the top of model.json) still loads, still verified", async () => {
+  const dir = await tmp("legacy");
+  const model = tinyModel("cnn");
+  const expected = logits(model);
+  await model.save(`${dir}/m`);
+  // The old layout: no manifest.json, the weights' length and SHA-256 under a top-level "rnnspn" key.
+  const json = JSON.parse(await Deno.readTextFile(`${dir}/m/model.json`));
+  const { bytes, sha256 } = json.userDefinedMetadata.rnnspn.weights;
+  delete json.userDefinedMetadata.rnnspn.weights;
+  json.rnnspn = { weightsBytes: bytes, weightsSha256: sha256 };
+  await Deno.writeTextFile(`${dir}/m/model.json`, JSON.stringify(json));
+  await Deno.remove(`${dir}/m/manifest.json`);
+  const loaded = await loadModel(`${dir}/m`);
+  assert.deepEqual(logits(loaded), expected);
+  loaded.dispose();
+  const weights = await Deno.readFile(`${dir}/m/weights.bin`);
+  weights[5] ^= 2;
+  await Deno.writeFile(`${dir}/m/weights.bin`, weights);
+  await rejectsFast(
+    () => loadModel(`${dir}/m`),
+    /weights\.bin is corrupt: SHA-256 [0-9a-f]+ != [0-9a-f]+ recorded in model\.json/,
+  );
+  // Saving over it is allowed (it is ours), and the result has a manifest.
+  await model.save(`${dir}/m`);
+  await Deno.stat(`${dir}/m/manifest.json`);
+  model.dispose();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("quantized weights (uint8 specs with scale/min, as tfjs's converter writes them) load through the same checks", async () => {
+  const model = tinyModel("cnn");
+  let stored: tf.io.ModelArtifacts | undefined;
+  const memory: tf.io.IOHandler = {
+    save: (a) => {
+      stored = a;
+      return Promise.resolve({ modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" } });
+    },
+    load: () => Promise.resolve(stored!),
+  };
+  await model.save(memory);
+  // Quantize every float32 weight to uint8 (the affine scheme of tfjs's quantization specs).
+  const floats = new Float32Array(stored!.weightData as ArrayBuffer);
+  const parts: Uint8Array[] = [];
+  let offset = 0;
+  const specs = stored!.weightSpecs!.map((s) => {
+    const n = s.shape.reduce((a, b) => a * b, 1);
+    const v = floats.subarray(offset, offset + n);
+    offset += n;
+    const min = Math.min(...v);
+    const scale = (Math.max(...v) - min) / 255 || 1;
+    parts.push(Uint8Array.from(v, (x) => Math.round((x - min) / scale)));
+    return { ...s, quantization: { dtype: "uint8" as const, scale, min } };
+  });
+  const data = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((o, p) => (data.set(p, o), o + p.length), 0);
+  const { weights: _, ...meta } = (stored!.userDefinedMetadata as { rnnspn: Record<string, unknown> }).rnnspn;
+  stored = { ...stored!, weightSpecs: specs, weightData: data.buffer, userDefinedMetadata: { rnnspn: meta } };
+  const loaded = await loadModel(memory);
+  const [a, b] = [logits(model), logits(loaded)];
+  const worst = a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
+  assert.ok(worst > 0 && worst < 0.05, `max |Δlogit| ${worst}`);
+  loaded.dispose();
+  // Too few bytes for the quantized specs: named, not a RangeError from tfjs.
+  stored = { ...stored, weightData: data.slice(0, 100).buffer };
+  await rejectsFast(() => loadModel(memory), /the weights have 100 bytes, their specs need \d+/);
+  model.dispose();
+});

@@ -229,7 +229,14 @@ async function readArtifacts(reader: Reader): Promise<tf.io.ModelArtifacts> {
   };
 }
 
-const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, float16: 2, uint8: 1 };
+const DTYPE_BYTES: Record<string, number> = {
+  float32: 4,
+  int32: 4,
+  bool: 1,
+  float16: 2,
+  uint16: 2,
+  uint8: 1,
+};
 
 /** Bytes the weight specs need (quantized specs by their quantized dtype). */
 export function specBytes(specs: tf.io.WeightsManifestEntry[], where: string): number {
