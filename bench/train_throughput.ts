@@ -4,7 +4,9 @@
  * warm-up — as median samples/s and achieved GFLOP/s (analytic FLOPs: bench/flops.ts). With
  * `--vs-torch` it alternates rounds of our step and of the PyTorch peer (bench/peers/rnn_spn_torch.py,
  * same batch, 2 threads) and ends with one line per model:
- * `<model> ds<k> ours <n> samples/s torch <m> samples/s ratio <r>`.
+ * `<model> ds<k> ours <n> samples/s torch <m> samples/s ratio <r>`. It first checks that the peer's
+ * python imports torch and exits with status 2 and the reason, before timing anything, when it
+ * cannot (likewise when a peer round fails or runs past 20 minutes).
  *
  * @module
  */
@@ -32,7 +34,8 @@ const HELP = `deno task bench:train [options]
                     1/N of the batch, gradients summed, one update (DataParallelStep; default: one
                     per core, navigator.hardwareConcurrency; 1 when --micro-batch is given)
   --rounds N        rounds per model (default 1; 3 with --vs-torch)
-  --vs-torch        alternate our step (first backend) and the PyTorch peer each round
+  --vs-torch        alternate our step (first backend) and the PyTorch peer each round; exits
+                    with status 2 at once when the peer cannot run (no python, no torch)
   --torch-threads N threads of the PyTorch peer (default 2)
   --python PATH     python with torch (default /usr/bin/python3)
   --json            one JSON object per result instead of text
@@ -116,9 +119,59 @@ interface TorchRound {
   stepMs: number[];
 }
 
+/** The PyTorch peer could not run: the comparison is meaningless, so the whole run stops. */
+class PeerError extends Error {}
+
+/** Longest a peer round may take before it is killed (its steps take seconds; the import, minutes at worst). */
+const PEER_TIMEOUT_MS = 20 * 60_000;
+
+/** Spawns `args.python` with `argv`, killed after `timeoutMs`; a missing interpreter is a {@linkcode PeerError}. */
+async function runPython(argv: string[], timeoutMs: number): Promise<Deno.CommandOutput> {
+  try {
+    return await new Deno.Command(args.python!, {
+      args: argv,
+      stdout: "piped",
+      stderr: "piped",
+      stdin: "null",
+      signal: AbortSignal.timeout(timeoutMs),
+    }).output();
+  } catch (error) {
+    const why = error instanceof Deno.errors.NotFound
+      ? `${args.python} does not exist`
+      : error instanceof Error
+      ? error.message
+      : String(error);
+    throw new PeerError(
+      `--vs-torch: cannot run the PyTorch peer with ${args.python}: ${why} (pass --python PATH to a python3 with torch)`,
+    );
+  }
+}
+
+/**
+ * Checks, before any timing, that the peer's interpreter starts and imports torch (seen: without
+ * torch the run timed every model of ours first and then did not exit).
+ */
+async function checkPeer(): Promise<void> {
+  const { code, signal, stdout, stderr } = await runPython(
+    ["-c", "import torch, sys; print(torch.__version__, torch.get_num_threads())"],
+    120_000,
+  );
+  if (code !== 0) {
+    const tail = new TextDecoder().decode(stderr).trim().split("\n").at(-1) ?? "";
+    throw new PeerError(
+      `--vs-torch: ${args.python} cannot import torch (${
+        signal ? `killed by ${signal} after 120 s` : `exit ${code}`
+      }: ${tail}); install PyTorch for it (e.g. apt-get install python3-torch) or pass --python PATH`,
+    );
+  }
+  if (!args.json) {
+    console.log(`# PyTorch peer: ${args.python}, torch ${new TextDecoder().decode(stdout).trim()}`);
+  }
+}
+
 async function torchRound(model: ModelName, ds: number): Promise<TorchRound> {
-  const cmd = new Deno.Command(args.python!, {
-    args: [
+  const output = await runPython(
+    [
       PEER,
       "--model",
       model,
@@ -133,13 +186,16 @@ async function torchRound(model: ModelName, ds: number): Promise<TorchRound> {
       "--threads",
       String(torchThreads),
     ],
-    stdout: "piped",
-    stderr: "piped",
-  });
-  const { code, stdout, stderr } = await cmd.output();
+    PEER_TIMEOUT_MS,
+  );
+  const { code, signal, stdout, stderr } = output;
   const text = new TextDecoder().decode(stdout);
   if (code !== 0) {
-    throw new Error(`PyTorch peer failed (exit ${code}): ${new TextDecoder().decode(stderr).slice(-2000)}`);
+    throw new PeerError(
+      `PyTorch peer failed (${
+        signal ? `killed by ${signal} after ${PEER_TIMEOUT_MS / 60_000} min` : `exit ${code}`
+      }): ${new TextDecoder().decode(stderr).slice(-2000)}`,
+    );
   }
   const line = text.trim().split("\n").at(-1)!;
   const parsed = JSON.parse(line) as { samples_per_s: number; step_ms: number[] };
@@ -151,6 +207,14 @@ function fmt(n: number, digits = 1): string {
 }
 
 const summary: string[] = [];
+if (vsTorch) {
+  try {
+    await checkPeer();
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    Deno.exit(2);
+  }
+}
 registerKernels();
 for (const [bi, backend] of backends.entries()) {
   if (vsTorch && bi > 0) break; // the side-by-side run uses the first backend only
@@ -253,6 +317,11 @@ for (const [bi, backend] of backends.entries()) {
         );
       }
     } catch (error) {
+      if (error instanceof PeerError) {
+        // Exits at once: the data-parallel Workers would otherwise keep the process alive.
+        console.error(error.message);
+        Deno.exit(2);
+      }
       // Typically "memory access out of bounds": the batch's activations and gradients outgrew
       // tfjs-backend-wasm's heap (2 GB; the CNN at batch 100 needs more). The heap may be corrupt
       // afterwards, so this backend stops here.
@@ -267,3 +336,6 @@ for (const [bi, backend] of backends.entries()) {
   }
 }
 for (const line of summary) console.log(line);
+// A backend that failed keeps its rig (its heap may be corrupt), Workers included: exit rather
+// than wait on them.
+Deno.exit(summary.some((line) => line.includes("FAILED")) ? 1 : 0);
