@@ -294,9 +294,19 @@ Deno.test("routes: file: URLs, http(s) URLs (manifest fetched too), tfjs IOHandl
 
 Deno.test("plain tfjs interop: after importing mod.ts, tf.loadLayersModel reads a saved model (custom layers registered)", async () => {
   const dir = await tmp("interop");
-  for (const className of ["RnnspnRepeatedInputGRU", "RnnspnGlimpses", "RnnspnSplitSteps", "Conv2D"]) {
-    assert.ok(tf.serialization.SerializationMap.getMap().classNameMap[className], className);
+  const registered = tf.serialization.SerializationMap.getMap().classNameMap;
+  for (
+    const className of [
+      "RnnspnRepeatedInputGRU",
+      "RnnspnGlimpses",
+      "RnnspnSplitSteps",
+      "RnnspnSpatialTransformer",
+    ]
+  ) {
+    assert.ok(registered[className], className);
   }
+  // The models' convolutions deserialize as FastConv2D (same config and weights as tfjs's Conv2D).
+  assert.equal((registered.Conv2D[0] as unknown as { name: string }).name, "FastConv2D");
   const model = tinyModel("rnn-spn");
   await model.save(`${dir}/m`);
   const plain = await tf.loadLayersModel(fileIO(`${dir}/m`));
