@@ -79,8 +79,18 @@ export interface BackendInfo {
   software?: boolean;
   /** Whether the WASM backend runs its SIMD build. */
   simd?: boolean;
-  /** Number of threads tfjs-backend-wasm's XNNPACK runs with (1 = no threads). */
+  /**
+   * Number of threads tfjs-backend-wasm's XNNPACK runs with: 1 without its threaded build; with it,
+   * tfjs's own choice (half the logical cores, at most 4: still 1 on a 2-core machine).
+   */
   threads?: number;
+  /**
+   * Whether tfjs-backend-wasm runs its threaded build (cross-origin-isolated pages). Then this
+   * library's kernels that work in place on tfjs's heap are skipped for copying ones and tfjs's own
+   * multithreaded kernels differ in float summation order: results differ from the single-threaded
+   * build in the last bits.
+   */
+  multithreaded?: boolean;
   /**
    * Whether our wasm GEMM and convolution kernels use fused multiply-adds (relaxed SIMD; off where
    * the engine lacks it or with `RNNSPN_FMA=0`) rather than SIMD128 multiplies and adds.
@@ -303,6 +313,7 @@ export async function describeBackend(): Promise<BackendInfo> {
   const skipped = Object.keys(lastSkipped).length > 0 ? { skipped: { ...lastSkipped } } : {};
   if (name === "wasm") {
     const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT") as boolean;
+    const multithreaded = await tf.env().getAsync("WASM_HAS_MULTITHREAD_SUPPORT") as boolean;
     // The XNNPACK thread pool's size, set when the backend initialised (1 without threads).
     let threads = 1;
     try {
@@ -310,7 +321,7 @@ export async function describeBackend(): Promise<BackendInfo> {
     } catch {
       // Not initialised by tfjs's own factory: no pool, one thread.
     }
-    return { name, simd, threads, fma: fmaActive(), ...skipped };
+    return { name, simd, multithreaded, threads, fma: fmaActive(), ...skipped };
   }
   if (name === "webgpu") {
     // tfjs keeps only vendor/architecture; ask the adapter itself for a readable description.

@@ -4,7 +4,8 @@
  * - `cluttered.json`: SHA-256 of 16 `ClutteredMnist` test samples (seed 1; float32 image bytes,
  *   then int32 label bytes, sample by sample) and their labels;
  * - `model/`: a small seeded RNN-SPN saved by `model.save` (`model.json` + `weights.bin`);
- * - `predictions.json`: its logits and θ on the first 4 of those samples, on wasm and on cpu.
+ * - `predictions.json`: its logits and θ on the first 4 of those samples, on wasm and on cpu;
+ * - `images.f32`: those 4 images, float32 little-endian `[4, 100, 100, 1]` (for the browser).
  *
  * Usage: `MNIST_DIR=../shared/mnist deno run -A tests/node/fixture.ts [--out .ci/out/fixture]`
  *
@@ -69,6 +70,13 @@ if (import.meta.main) {
     const model = createModel(FIXTURE_MODEL.kind, FIXTURE_MODEL.config);
     if (!saved) (await model.save(join(out, "model")), saved = true);
     const { images } = data.batch("test", Array.from({ length: PREDICTED }, (_, i) => i));
+    if (backend === "cpu") {
+      const pixels = await images.data();
+      await writeFile(
+        join(out, "images.f32"),
+        new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength),
+      );
+    }
     const p = model.predict(images);
     const theta = (p as { theta?: tf.Tensor }).theta;
     if (!theta) throw new Error("fixture: the RNN-SPN's prediction has no theta");

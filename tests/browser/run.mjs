@@ -1,0 +1,187 @@
+// The browser test group: serves the repository's dist/browser/, this folder, Deno's fixture and
+// the golden cases on 127.0.0.1 (node:http, correct MIME types, /coi/… with COOP/COEP headers) and
+// drives Debian's chromium through playwright-core (no browser download). Prints
+// "browser: N passed, N failed"; exits 1 if any failed. A screenshot goes to .ci/out/browser.png.
+//
+// Usage: node tests/browser/run.mjs   (after `deno task build` and `deno run -A tests/node/fixture.ts`)
+// Env: CHROMIUM (default /usr/bin/chromium), FIXTURE_DIR (default .ci/out/fixture),
+//      RNNSPN_SHARED (default ../shared), OUT_DIR (default .ci/out).
+import http from "node:http";
+import { mkdir, readFile, stat } from "node:fs/promises";
+import { extname, join, normalize, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const outDir = process.env.OUT_DIR ?? join(root, ".ci/out");
+const routes = {
+  "/dist/": join(root, "dist/"),
+  "/tests/browser/": join(root, "tests/browser/"),
+  "/fixture/": process.env.FIXTURE_DIR ?? join(root, ".ci/out/fixture/"),
+  "/golden/": join(process.env.RNNSPN_SHARED ?? join(root, "../shared"), "golden/"),
+  "/wasm-copy/": join(root, "dist/browser/"),
+};
+const MIME = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".json": "application/json",
+  ".wasm": "application/wasm",
+  ".bin": "application/octet-stream",
+  ".f32": "application/octet-stream",
+};
+
+/**
+ * The issue's "done when" page: beside rnnspn.js, one import line (plus `tf` for an input), no
+ * options, no import map. Served at /dist/browser/minimal.html (it is not a file: dist/ is the build's alone).
+ */
+const MINIMAL = `<!doctype html><meta charset="utf-8"><title>minimal</title>
+<script type="module">
+import { RecurrentAttention, selectBackend, tf } from "./rnnspn.js";
+try {
+  const backend = await selectBackend();
+  const model = new RecurrentAttention();
+  const { digits } = model.predict(tf.zeros([1, 100, 100, 1]));
+  globalThis.result = { backend, digits: await digits.array() };
+} catch (error) {
+  globalThis.result = { error: String(error?.stack ?? error) };
+}
+</script>`;
+
+/** Every path requested, in order (the wasmPaths test checks where the .wasm came from). */
+const requests = [];
+
+const server = http.createServer(async (request, response) => {
+  let path = decodeURIComponent(new URL(request.url, "http://x").pathname);
+  requests.push(path);
+  // /coi/… : the same files, cross-origin isolated (SharedArrayBuffer, tfjs's threaded wasm).
+  const coi = path.startsWith("/coi/");
+  if (coi) path = path.slice(4);
+  if (coi) {
+    response.setHeader("Cross-Origin-Opener-Policy", "same-origin");
+    response.setHeader("Cross-Origin-Embedder-Policy", "require-corp");
+  }
+  response.setHeader("Cross-Origin-Resource-Policy", "same-origin");
+  response.setHeader("Cache-Control", "no-store");
+  if (path === "/dist/browser/minimal.html") {
+    response.writeHead(200, { "Content-Type": MIME[".html"] });
+    return response.end(MINIMAL);
+  }
+  const prefix = Object.keys(routes).find((p) => path.startsWith(p));
+  const base = prefix && routes[prefix];
+  const file = base && normalize(join(base, path.slice(prefix.length)));
+  try {
+    if (!file || !file.startsWith(normalize(base + sep))) throw new Error("outside the served folders");
+    if (!(await stat(file)).isFile()) throw new Error("not a file");
+    const body = await readFile(file);
+    response.writeHead(200, { "Content-Type": MIME[extname(file)] ?? "application/octet-stream" });
+    response.end(body);
+  } catch {
+    response.writeHead(404, { "Content-Type": "text/plain" });
+    response.end(`not found: ${path}\n`);
+  }
+});
+await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+const origin = `http://127.0.0.1:${server.address().port}`;
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  // A WebGPU adapter in headless Chromium: SwiftShader (software, a fallback adapter).
+  args: ["--enable-unsafe-webgpu"],
+});
+
+let passed = 0, failed = 0;
+const problems = [];
+
+/** Opens `path` in a fresh page and runs `names` there (or all when omitted). */
+async function onPage(path, names, after) {
+  const page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
+  page.on("pageerror", (error) => problems.push(`${path}: uncaught ${error.message}`));
+  page.on("console", (m) => {
+    if (m.type() === "error") problems.push(`${path}: console.error ${m.text()}`);
+  });
+  await page.goto(origin + path);
+  await page.waitForFunction(() => globalThis.rnnspnReady === true, null, { timeout: 60_000 });
+  const all = await page.evaluate(() => globalThis.rnnspnTests);
+  for (const name of names ?? all) {
+    if (!all.includes(name)) throw new Error(`no test named ${name}`);
+    const started = performance.now();
+    const outcome = await page.evaluate((n) => globalThis.rnnspnRun(n), name);
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    if (outcome.ok) passed++;
+    else failed++;
+    console.log(
+      `${outcome.ok ? "ok  " : "FAIL"} ${name} (${seconds} s)\n     ${
+        outcome.detail.split("\n").join("\n     ")
+      }`,
+    );
+  }
+  if (after) await after(page);
+  await page.close();
+}
+
+function verdict(name, ok, detail) {
+  if (ok) passed++;
+  else failed++;
+  console.log(`${ok ? "ok  " : "FAIL"} ${name}\n     ${detail}`);
+}
+
+const PAGE = "/tests/browser/index.html";
+const started = performance.now();
+try {
+  const mark = requests.length;
+  await onPage(PAGE, ["an explicit wasmPaths wins (the .wasm comes from /wasm-copy/)"]);
+  const wasm = requests.slice(mark).filter((p) => p.endsWith(".wasm"));
+  verdict(
+    "… and the server saw the .wasm fetched from /wasm-copy/ only",
+    wasm.length > 0 && wasm.every((p) => p.startsWith("/wasm-copy/")),
+    `.wasm requests: ${wasm.join(", ") || "none"}`,
+  );
+  {
+    const page = await browser.newPage();
+    page.on("pageerror", (error) => problems.push(`minimal.html: uncaught ${error.message}`));
+    await page.goto(`${origin}/dist/browser/minimal.html`);
+    await page.waitForFunction(() => globalThis.result !== undefined, null, { timeout: 120_000 });
+    const result = await page.evaluate(() => globalThis.result);
+    verdict(
+      "a page beside rnnspn.js, one import line, no options: selects a backend and predicts",
+      !result.error && result.digits?.[0]?.length === 3,
+      JSON.stringify(result),
+    );
+    await page.close();
+  }
+  await onPage(PAGE, [
+    "a wrong wasmPaths: wasm fails naming the folder, auto falls back to cpu with the reason",
+  ]);
+  // The 404 of the wrong folder is logged by Chromium as a console error: expected there only.
+  const expected = problems.filter((p) => /no-such-folder|404|Failed to load resource|Aborted|wasm/i.test(p));
+  problems.splice(0, problems.length, ...problems.filter((p) => !expected.includes(p)));
+  await onPage(PAGE, [
+    "tfjs works before selectBackend: cpu default, tf.loadLayersModel of Deno's file",
+    "selectBackend() with no options picks a backend and RecurrentAttention predicts",
+    "auto skips a software WebGPU adapter and says why",
+    "golden sampler cases (wasm)",
+    "golden sampler cases (cpu)",
+    "golden sampler cases (webgpu)",
+    "Deno's model by URL gives Deno's predictions (wasm, bitwise)",
+    "Deno's model by URL gives Deno's predictions (cpu, bitwise)",
+    "Deno's model by URL gives Deno's predictions (webgpu, tolerance)",
+  ], async (page) => {
+    await mkdir(outDir, { recursive: true });
+    await page.screenshot({ path: join(outDir, "browser.png"), fullPage: true });
+  });
+  await onPage("/coi" + PAGE, [
+    "cross-origin isolated: threaded wasm, golden cases, one training step (1 and 2 workers)",
+  ]);
+  verdict("no uncaught errors or console errors", problems.length === 0, problems.join("\n     ") || "none");
+} catch (error) {
+  failed++;
+  console.log(`FAIL the harness itself: ${error.stack ?? error}`);
+} finally {
+  await browser.close();
+  server.close();
+}
+console.log(
+  `browser: ${passed} passed, ${failed} failed (${((performance.now() - started) / 1000).toFixed(0)} s)`,
+);
+process.exit(failed === 0 ? 0 : 1);
