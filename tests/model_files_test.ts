@@ -386,3 +386,47 @@ Deno.test("quantized weights (uint8 specs with scale/min, as tfjs's converter wr
   await rejectsFast(() => loadModel(memory), /the weights have 100 bytes, their specs need \d+/);
   model.dispose();
 });
+
+Deno.test("a save killed at any moment leaves the previous model (or, between its two renames, its .old- copy)", async () => {
+  const dir = await tmp("kill");
+  const script = `${dir}/save_loop.ts`;
+  await Deno.writeTextFile(
+    script,
+    `import { createModel, selectBackend } from "${new URL("../mod.ts", import.meta.url).href}";
+await selectBackend("cpu");
+const model = createModel("spn", { seed: 4 });
+await model.save(Deno.args[0]);
+console.log("ready");
+for (;;) await model.save(Deno.args[0]);
+`,
+  );
+  const config = new URL("../deno.json", import.meta.url).pathname;
+  const reference = createModel("spn", { seed: 4 });
+  const expected = logits(reference);
+  reference.dispose();
+  for (let kill = 0; kill < 3; kill++) {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--no-prompt", "--config", config, script, `${dir}/m`],
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const reader = child.stdout.getReader();
+    await reader.read(); // "ready": one save done, overwriting it from now on
+    await new Promise((r) => setTimeout(r, 150 + 170 * kill));
+    child.kill("SIGKILL");
+    await child.status;
+    await reader.cancel();
+    const names = (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name);
+    const old = names.find((n) => n.startsWith("m.old-"));
+    const source = names.includes("m") ? `${dir}/m` : old ? `${dir}/${old}` : undefined;
+    assert.ok(source, `kill ${kill}: neither m nor m.old-* survived: ${names}`);
+    const loaded = await loadModel(source);
+    assert.deepEqual(logits(loaded), expected, `kill ${kill}`);
+    loaded.dispose();
+    if (!names.includes("m")) await Deno.rename(source, `${dir}/m`);
+    for (const n of names.filter((n) => /^m\.(tmp|old)-/.test(n))) {
+      await Deno.remove(`${dir}/${n}`, { recursive: true }).catch(() => {});
+    }
+  }
+  await Deno.remove(dir, { recursive: true });
+});
