@@ -50,7 +50,15 @@ Deno.test("the FMA module imports its memory and owns none; Deno 2.9 validates i
   assert.deepEqual(WebAssembly.Module.imports(module), [{ module: "env", name: "memory", kind: "memory" }]);
   assert.deepEqual(
     WebAssembly.Module.exports(module).filter((e) => e.kind === "function").map((e) => e.name).sort(),
-    ["conv2d_backprop_filter_f32", "gemm_f32", "winograd_gemm_nn", "winograd_gemm_tn"],
+    [
+      "conv2d_backprop_filter_f32",
+      "conv3x3_c1_backprop_filter_f32",
+      "conv3x3_c1_backprop_input_f32",
+      "conv3x3_c1_f32",
+      "gemm_f32",
+      "winograd_gemm_nn",
+      "winograd_gemm_tn",
+    ],
   );
   const ids = sections(bytes).map(([id]) => id);
   for (const [id, what] of [[5, "memory"], [11, "data"], [12, "data count"], [8, "start"]] as const) {
@@ -209,6 +217,109 @@ Deno.test("each FMA kernel writes only its outputs and is within γ_K·Σ|aᵢb�
     withinGamma("conv2d_backprop_filter_f32", f32.subarray(dwp / 4, dwp / 4 + n), exact, abs, b * oh * ow);
     untouched("conv2d_backprop_filter_f32", [[xp, x], [dyp, dy]], [[dwp, n]]);
   }
+  // The one-channel 3×3 kernels: 2 images of 6×9, co = 11 (two groups of 4, three scalar channels).
+  const [b, h, wd, co] = [2, 6, 9, 11], [oh, ow] = [4, 7];
+  const tap = (u: number, v: number, c: number) => (u * 3 + v) * co + c;
+  {
+    const { k, f32, alloc, untouched } = sandbox();
+    const x = values(rand, b * h * wd), w = values(rand, 9 * co), bias = values(rand, co);
+    const [xp, wp, bp, yp] = [alloc(x), alloc(w), alloc(bias), alloc(b * oh * ow * co)];
+    k.conv3x3_c1_f32(xp, wp, bp, yp, b, h, wd, co, 1, 0);
+    const exact: number[] = [], abs: number[] = [];
+    for (let bi = 0; bi < b; bi++) {
+      for (let y = 0; y < oh; y++) {
+        for (let z = 0; z < ow; z++) {
+          for (let c = 0; c < co; c++) {
+            let s = bias[c], t = Math.abs(bias[c]);
+            for (let u = 0; u < 3; u++) {
+              for (let v = 0; v < 3; v++) {
+                const p = x[(bi * h + y + u) * wd + z + v] * w[tap(u, v, c)];
+                s += p;
+                t += Math.abs(p);
+              }
+            }
+            exact.push(s);
+            abs.push(t);
+          }
+        }
+      }
+    }
+    withinGamma("conv3x3_c1_f32", f32.subarray(yp / 4, yp / 4 + exact.length), exact, abs, 10);
+    untouched("conv3x3_c1_f32", [[xp, x], [wp, w], [bp, bias]], [[yp, exact.length]]);
+  }
+  {
+    const { k, f32, alloc, untouched } = sandbox();
+    const x = values(rand, b * h * wd), dy = values(rand, b * oh * ow * co);
+    const [xp, dyp, dwp, partp] = [alloc(x), alloc(dy), alloc(9 * co), alloc(9 * co)];
+    const totalp = alloc(2 * 9 * co + 2) + 4 & ~7; // 9·co doubles, 8-byte aligned
+    k.conv3x3_c1_backprop_filter_f32(xp, dyp, dwp, partp, totalp, b, h, wd, co);
+    const exact: number[] = [], abs: number[] = [];
+    for (let u = 0; u < 3; u++) {
+      for (let v = 0; v < 3; v++) {
+        for (let c = 0; c < co; c++) {
+          let s = 0, t = 0;
+          for (let bi = 0; bi < b; bi++) {
+            for (let y = 0; y < oh; y++) {
+              for (let z = 0; z < ow; z++) {
+                const p = x[(bi * h + y + u) * wd + z + v] * dy[((bi * oh + y) * ow + z) * co + c];
+                s += p;
+                t += Math.abs(p);
+              }
+            }
+          }
+          exact.push(s);
+          abs.push(t);
+        }
+      }
+    }
+    // One image's products in float32, then the images' sums in float64 and one final rounding.
+    withinGamma(
+      "conv3x3_c1_backprop_filter_f32",
+      f32.subarray(dwp / 4, dwp / 4 + 9 * co),
+      exact,
+      abs,
+      oh * ow + 2,
+    );
+    untouched("conv3x3_c1_backprop_filter_f32", [[xp, x], [dyp, dy]], [[dwp, 9 * co], [partp, 9 * co], [
+      totalp,
+      2 * 9 * co,
+    ]]);
+  }
+  {
+    const { k, f32, alloc, untouched } = sandbox();
+    const dy = values(rand, b * oh * ow * co), w = values(rand, 9 * co);
+    const [dyp, wp, dxp, rowp] = [alloc(dy), alloc(w), alloc(b * h * wd), alloc(4 * wd)];
+    k.conv3x3_c1_backprop_input_f32(dyp, wp, dxp, rowp, b, h, wd, co);
+    const exact: number[] = [], abs: number[] = [];
+    for (let bi = 0; bi < b; bi++) {
+      for (let iy = 0; iy < h; iy++) {
+        for (let ix = 0; ix < wd; ix++) {
+          let s = 0, t = 0;
+          for (let u = 0; u < 3; u++) {
+            for (let v = 0; v < 3; v++) {
+              const [y, z] = [iy - u, ix - v];
+              if (y < 0 || y >= oh || z < 0 || z >= ow) continue;
+              for (let c = 0; c < co; c++) {
+                const p = dy[((bi * oh + y) * ow + z) * co + c] * w[tap(u, v, c)];
+                s += p;
+                t += Math.abs(p);
+              }
+            }
+          }
+          exact.push(s);
+          abs.push(t);
+        }
+      }
+    }
+    withinGamma(
+      "conv3x3_c1_backprop_input_f32",
+      f32.subarray(dxp / 4, dxp / 4 + exact.length),
+      exact,
+      abs,
+      9 * co,
+    );
+    untouched("conv3x3_c1_backprop_input_f32", [[dyp, dy], [wp, w]], [[dxp, exact.length], [rowp, 4 * wd]]);
+  }
 });
 
 /**
@@ -276,6 +387,37 @@ Deno.test("BatchMatMul, Conv2DBackpropFilter and Winograd convolutions match cpu
       ) as tf.Tensor
     );
     check("Conv2DBackpropFilter 5×5", r, 1e-5);
+  }
+  // The one-input-channel 3×3 convolutions (conv_narrow.ts): forward with bias and relu, ∂x, ∂W;
+  // 1e-5 relative to the result's scale (wasm_conv_narrow_test.ts allows 1e-4 per element).
+  {
+    const [b, h, w, co] = [3, 17, 16, 13];
+    const xv = values(rand, b * h * w), fv = values(rand, 9 * co), bv = values(rand, co);
+    const dyv = values(rand, b * (h - 2) * (w - 2) * co);
+    const x = () => tf.tensor4d(xv, [b, h, w, 1]), f = () => tf.tensor4d(fv, [3, 3, 1, co]);
+    const dy = () => tf.tensor4d(dyv, [b, h - 2, w - 2, co]);
+    const fwd = () =>
+      tf.fused.conv2d({
+        x: x(),
+        filter: f(),
+        strides: 1,
+        pad: "valid",
+        bias: tf.tensor1d(bv),
+        activation: "relu",
+      });
+    check("one-channel 3×3 forward", await threeWays(fwd), 1e-5);
+    const dx = () =>
+      tf.engine().runKernel(tf.Conv2DBackpropInput, { dy: dy(), filter: f() }, {
+        ...attrs,
+        inputShape: [b, h, w, 1],
+      } as unknown as tf.NamedAttrMap) as tf.Tensor;
+    check("one-channel 3×3 ∂x", await threeWays(dx), 1e-5);
+    const dw = () =>
+      tf.engine().runKernel(tf.Conv2DBackpropFilter, { x: x(), dy: dy() }, {
+        ...attrs,
+        filterShape: [3, 3, 1, co],
+      } as unknown as tf.NamedAttrMap) as tf.Tensor;
+    check("one-channel 3×3 ∂W", await threeWays(dw), 1e-5);
   }
   // Winograd, each tile size: forward, ∂x and ∂W; 1e-4 as in wasm_winograd_test.ts.
   for (const tile of [2, 3, 4] as WinogradTile[]) {

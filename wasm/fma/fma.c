@@ -315,3 +315,208 @@ void EXPORT(winograd_gemm_tn)(const float *a, const float *b, float *c, size_t t
     r0 += rows;
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The one-input-channel 3×3 `valid` convolutions (../direct/conv_narrow.rs conv3x3_c1_*), on
+// tfjs's heap: SIMD over 4 output channels, the nine taps' weights or sums in registers.
+
+#define SPLAT(p) wasm_v128_load32_splat(p)
+
+void EXPORT(conv3x3_c1_f32)(const float *x, const float *w, const float *bias, float *y, size_t b, size_t h,
+                            size_t wd, size_t co, size_t has_bias, size_t relu) {
+  size_t oh = h - 2, ow = wd - 2;
+  v128_t zero = wasm_f32x4_splat(0.0f);
+  for (size_t bi = 0; bi < b; bi++) {
+    for (size_t oy = 0; oy < oh; oy++) {
+      const float *r0 = x + (bi * h + oy) * wd, *r1 = r0 + wd, *r2 = r0 + 2 * wd;
+      float *out = y + (bi * oh + oy) * ow * co;
+      size_t c = 0;
+      for (; c + 4 <= co; c += 4) {
+        v128_t k0 = wasm_v128_load(w + c), k1 = wasm_v128_load(w + co + c), k2 = wasm_v128_load(w + 2 * co + c);
+        v128_t k3 = wasm_v128_load(w + 3 * co + c), k4 = wasm_v128_load(w + 4 * co + c);
+        v128_t k5 = wasm_v128_load(w + 5 * co + c), k6 = wasm_v128_load(w + 6 * co + c);
+        v128_t k7 = wasm_v128_load(w + 7 * co + c), k8 = wasm_v128_load(w + 8 * co + c);
+        v128_t b0 = has_bias ? wasm_v128_load(bias + c) : zero;
+        // Each column of x (three values, one per row) is splatted once and feeds the three
+        // outputs it reaches: y[j − 2] is complete after column j; y[j − 1] and y[j] ride along.
+        v128_t q1 = zero, q2 = zero;
+        for (size_t j = 0; j < wd; j++) {
+          v128_t s0 = SPLAT(r0 + j), s1 = SPLAT(r1 + j), s2 = SPLAT(r2 + j);
+          v128_t a = q2;
+          MADD(a, s0, k2);
+          MADD(a, s1, k5);
+          MADD(a, s2, k8);
+          q2 = q1;
+          MADD(q2, s0, k1);
+          MADD(q2, s1, k4);
+          MADD(q2, s2, k7);
+          q1 = wasm_f32x4_mul(s0, k0);
+          MADD(q1, s1, k3);
+          MADD(q1, s2, k6);
+          if (j >= 2) {
+            a = wasm_f32x4_add(a, b0);
+            if (relu) a = wasm_f32x4_pmax(a, zero);
+            wasm_v128_store(out + (j - 2) * co + c, a);
+          }
+        }
+      }
+      for (; c < co; c++) {
+        float b0 = has_bias ? bias[c] : 0.0f;
+        for (size_t ox = 0; ox < ow; ox++) {
+          float a = b0;
+          for (size_t u = 0; u < 3; u++)
+            for (size_t v = 0; v < 3; v++) a += r0[u * wd + ox + v] * w[(u * 3 + v) * co + c];
+          out[ox * co + c] = relu && a < 0.0f ? 0.0f : a;
+        }
+      }
+    }
+  }
+}
+
+void EXPORT(conv3x3_c1_backprop_filter_f32)(const float *x, const float *dy, float *dw, float *part, double *total,
+                                            size_t b, size_t h, size_t wd, size_t co) {
+  size_t oh = h - 2, ow = wd - 2, n = 9 * co;
+  for (size_t j = 0; j < n; j++) total[j] = 0.0;
+  for (size_t bi = 0; bi < b; bi++) {
+    for (size_t j = 0; j < n; j++) part[j] = 0.0f;
+    for (size_t oy = 0; oy < oh; oy++) {
+      const float *r0 = x + (bi * h + oy) * wd, *r1 = r0 + wd, *r2 = r0 + 2 * wd;
+      const float *g = dy + (bi * oh + oy) * ow * co;
+      size_t c = 0;
+      for (; c + 4 <= co; c += 4) {
+        v128_t z = wasm_f32x4_splat(0.0f);
+        v128_t a0 = z, a1 = z, a2 = z, a3 = z, a4 = z, a5 = z, a6 = z, a7 = z, a8 = z;
+        size_t ox = 0;
+        // Two pixels at a time: they share two of each row's three input values.
+        for (; ox + 2 <= ow; ox += 2) {
+          v128_t d = wasm_v128_load(g + ox * co + c), e = wasm_v128_load(g + (ox + 1) * co + c);
+          const float *p0 = r0 + ox, *p1 = r1 + ox, *p2 = r2 + ox;
+          v128_t x0 = SPLAT(p0), x1 = SPLAT(p0 + 1), x2 = SPLAT(p0 + 2), x3 = SPLAT(p0 + 3);
+          MADD(a0, x0, d), MADD(a0, x1, e);
+          MADD(a1, x1, d), MADD(a1, x2, e);
+          MADD(a2, x2, d), MADD(a2, x3, e);
+          x0 = SPLAT(p1), x1 = SPLAT(p1 + 1), x2 = SPLAT(p1 + 2), x3 = SPLAT(p1 + 3);
+          MADD(a3, x0, d), MADD(a3, x1, e);
+          MADD(a4, x1, d), MADD(a4, x2, e);
+          MADD(a5, x2, d), MADD(a5, x3, e);
+          x0 = SPLAT(p2), x1 = SPLAT(p2 + 1), x2 = SPLAT(p2 + 2), x3 = SPLAT(p2 + 3);
+          MADD(a6, x0, d), MADD(a6, x1, e);
+          MADD(a7, x1, d), MADD(a7, x2, e);
+          MADD(a8, x2, d), MADD(a8, x3, e);
+        }
+        if (ox < ow) {
+          v128_t d = wasm_v128_load(g + ox * co + c);
+          const float *p0 = r0 + ox, *p1 = r1 + ox, *p2 = r2 + ox;
+          MADD(a0, SPLAT(p0), d), MADD(a1, SPLAT(p0 + 1), d), MADD(a2, SPLAT(p0 + 2), d);
+          MADD(a3, SPLAT(p1), d), MADD(a4, SPLAT(p1 + 1), d), MADD(a5, SPLAT(p1 + 2), d);
+          MADD(a6, SPLAT(p2), d), MADD(a7, SPLAT(p2 + 1), d), MADD(a8, SPLAT(p2 + 2), d);
+        }
+#define ADD_PART(t, a) wasm_v128_store(part + (t) * co + c, wasm_f32x4_add(wasm_v128_load(part + (t) * co + c), (a)))
+        ADD_PART(0, a0), ADD_PART(1, a1), ADD_PART(2, a2), ADD_PART(3, a3), ADD_PART(4, a4);
+        ADD_PART(5, a5), ADD_PART(6, a6), ADD_PART(7, a7), ADD_PART(8, a8);
+#undef ADD_PART
+      }
+      for (; c < co; c++) {
+        for (size_t ox = 0; ox < ow; ox++) {
+          float d = g[ox * co + c];
+          for (size_t u = 0; u < 3; u++)
+            for (size_t v = 0; v < 3; v++) part[(u * 3 + v) * co + c] += r0[u * wd + ox + v] * d;
+        }
+      }
+    }
+    // Per image into float64, so the rounding error does not grow with the batch.
+    for (size_t j = 0; j < n; j++) total[j] += (double)part[j];
+  }
+  for (size_t j = 0; j < n; j++) dw[j] = (float)total[j];
+}
+
+static inline float hsum(v128_t s) {
+  return wasm_f32x4_extract_lane(s, 0) + wasm_f32x4_extract_lane(s, 1) + wasm_f32x4_extract_lane(s, 2) +
+         wasm_f32x4_extract_lane(s, 3);
+}
+
+// Finishes a row of conv3x3_c1_backprop_input_f32: each pixel's four lanes from `row`, plus the
+// output channels past the last multiple of 4, over the taps' rows u0..u1.
+INLINE void c1_tail_and_sum(const float *dy, const float *w, float *out, const float *row, size_t bi, size_t iy,
+                            size_t u0, size_t u1, size_t oh, size_t ow, size_t co) {
+  for (size_t ix = 0; ix < ow + 2; ix++) {
+    size_t v0 = ix >= ow - 1 ? ix - (ow - 1) : 0, v1 = ix + 1 < 3 ? ix + 1 : 3;
+    float t = 0.0f;
+    for (size_t c = co & ~(size_t)3; c < co; c++)
+      for (size_t u = u0; u < u1; u++) {
+        const float *d = dy + (bi * oh + iy - u) * ow * co;
+        for (size_t v = v0; v < v1; v++) t += d[(ix - v) * co + c] * w[(u * 3 + v) * co + c];
+      }
+    out[ix] = hsum(wasm_v128_load(row + 4 * ix)) + t;
+  }
+}
+
+#define ROW_ACC(ix, a) wasm_v128_store(row + 4 * (ix), wasm_f32x4_add(wasm_v128_load(row + 4 * (ix)), (a)))
+
+void EXPORT(conv3x3_c1_backprop_input_f32)(const float *dy, const float *w, float *dx, float *row, size_t b,
+                                           size_t h, size_t wd, size_t co) {
+  size_t oh = h - 2, ow = wd - 2, c4 = co & ~(size_t)3;
+  v128_t zero = wasm_f32x4_splat(0.0f);
+  for (size_t bi = 0; bi < b; bi++) {
+    for (size_t iy = 0; iy < h; iy++) {
+      float *out = dx + (bi * h + iy) * wd;
+      for (size_t ix = 0; ix < wd; ix++) wasm_v128_store(row + 4 * ix, zero);
+      if (iy < 2 || iy >= oh) {
+        // The two rows at the top and at the bottom, which fewer than three rows of dy reach, go
+        // one row of dy (three taps) at a time.
+        size_t u0 = iy + 1 > oh ? iy + 1 - oh : 0, u1 = iy + 1 < 3 ? iy + 1 : 3;
+        for (size_t u = u0; u < u1; u++) {
+          const float *d = dy + (bi * oh + iy - u) * ow * co;
+          for (size_t c = 0; c < c4; c += 4) {
+            v128_t k0 = wasm_v128_load(w + (u * 3) * co + c), k1 = wasm_v128_load(w + (u * 3 + 1) * co + c);
+            v128_t k2 = wasm_v128_load(w + (u * 3 + 2) * co + c);
+            v128_t p1 = zero, p2 = zero;
+            for (size_t j = 0; j < ow; j++) {
+              v128_t yv = wasm_v128_load(d + j * co + c);
+              v128_t a = p1;
+              MADD(a, yv, k0);
+              ROW_ACC(j, a);
+              p1 = p2;
+              MADD(p1, yv, k1);
+              p2 = wasm_f32x4_mul(yv, k2);
+            }
+            ROW_ACC(ow, p1);
+            ROW_ACC(ow + 1, p2);
+          }
+        }
+        c1_tail_and_sum(dy, w, out, row, bi, iy, u0, u1, oh, ow, co);
+        continue;
+      }
+      const float *d0 = dy + (bi * oh + iy) * ow * co, *d1 = d0 - ow * co, *d2 = d0 - 2 * ow * co;
+      // Each dy column (three vectors, one per row of dy) is loaded once and feeds the three
+      // pixels it reaches: dx[j] is complete after column j; dx[j + 1] and dx[j + 2] ride along.
+      for (size_t c = 0; c < c4; c += 4) {
+        v128_t k0 = wasm_v128_load(w + c), k1 = wasm_v128_load(w + co + c), k2 = wasm_v128_load(w + 2 * co + c);
+        v128_t k3 = wasm_v128_load(w + 3 * co + c), k4 = wasm_v128_load(w + 4 * co + c);
+        v128_t k5 = wasm_v128_load(w + 5 * co + c), k6 = wasm_v128_load(w + 6 * co + c);
+        v128_t k7 = wasm_v128_load(w + 7 * co + c), k8 = wasm_v128_load(w + 8 * co + c);
+        v128_t p1 = zero, p2 = zero;
+        for (size_t j = 0; j < ow; j++) {
+          v128_t y0 = wasm_v128_load(d0 + j * co + c), y1 = wasm_v128_load(d1 + j * co + c);
+          v128_t y2 = wasm_v128_load(d2 + j * co + c);
+          v128_t a = p1;
+          MADD(a, y0, k0);
+          MADD(a, y1, k3);
+          MADD(a, y2, k6);
+          p1 = p2;
+          MADD(p1, y0, k1);
+          MADD(p1, y1, k4);
+          MADD(p1, y2, k7);
+          p2 = wasm_f32x4_mul(y0, k2);
+          MADD(p2, y1, k5);
+          MADD(p2, y2, k8);
+          ROW_ACC(j, a);
+        }
+        ROW_ACC(ow, p1);
+        ROW_ACC(ow + 1, p2);
+      }
+      c1_tail_and_sum(dy, w, out, row, bi, iy, 0, 3, oh, ow, co);
+    }
+  }
+}
+#undef ROW_ACC

@@ -122,7 +122,8 @@ let enabled = true;
 /**
  * The direct kernels bound to `backend`'s heap, or `null` where they cannot run (threaded tfjs, an
  * unexpected backend object, or turned off with {@linkcode setDirectKernelsEnabled}). While the FMA
- * kernels are active (`fma.ts`), `gemm_f32` is their fused multiply-add variant.
+ * kernels are active (`fma.ts`), `gemm_f32` and the `conv3x3_c1_*` kernels are their fused
+ * multiply-add variants.
  */
 export function directKernels(backend: unknown): DirectKernels | null {
   if (!enabled) return null;
@@ -141,7 +142,13 @@ export function directKernels(backend: unknown): DirectKernels | null {
   if (!fma) return kernels;
   let fused = withFma.get(memory);
   if (!fused) {
-    fused = { ...kernels, gemm_f32: fma.gemm_f32 };
+    fused = {
+      ...kernels,
+      gemm_f32: fma.gemm_f32,
+      conv3x3_c1_f32: fma.conv3x3_c1_f32,
+      conv3x3_c1_backprop_filter_f32: fma.conv3x3_c1_backprop_filter_f32,
+      conv3x3_c1_backprop_input_f32: fma.conv3x3_c1_backprop_input_f32,
+    };
     withFma.set(memory, fused);
   }
   return fused;

@@ -1,6 +1,7 @@
 /**
  * Fused multiply-add (relaxed SIMD) variants of the compute-bound wasm kernels (`wasm/fma/fma.c`):
- * BatchMatMul's GEMM, `Conv2DBackpropFilter`'s GEMM over pixels and the Winograd tile GEMMs. Each
+ * BatchMatMul's GEMM, `Conv2DBackpropFilter`'s GEMM over pixels, the Winograd tile GEMMs and the
+ * one-input-channel 3×3 convolutions (forward, ∂W, ∂x). Each
  * is its SIMD128 kernel with every `acc + x·y` (two roundings) turned into `f32x4.relaxed_madd`
  * (one `vfmadd` on x86 with FMA, `fmla` on ARM).
  *
@@ -11,11 +12,12 @@
  *
  * Like `wasm/direct` the module imports its memory and owns none (no statics, a stack pointer of
  * 0), so one binary is instantiated on both memories the kernels use: tfjs-backend-wasm's heap
- * (`gemm_f32`) and our own module's (`heap.ts`: the others).
+ * (`gemm_f32`, `conv3x3_c1_*`) and our own module's (`heap.ts`: the others).
  *
  * @module
  */
 import { WASM_FMA_KERNELS_BASE64 } from "./binary.ts";
+import type { DirectKernels } from "./direct.ts";
 
 /** The exports of the FMA module; pointers are byte offsets into the memory it was bound to. */
 export interface FmaKernels {
@@ -51,6 +53,12 @@ export interface FmaKernels {
   winograd_gemm_nn(a: number, b: number, c: number, m: number, k: number, n: number): void;
   /** C [m, n] += A [t, m]ᵀ · B [t, n] (the Winograd ∂W tile GEMM). */
   winograd_gemm_tn(a: number, b: number, c: number, t: number, m: number, n: number): void;
+  /** Same contract as `wasm/direct/conv_narrow.rs`'s. */
+  conv3x3_c1_f32: DirectKernels["conv3x3_c1_f32"];
+  /** Same contract as `wasm/direct/conv_narrow.rs`'s. */
+  conv3x3_c1_backprop_filter_f32: DirectKernels["conv3x3_c1_backprop_filter_f32"];
+  /** Same contract as `wasm/direct/conv_narrow.rs`'s. */
+  conv3x3_c1_backprop_input_f32: DirectKernels["conv3x3_c1_backprop_input_f32"];
 }
 
 let module: WebAssembly.Module | null | undefined;
