@@ -430,3 +430,32 @@ for (;;) await model.save(Deno.args[0]);
   }
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("fileIO: any tfjs LayersModel (Sequential too) round-trips with a manifest; re-saving into its directory is allowed", async () => {
+  const dir = await tmp("fileio");
+  const seq = tf.sequential({
+    layers: [
+      tf.layers.dense({
+        units: 3,
+        inputShape: [2],
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+      }),
+    ],
+  });
+  await seq.save(fileIO(`${dir}/s`));
+  await seq.save(fileIO(`${dir}/s`));
+  await Deno.stat(`${dir}/s/manifest.json`);
+  const again = await tf.loadLayersModel(fileIO(`${dir}/s`));
+  const x = tf.tensor2d([[1, 2]]);
+  const [a, b] = [seq.predict(x), again.predict(x)] as tf.Tensor[];
+  assert.deepEqual(b.dataSync(), a.dataSync());
+  tf.dispose([x, a, b]);
+  // Not one of this library's models: loadModel says so.
+  await assert.rejects(
+    () => loadModel(`${dir}/s`),
+    /s\/model\.json has no "rnnspn" metadata \(kind and config\)/,
+  );
+  seq.dispose();
+  again.dispose();
+  await Deno.remove(dir, { recursive: true });
+});

@@ -150,9 +150,24 @@ export function checkTopology(topology: unknown, where: string): Map<string, Lay
   if (t === null || typeof t !== "object" || typeof t.class_name !== "string" || !t.config) {
     throw new Error(`${where}: modelTopology must be an object with class_name and config; got ${typeof t}`);
   }
+  if (t.class_name === "Sequential") {
+    // No node references to follow: every layer takes the previous one's output.
+    const list = Array.isArray(t.config) ? t.config : t.config.layers;
+    if (!Array.isArray(list)) throw new Error(`${where}: modelTopology.config.layers is not an array`);
+    const layers = new Map<string, LayerJson>();
+    list.forEach((layer: LayerJson, i: number) => {
+      if (layer === null || typeof layer !== "object" || typeof layer.class_name !== "string") {
+        throw new Error(`${where}: modelTopology.config.layers[${i}] has no class_name`);
+      }
+      layers.set(String(layer.config?.name ?? i), layer);
+    });
+    return layers;
+  }
   if (t.class_name !== "Model" && t.class_name !== "Functional") {
     throw new Error(
-      `${where}: modelTopology.class_name must be "Model"; got ${JSON.stringify(t.class_name)}`,
+      `${where}: modelTopology.class_name must be "Model" or "Sequential"; got ${
+        JSON.stringify(t.class_name)
+      }`,
     );
   }
   const cfg = t.config as { layers?: unknown; input_layers?: unknown; output_layers?: unknown };
@@ -195,7 +210,6 @@ export function checkTopology(topology: unknown, where: string): Map<string, Lay
   const done = new Set<string>();
   const onPath = new Set<string>();
   const visit = (node: string): void => {
-    // Iterative enough for the models here: depth is the number of layers (tens).
     if (done.has(node)) return;
     if (onPath.has(node)) throw new Error(`${where}: the topology has a cycle through layer ${node}`);
     onPath.add(node);
