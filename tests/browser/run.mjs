@@ -10,7 +10,9 @@ import http from "node:http";
 import { mkdir, readFile, stat } from "node:fs/promises";
 import { extname, join, normalize, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+// A computed specifier: `deno check tests/` (CI's check step) runs before tests/browser's npm install.
+const PLAYWRIGHT = "playwright-core";
+const { chromium } = await import(PLAYWRIGHT);
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const outDir = process.env.OUT_DIR ?? join(root, ".ci/out");
@@ -18,7 +20,10 @@ const routes = {
   "/dist/": join(root, "dist/"),
   "/tests/browser/": join(root, "tests/browser/"),
   "/fixture/": process.env.FIXTURE_DIR ?? join(root, ".ci/out/fixture/"),
-  "/golden/": join(process.env.RNNSPN_SHARED ?? join(root, "../shared"), "golden/"),
+  "/golden/": join(
+    process.env.RNNSPN_SHARED ?? join(root, "../shared"),
+    "golden/",
+  ),
   "/wasm-copy/": join(root, "dist/browser/"),
 };
 const MIME = {
@@ -71,10 +76,14 @@ const server = http.createServer(async (request, response) => {
   const base = prefix && routes[prefix];
   const file = base && normalize(join(base, path.slice(prefix.length)));
   try {
-    if (!file || !file.startsWith(normalize(base + sep))) throw new Error("outside the served folders");
+    if (!file || !file.startsWith(normalize(base + sep))) {
+      throw new Error("outside the served folders");
+    }
     if (!(await stat(file)).isFile()) throw new Error("not a file");
     const body = await readFile(file);
-    response.writeHead(200, { "Content-Type": MIME[extname(file)] ?? "application/octet-stream" });
+    response.writeHead(200, {
+      "Content-Type": MIME[extname(file)] ?? "application/octet-stream",
+    });
     response.end(body);
   } catch {
     response.writeHead(404, { "Content-Type": "text/plain" });
@@ -95,13 +104,22 @@ const problems = [];
 
 /** Opens `path` in a fresh page and runs `names` there (or all when omitted). */
 async function onPage(path, names, after) {
-  const page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
-  page.on("pageerror", (error) => problems.push(`${path}: uncaught ${error.message}`));
+  const page = await browser.newPage({
+    viewport: { width: 1300, height: 900 },
+  });
+  page.on(
+    "pageerror",
+    (error) => problems.push(`${path}: uncaught ${error.message}`),
+  );
   page.on("console", (m) => {
-    if (m.type() === "error") problems.push(`${path}: console.error ${m.text()}`);
+    if (m.type() === "error") {
+      problems.push(`${path}: console.error ${m.text()}`);
+    }
   });
   await page.goto(origin + path);
-  await page.waitForFunction(() => globalThis.rnnspnReady === true, null, { timeout: 60_000 });
+  await page.waitForFunction(() => globalThis.rnnspnReady === true, null, {
+    timeout: 60_000,
+  });
   const all = await page.evaluate(() => globalThis.rnnspnTests);
   for (const name of names ?? all) {
     if (!all.includes(name)) throw new Error(`no test named ${name}`);
@@ -130,7 +148,9 @@ const PAGE = "/tests/browser/index.html";
 const started = performance.now();
 try {
   const mark = requests.length;
-  await onPage(PAGE, ["an explicit wasmPaths wins (the .wasm comes from /wasm-copy/)"]);
+  await onPage(PAGE, [
+    "an explicit wasmPaths wins (the .wasm comes from /wasm-copy/)",
+  ]);
   const wasm = requests.slice(mark).filter((p) => p.endsWith(".wasm"));
   verdict(
     "… and the server saw the .wasm fetched from /wasm-copy/ only",
@@ -139,9 +159,14 @@ try {
   );
   {
     const page = await browser.newPage();
-    page.on("pageerror", (error) => problems.push(`minimal.html: uncaught ${error.message}`));
+    page.on(
+      "pageerror",
+      (error) => problems.push(`minimal.html: uncaught ${error.message}`),
+    );
     await page.goto(`${origin}/dist/browser/minimal.html`);
-    await page.waitForFunction(() => globalThis.result !== undefined, null, { timeout: 120_000 });
+    await page.waitForFunction(() => globalThis.result !== undefined, null, {
+      timeout: 120_000,
+    });
     const result = await page.evaluate(() => globalThis.result);
     verdict(
       "a page beside rnnspn.js, one import line, no options: selects a backend and predicts",
@@ -154,8 +179,14 @@ try {
     "a wrong wasmPaths: wasm fails naming the folder, auto falls back to cpu with the reason",
   ]);
   // The 404 of the wrong folder is logged by Chromium as a console error: expected there only.
-  const expected = problems.filter((p) => /no-such-folder|404|Failed to load resource|Aborted|wasm/i.test(p));
-  problems.splice(0, problems.length, ...problems.filter((p) => !expected.includes(p)));
+  const expected = problems.filter((p) =>
+    /no-such-folder|404|Failed to load resource|Aborted|wasm/i.test(p)
+  );
+  problems.splice(
+    0,
+    problems.length,
+    ...problems.filter((p) => !expected.includes(p)),
+  );
   await onPage(PAGE, [
     "tfjs works before selectBackend: cpu default, tf.loadLayersModel of Deno's file",
     "selectBackend() with no options picks a backend and RecurrentAttention predicts",
@@ -168,12 +199,19 @@ try {
     "Deno's model by URL gives Deno's predictions (webgpu, tolerance)",
   ], async (page) => {
     await mkdir(outDir, { recursive: true });
-    await page.screenshot({ path: join(outDir, "browser.png"), fullPage: true });
+    await page.screenshot({
+      path: join(outDir, "browser.png"),
+      fullPage: true,
+    });
   });
   await onPage("/coi" + PAGE, [
     "cross-origin isolated: threaded wasm, golden cases, one training step (1 and 2 workers)",
   ]);
-  verdict("no uncaught errors or console errors", problems.length === 0, problems.join("\n     ") || "none");
+  verdict(
+    "no uncaught errors or console errors",
+    problems.length === 0,
+    problems.join("\n     ") || "none",
+  );
 } catch (error) {
   failed++;
   console.log(`FAIL the harness itself: ${error.stack ?? error}`);
@@ -182,6 +220,8 @@ try {
   server.close();
 }
 console.log(
-  `browser: ${passed} passed, ${failed} failed (${((performance.now() - started) / 1000).toFixed(0)} s)`,
+  `browser: ${passed} passed, ${failed} failed (${
+    ((performance.now() - started) / 1000).toFixed(0)
+  } s)`,
 );
 process.exit(failed === 0 ? 0 : 1);
