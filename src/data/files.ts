@@ -28,7 +28,7 @@ export function fileSystem(what: string): Promise<Fs> {
     fsPromise = undefined;
     throw new Error(
       `${what}: this runtime has no file system (node:fs/promises: ${(err as Error).message}); ` +
-        `pass a URL, bytes or a tfjs IOHandler instead of a path`,
+        `give a URL (or, where accepted, bytes or a tfjs IOHandler) instead of a path`,
     );
   });
 }
