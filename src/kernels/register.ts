@@ -11,6 +11,7 @@ import { tf } from "../tf.ts";
 import { conv2dBiasReluConfigs } from "./conv2d_bias_relu.ts";
 import { spatialTransformCpuConfig } from "./cpu/spatial_transform.ts";
 import { spatialTransformGradCpuConfig } from "./cpu/spatial_transform_grad.ts";
+import { clipRmspropWasmConfig } from "./wasm/clip_rmsprop.ts";
 import { conv2dBackpropFilterConfig } from "./wasm/conv2d_backprop_filter.ts";
 import { fastBatchMatMulConfig } from "./wasm/batch_mat_mul.ts";
 import { fastConv2DConfig, fastFusedConv2DConfig } from "./wasm/conv2d.ts";
@@ -38,6 +39,7 @@ export const KERNELS: readonly tf.KernelConfig[] = [
   spatialTransformWebGpuConfig,
   spatialTransformGradWebGpuConfig,
   ...conv2dBiasReluConfigs,
+  clipRmspropWasmConfig,
 ];
 
 /**
