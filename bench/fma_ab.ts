@@ -5,7 +5,7 @@
  * GFLOP/s (the direct algorithm's FLOPs for both, so Winograd's rate is an effective one) and the
  * ratio, with the load average.
  *
- *   deno run -A bench/fma_ab.ts [--reps 9]
+ *   deno run -A bench/fma_ab.ts [--reps 9] [--only LIST]   (LIST: gemm, winograd, conv, narrow)
  *
  * @module
  */
@@ -14,9 +14,14 @@ import { tf } from "../src/tf.ts";
 import { selectBackend } from "../mod.ts";
 import { fmaStatus, setFmaEnabled } from "../src/kernels/wasm/fma.ts";
 import { winogradSettings } from "../src/kernels/wasm/winograd.ts";
-import { narrowConvSettings } from "../src/kernels/wasm/conv_narrow.ts";
 
-const { values: args } = parseArgs({ options: { reps: { type: "string", default: "9" } } });
+const { values: args } = parseArgs({
+  options: { reps: { type: "string", default: "9" }, only: { type: "string" } },
+});
+const SECTIONS = ["gemm", "winograd", "conv", "narrow"];
+const only = args.only?.split(",").map((s) => s.trim()) ?? SECTIONS;
+for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`--only: ${s} is not one of ${SECTIONS}`);
+const want = (section: string) => only.includes(section);
 const reps = Number(args.reps);
 if (!Number.isInteger(reps) || reps < 1) {
   throw new Error(`--reps must be a positive integer; got ${args.reps}`);
@@ -52,7 +57,7 @@ function report(name: string, flops: number, [off, on]: [number, number]): void 
 
 // BatchMatMul on its own GEMM (a fresh b each call, as after an optimizer step): the models'
 // dense forward products, and a batched one.
-for (const [m, k, n] of [[100, 1620, 768], [100, 256, 512], [300, 400, 512]]) {
+for (const [m, k, n] of want("gemm") ? [[100, 1620, 768], [100, 256, 512], [300, 400, 512]] : []) {
   const a = tf.randomUniform([m, k]), b0 = tf.randomUniform([k, n]);
   report(
     `BatchMatMul [${m}, ${k}]·[${k}, ${n}]`,
@@ -74,9 +79,8 @@ const convs: { name: string; x: S4; co: number; k: number; winograd: boolean }[]
   { name: "SPN conv2 (direct GEMM)", x: [100, 15, 15, 96], co: 96, k: 3, winograd: false },
   { name: "localization 5×5", x: [100, 28, 28, 20], co: 20, k: 5, winograd: false },
 ];
-for (const c of convs) {
+for (const c of convs.filter((c) => want(c.winograd ? "winograd" : "conv"))) {
   winogradSettings.enabled = c.winograd;
-  narrowConvSettings.enabled = true;
   const [b, h, w, ci] = c.x;
   const x = tf.randomUniform(c.x) as tf.Tensor4D;
   const f = tf.randomUniform([c.k, c.k, ci, c.co]) as tf.Tensor4D;
@@ -99,6 +103,50 @@ for (const c of convs) {
   tf.dispose([x, f, dy]);
 }
 winogradSettings.enabled = true;
+
+// The one-input-channel 3×3 convolutions (conv_narrow.ts): the first layer behind the transformer.
+for (const [b, h, co] of want("narrow") ? [[100, 33, 96], [300, 33, 32]] : []) {
+  const x = tf.randomUniform([b, h, h, 1]) as tf.Tensor4D;
+  const f = tf.randomUniform([3, 3, 1, co]) as tf.Tensor4D, bias = tf.randomUniform([co]) as tf.Tensor1D;
+  const dy = tf.randomUniform([b, h - 2, h - 2, co]) as tf.Tensor4D;
+  const flops = 2 * b * (h - 2) * (h - 2) * 9 * co;
+  const attrs = { strides: [1, 1], pad: "valid", dataFormat: "NHWC", dilations: [1, 1] };
+  const name = `1→${co} 3×3 on [${b}, ${h}, ${h}]`;
+  report(
+    `${name} forward+bias+relu`,
+    flops,
+    ab(() =>
+      tf.tidy(() =>
+        tf.fused.conv2d({ x, filter: f, strides: 1, pad: "valid", bias, activation: "relu" }).dataSync()
+      )
+    ),
+  );
+  report(
+    `${name} ∂x`,
+    flops,
+    ab(() =>
+      tf.tidy(() =>
+        (tf.engine().runKernel("Conv2DBackpropInput", { dy, filter: f }, {
+          ...attrs,
+          inputShape: x.shape,
+        } as unknown as tf.NamedAttrMap) as tf.Tensor).dataSync()
+      )
+    ),
+  );
+  report(
+    `${name} ∂W`,
+    flops,
+    ab(() =>
+      tf.tidy(() =>
+        (tf.engine().runKernel("Conv2DBackpropFilter", { x, dy }, {
+          ...attrs,
+          filterShape: f.shape,
+        } as unknown as tf.NamedAttrMap) as tf.Tensor).dataSync()
+      )
+    ),
+  );
+  tf.dispose([x, f, bias, dy]);
+}
 
 console.log(`relaxed SIMD FMA against SIMD128, median of ${reps} alternating runs each, ms (GFLOP/s)`);
 console.log("| kernel | SIMD128 | FMA | speed-up |\n| --- | --- | --- | --- |");
