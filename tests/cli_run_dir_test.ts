@@ -1,0 +1,68 @@
+/**
+ * examples/train.ts on a run directory that another trainer holds: a second `--resume` or
+ * `--overwrite` fails at once naming the lock file and the holder (and removes nothing); once the
+ * holder is killed, `--resume` takes its stale lock over with a warning and finishes the run.
+ */
+import assert from "node:assert/strict";
+
+const script = new URL("../examples/train.ts", import.meta.url).pathname;
+const SMALL = ["--model", "cnn", "--backend", "wasm", "--batch", "16", "--train-eval-size", "16"];
+const SIZES = ["--train-size", "64", "--valid-size", "16", "--test-size", "16"];
+
+function train(args: string[]) {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", script, ...args],
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  });
+}
+
+async function exists(path: string): Promise<boolean> {
+  return await Deno.stat(path).then(() => true, () => false);
+}
+
+Deno.test({
+  name:
+    "CLI: a second trainer on a held run directory fails naming the lock; after a kill, --resume takes over",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "rnnspn-cli-lock-" });
+    const first = train([...SMALL, ...SIZES, "--epochs", "40", "--out", dir]).spawn();
+    // Hold on until the first has written an epoch's checkpoint (it holds the lock from the start).
+    const deadline = Date.now() + 120_000;
+    while (Date.now() < deadline && !(await exists(`${dir}/checkpoints`))) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(await exists(`${dir}/run.lock`), "the running trainer holds run.lock");
+    const holder = JSON.parse(await Deno.readTextFile(`${dir}/run.lock`));
+    assert.equal(holder.pid, first.pid);
+
+    for (const args of [["--resume", dir], [...SMALL, ...SIZES, "--out", dir, "--overwrite"]]) {
+      const second = await train(args).output();
+      const err = new TextDecoder().decode(second.stderr);
+      assert.equal(second.code, 1, `${args.join(" ")}: ${err}`);
+      assert.match(
+        err,
+        new RegExp(
+          `train\\.ts: train: ${dir} is in use by process ${first.pid} on host .*: lock file ${dir}/run\\.lock`,
+        ),
+      );
+      assert.ok(!/ENOENT/.test(err), err);
+      assert.ok(await exists(`${dir}/checkpoints`), "--overwrite removed nothing of the running trainer");
+    }
+
+    first.kill("SIGKILL");
+    await first.status;
+    await first.stdout.cancel();
+    await first.stderr.cancel();
+    assert.ok(await exists(`${dir}/run.lock`), "a killed trainer leaves its lock behind");
+    const resumed = await train(["--resume", dir, "--epochs", "2"]).output();
+    const err = new TextDecoder().decode(resumed.stderr);
+    assert.equal(resumed.code, 0, err);
+    assert.match(err, new RegExp(`taking over the stale lock ${dir}/run\\.lock of process ${first.pid}`));
+    assert.ok(!(await exists(`${dir}/run.lock`)), "released at the end");
+    await Deno.remove(dir, { recursive: true });
+  },
+});
