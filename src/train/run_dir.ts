@@ -236,3 +236,33 @@ async function removeLeftovers(dir: string, h: RunDirHost): Promise<void> {
     await h.fs.rm(`${ckpt}/${n}`, { recursive: true, force: true });
   }
 }
+
+/**
+ * `write`, with a failure (disk full, permissions) reported as an error naming `path`; the atomic
+ * writes leave the previous version in place.
+ */
+export async function writing<T>(path: string, write: Promise<T>): Promise<T> {
+  try {
+    return await write;
+  } catch (err) {
+    throw new Error(`train: cannot write ${path}: ${(err as Error).message}`);
+  }
+}
+
+/** Replaces one file atomically (temp file + rename) inside an existing directory; errors name it. */
+export async function writeRunFile(dir: string, name: string, text: string): Promise<void> {
+  const { fs } = await runDirHost();
+  const tmp = `${dir}/.${name}.tmp-${Math.random().toString(36).slice(2, 8)}`;
+  await writing(
+    `${dir}/${name}`,
+    (async () => {
+      try {
+        await fs.writeFile(tmp, text);
+        await fs.rename(tmp, `${dir}/${name}`);
+      } catch (err) {
+        await fs.rm(tmp, { force: true });
+        throw err;
+      }
+    })(),
+  );
+}

@@ -15,7 +15,7 @@ import { ProgressBar, stderrIsTerminal } from "./progress.ts";
 import { learningRateAt, type ScheduleName } from "./schedule.ts";
 import { trainStep } from "./step.ts";
 import { DataParallelStep } from "./data_parallel.ts";
-import { openRunDir } from "./run_dir.ts";
+import { openRunDir, writeRunFile, writing } from "./run_dir.ts";
 
 /**
  * Options of {@linkcode train}; all optional (defaults: the paper's recipe).
@@ -254,7 +254,7 @@ async function runEpochs(
 ): Promise<TrainResult> {
   const { workers, log, bar, recorded } = ctx;
   if (o.outDir && o.runInfo && !o.resume) {
-    await writeDirAtomicFile(o.outDir, "run.json", JSON.stringify(o.runInfo, null, 2) + "\n");
+    await writeRunFile(o.outDir, "run.json", JSON.stringify(o.runInfo, null, 2) + "\n");
   }
   let optimizer: tf.Optimizer;
   let history: EpochMetrics[] = [];
@@ -367,7 +367,7 @@ async function runEpochs(
           options: recorded,
         };
         await writing(`${o.outDir}/checkpoints`, saveCheckpoint(o.outDir, model, optimizer, state));
-        await writeDirAtomicFile(
+        await writeRunFile(
           o.outDir,
           "metrics.jsonl",
           history.map((m) => JSON.stringify(m)).join("\n") + "\n",
@@ -383,34 +383,4 @@ async function runEpochs(
     optimizer.dispose();
   }
   return { history, best, stopped, epoch: history.at(-1)?.epoch ?? 0 };
-}
-
-/**
- * `write`, with a failure (disk full, permissions) reported as an error naming `path`; the atomic
- * writes leave the previous version in place.
- */
-async function writing<T>(path: string, write: Promise<T>): Promise<T> {
-  try {
-    return await write;
-  } catch (err) {
-    throw new Error(`train: cannot write ${path}: ${(err as Error).message}`);
-  }
-}
-
-/** Replaces one file atomically (temp file + rename) inside an existing directory. */
-async function writeDirAtomicFile(dir: string, name: string, text: string): Promise<void> {
-  const fs = await import("node:fs/promises");
-  const tmp = `${dir}/.${name}.tmp-${Math.random().toString(36).slice(2, 8)}`;
-  await writing(
-    `${dir}/${name}`,
-    (async () => {
-      try {
-        await fs.writeFile(tmp, text);
-        await fs.rename(tmp, `${dir}/${name}`);
-      } catch (err) {
-        await fs.rm(tmp, { force: true });
-        throw err;
-      }
-    })(),
-  );
 }
