@@ -66,7 +66,7 @@ export async function readFileBytes(path: string, what: string): Promise<Uint8Ar
   }
 }
 
-/** Thrown by {@linkcode readUrlBytes} when the resource does not exist (404 or no such file). */
+/** Thrown by {@linkcode readUrlBytes} when the resource does not exist (HTTP 403/404/410 or no such file). */
 export class NotFoundError extends Error {}
 
 /**
@@ -100,7 +100,8 @@ export async function readUrlBytes(url: URL, what: string): Promise<Uint8Array> 
   if (!res.ok) {
     await res.body?.cancel();
     const message = `${what}: ${url.href}: HTTP ${res.status} ${res.statusText}`.trim();
-    throw res.status === 404 ? new NotFoundError(message) : new Error(message);
+    // 403 too: static hosts such as S3 answer it for a missing object.
+    throw [403, 404, 410].includes(res.status) ? new NotFoundError(message) : new Error(message);
   }
   return new Uint8Array(await res.arrayBuffer());
 }

@@ -129,10 +129,12 @@ export async function readArtifacts(reader: Reader): Promise<tf.io.ModelArtifact
       MODEL_FILE,
     );
   }
-  if (manifest && names.length === 1) {
-    const record = manifest[names[0]];
-    if (!record) throw new Error(`load model: ${reader.where(MANIFEST_FILE)} has no ${names[0]} entry`);
-    await checkRecord(weights, record, weightsWhere, MANIFEST_FILE);
+  if (manifest) {
+    for (const [i, name] of names.entries()) {
+      const record = manifest[name];
+      if (!record) throw new Error(`load model: ${reader.where(MANIFEST_FILE)} has no ${name} entry`);
+      await checkRecord(parts[i], record, `load model: ${reader.where(name)}`, MANIFEST_FILE);
+    }
   }
   const need = specBytes(specs, jsonWhere);
   if (weights.byteLength !== need) {
