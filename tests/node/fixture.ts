@@ -4,7 +4,10 @@
  * - `cluttered.json`: SHA-256 of 16 `ClutteredMnist` test samples (seed 1; float32 image bytes,
  *   then int32 label bytes, sample by sample) and their labels;
  * - `model/`: a small seeded RNN-SPN saved by `model.save` (`model.json` + `weights.bin`);
- * - `predictions.json`: its logits and θ on the first 4 of those samples, on wasm and on cpu;
+ * - `predictions.json`: its logits and θ on the first 4 of those samples, on cpu and on wasm both
+ *   with the FMA kernels (`wasm-fma`, relaxed SIMD: Deno, Chromium, Node ≥ 22) and without
+ *   (`wasm-simd128`: Node 20, Safari) — they round differently; each runtime compares bit for bit
+ *   with the one it runs;
  * - `images.f32`: those 4 images, float32 little-endian `[4, 100, 100, 1]` (for the browser).
  *
  * Usage: `MNIST_DIR=../shared/mnist deno run -A tests/node/fixture.ts [--out .ci/out/fixture]`
@@ -16,6 +19,7 @@ import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ClutteredMnist, createModel, loadMnist, selectBackend } from "../../mod.ts";
 import { tf } from "../../src/tf.ts";
+import { fmaStatus, setFmaEnabled } from "../../src/kernels/wasm/fma.ts";
 
 /** The seeded tiny RNN-SPN every runtime builds or loads (the widths of tests/_models.ts). */
 export const FIXTURE_MODEL = {
@@ -65,7 +69,10 @@ if (import.meta.main) {
 
   const predictions: Record<string, { logits: number[]; theta: number[] }> = {};
   let saved = false;
-  for (const backend of ["wasm", "cpu"] as const) {
+  const runs = [["wasm-fma", "wasm", true], ["wasm-simd128", "wasm", false], ["cpu", "cpu", false]] as const;
+  for (const [key, backend, fma] of runs) {
+    if (fma && !fmaStatus().supported) continue;
+    setFmaEnabled(fma);
     await selectBackend(backend);
     const model = createModel(FIXTURE_MODEL.kind, FIXTURE_MODEL.config);
     if (!saved) (await model.save(join(out, "model")), saved = true);
@@ -80,7 +87,7 @@ if (import.meta.main) {
     const p = model.predict(images);
     const theta = (p as { theta?: tf.Tensor }).theta;
     if (!theta) throw new Error("fixture: the RNN-SPN's prediction has no theta");
-    predictions[backend] = {
+    predictions[key] = {
       logits: Array.from(await p.logits.data()),
       theta: Array.from(await theta.data()),
     };
