@@ -58,6 +58,7 @@ export { RecurrentAttention, type RecurrentAttentionConfig } from "./src/models/
 export { SpnBaseline, type SpnBaselineConfig } from "./src/models/spn_baseline.ts";
 export { CnnBaseline, type CnnBaselineConfig } from "./src/models/cnn_baseline.ts";
 export { type AnyModel, createModel, loadModel, MODEL_KINDS } from "./src/models/load.ts";
+export { loadPretrained, PRETRAINED_URL, type PretrainedOptions } from "./src/models/pretrained.ts";
 export { fileIO, type ModelSource } from "./src/models/io.ts";
 export { formatEpoch, train, type TrainOptions, type TrainResult } from "./src/train/train.ts";
 export { type EpochMetrics, type RunState, type SplitMetrics } from "./src/train/checkpoint.ts";
