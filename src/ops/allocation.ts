@@ -16,8 +16,9 @@ import { tf } from "../tf.ts";
 export const DEFAULT_TENSOR_BYTES_LIMIT = 2 ** 31;
 
 /**
- * tfjs-backend-wasm's heap: its module may grow to 4 GiB, but tfjs's JavaScript side addresses it
- * with signed 32-bit offsets, so one tensor must stay below 2 GiB (the whole heap does in practice).
+ * tfjs-backend-wasm keeps every tensor in one WebAssembly memory of at most 4 GiB (emscripten's heap
+ * maximum in its 4.22 build); one tensor from one argument is capped at half of that, the same cap
+ * as on cpu.
  */
 export const WASM_TENSOR_BYTES_LIMIT = 2 ** 31;
 
@@ -28,7 +29,12 @@ interface WebGpuBackendLike {
 /** The largest tensor the active backend can hold, in bytes, and where that limit comes from. */
 export function tensorBytesLimit(): { bytes: number; source: string } {
   const name = tf.getBackend();
-  if (name === "wasm") return { bytes: WASM_TENSOR_BYTES_LIMIT, source: "the wasm backend's 2 GiB heap" };
+  if (name === "wasm") {
+    return {
+      bytes: WASM_TENSOR_BYTES_LIMIT,
+      source: "the wasm backend's per-tensor cap (half its 4 GiB heap)",
+    };
+  }
   if (name === "webgpu") {
     const limits = (tf.backend() as unknown as WebGpuBackendLike).device?.limits;
     const binding = limits?.maxStorageBufferBindingSize, buffer = limits?.maxBufferSize;
