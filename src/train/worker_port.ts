@@ -33,6 +33,17 @@ interface NodeWorker {
 }
 
 /**
+ * `url`, or its `.js` twin when `url` names a `.ts` file that is not there but the twin is: JSR
+ * serves Node a per-file JavaScript transpile, which renames imports but not a Worker's URL.
+ */
+async function jsTwin(url: URL): Promise<URL> {
+  if (url.protocol !== "file:" || !url.pathname.endsWith(".ts")) return url;
+  const { existsSync } = await import("node:fs");
+  const twin = new URL(url.href.replace(/\.ts$/, ".js"));
+  return !existsSync(url) && existsSync(twin) ? twin : url;
+}
+
+/**
  * Starts the module at `url` as a Worker: a module web Worker where `globalThis.Worker` exists,
  * else a `node:worker_threads` Worker (which runs ES modules when the file is one: `.mjs`, or `.js`
  * under a `package.json` with `"type": "module"`).
@@ -60,7 +71,7 @@ export async function startWorker(url: URL): Promise<WorkerHandle> {
       `this runtime has neither a global Worker nor node:worker_threads (${(error as Error).message})`,
     );
   }
-  const worker = new threads.Worker(url);
+  const worker = new threads.Worker(await jsTwin(url));
   return {
     post: (message, transfer = []) => worker.postMessage(message, transfer),
     listen: (onMessage, onError) => {
