@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { ClutteredMnist, loadMnist, selectBackend, train } from "../mod.ts";
-import { LOCK_FILE, lockRunDir, openRunDir } from "../src/train/run_dir.ts";
+import { LOCK_FILE, lockRunDir, openRunDir, runDirHost } from "../src/train/run_dir.ts";
 import { tinyModel } from "./_models.ts";
 
 const mnist = await loadMnist();
@@ -164,4 +164,22 @@ Deno.test("train(): a failed write (here checkpoints/ is a file) is an error nam
   assert.ok(!(await snapshot(out)).has(LOCK_FILE), "the lock is released after a failure");
   model.dispose();
   await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("without hard links (EPERM from link) the lock is an exclusive create; still one holder", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "rnnspn-rundir-" });
+  const real = await runDirHost();
+  const noLinks = {
+    ...real,
+    fs: {
+      ...real.fs,
+      link: () => Promise.reject(Object.assign(new Error("link: not supported"), { code: "EPERM" })),
+    },
+  } as typeof real;
+  const release = await lockRunDir(dir, () => {}, noLinks);
+  assert.equal(JSON.parse(await Deno.readTextFile(`${dir}/${LOCK_FILE}`)).pid, Deno.pid);
+  await assert.rejects(() => lockRunDir(dir, () => {}, noLinks), /is in use by process/);
+  await release();
+  assert.deepEqual([...(await snapshot(dir)).keys()], [], "lock and temp files removed");
+  await Deno.remove(dir, { recursive: true });
 });

@@ -83,6 +83,20 @@ function describeLock(info: LockInfo): string {
 }
 
 /**
+ * Creates `path` holding `text` unless it exists (EEXIST): by hard-linking the complete temp file
+ * `tmp`, so that no reader sees it half-written; where the file system has no hard links, by an
+ * exclusive create and a write.
+ */
+async function createExclusive(h: RunDirHost, tmp: string, path: string, text: string): Promise<void> {
+  try {
+    await h.fs.link(tmp, path);
+  } catch (err) {
+    if (!["EPERM", "ENOTSUP", "ENOSYS", "EOPNOTSUPP"].includes(code(err) ?? "")) throw err;
+    await h.fs.writeFile(path, text, { flag: "wx" });
+  }
+}
+
+/**
  * Takes the lock of `dir` (which must exist) for this process; returns the function that releases
  * it. Throws when another live process (or another host) holds it, naming the lock file and the
  * holder.
@@ -101,7 +115,7 @@ export async function lockRunDir(
   try {
     for (let attempt = 0;; attempt++) {
       try {
-        await h.fs.link(tmp, path);
+        await createExclusive(h, tmp, path, text);
         break;
       } catch (err) {
         if (code(err) !== "EEXIST" || attempt >= 3) throw err;
