@@ -197,7 +197,12 @@ async function activate(name: BackendName, options: SelectBackendOptions): Promi
   try {
     if (name === "wasm") configureWasm(options);
     if (name === "webgpu") await importWebGpu();
-    if (!(await tf.setBackend(name))) return `tfjs could not initialise ${name}`;
+    if (!(await tf.setBackend(name))) {
+      // tfjs logs its own error and answers false; name where the .wasm files were looked for.
+      return name === "wasm"
+        ? `tfjs-backend-wasm did not start (its .wasm files looked for in ${wasmDir})`
+        : `tfjs could not initialise ${name}`;
+    }
     await tf.ready();
     if (name === "wasm") await initWasmKernels();
     return null;
