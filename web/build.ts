@@ -22,7 +22,7 @@ const HELP = `Usage: deno run -A web/build.ts [--model DIR|pretrained|random] [-
 
   --model  the RNN-SPN the page loads: a saved model directory (model.json + weights.bin, or a run directory
            with best/), "pretrained" (mod.ts's loadPretrained), or "random" (untrained, for trying the page).
-           Default: pretrained when mod.ts has it, else results/rnn-spn-ds3/best
+           Default: env DEMO_MODEL, else pretrained when mod.ts has it, else results/rnn-spn-ds3/best
   --out    output folder (default dist/web), replaced as a whole
 `;
 const { values: args } = parseArgs({
@@ -53,7 +53,8 @@ await mkdir(temp, { recursive: true });
 // 1. The model, loaded (which checks it) and saved into model/ with its manifest.
 type LoadPretrained = () => Promise<RecurrentAttention>;
 const loadPretrained = (mod as Record<string, unknown>).loadPretrained as LoadPretrained | undefined;
-const spec = args.model ?? (loadPretrained ? "pretrained" : "results/rnn-spn-ds3/best");
+const spec = args.model ?? Deno.env.get("DEMO_MODEL") ??
+  (loadPretrained ? "pretrained" : "results/rnn-spn-ds3/best");
 await selectBackend("cpu");
 let model: RecurrentAttention, from: string;
 if (spec === "pretrained") {
