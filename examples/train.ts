@@ -12,6 +12,8 @@
  * @module
  */
 import { readdir, readFile, stat } from "node:fs/promises";
+import { hostname } from "node:os";
+import process from "node:process";
 import {
   type BackendName,
   ClutteredMnist,
@@ -105,6 +107,31 @@ interface RunSetup {
   };
 }
 
+/**
+ * Fails early (before the backend and MNIST) when a live trainer holds `dir`'s run.lock; train()
+ * takes the lock itself and is the authority, this only saves the wait.
+ */
+async function checkNotHeld(dir: string): Promise<void> {
+  let info: { pid?: unknown; host?: unknown; started?: unknown };
+  try {
+    info = JSON.parse(await readFile(`${dir}/run.lock`, "utf8"));
+  } catch {
+    return; // none, or not ours: train() says which
+  }
+  if (typeof info.pid !== "number" || typeof info.host !== "string") return;
+  if (info.host === hostname()) {
+    try {
+      process.kill(info.pid, 0);
+    } catch (err) {
+      if ((err as { code?: string }).code === "ESRCH") return; // stale: train() takes it over
+    }
+  }
+  throw new Error(
+    `${dir} is in use by process ${info.pid} on host ${info.host} (since ${info.started}): ` +
+      `lock file ${dir}/run.lock`,
+  );
+}
+
 async function kindOf(path: string): Promise<"none" | "dir" | "file"> {
   try {
     return (await stat(path)).isDirectory() ? "dir" : "file";
@@ -178,6 +205,7 @@ async function plan(args: Record<string, string | boolean | undefined>) {
     const outDir = (args.resume as string).replace(/(.)\/$/, "$1");
     const fixed = Object.keys(args).filter((k) => args[k] !== undefined && !RESUMABLE.includes(k));
     const setup = await readSetup(outDir);
+    await checkNotHeld(outDir);
     if (fixed.length > 0) {
       throw new UsageError(
         `${
@@ -226,6 +254,7 @@ async function plan(args: Record<string, string | boolean | undefined>) {
   const outDir = ((args.out as string | undefined) ?? `runs/${model}-${stamp}`).replace(/(.)\/$/, "$1");
   const kind = await kindOf(outDir);
   if (kind === "file") throw new UsageError(`--out ${outDir} is a file, not a directory`);
+  if (kind === "dir") await checkNotHeld(outDir);
   if (kind === "dir" && !args.overwrite) {
     const run = (await readdir(outDir)).filter((n) =>
       ["run.json", "metrics.jsonl", "checkpoints", "best"].includes(n)

@@ -1,7 +1,8 @@
 /**
  * examples/train.ts on a run directory that another trainer holds: a second `--resume` or
- * `--overwrite` fails at once naming the lock file and the holder (and removes nothing); once the
- * holder is killed, `--resume` takes its stale lock over with a warning and finishes the run.
+ * `--overwrite` fails at once, before loading MNIST, naming the lock file and the holder (and
+ * removes nothing); once the holder is killed, `--resume` takes its stale lock over with a warning
+ * and finishes the run.
  */
 import assert from "node:assert/strict";
 
@@ -9,10 +10,10 @@ const script = new URL("../examples/train.ts", import.meta.url).pathname;
 const SMALL = ["--model", "cnn", "--backend", "wasm", "--batch", "16", "--train-eval-size", "16"];
 const SIZES = ["--train-size", "64", "--valid-size", "16", "--test-size", "16"];
 
-function train(args: string[]) {
+function train(args: string[], env: Record<string, string> = {}) {
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", script, ...args],
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...env },
     stdout: "piped",
     stderr: "piped",
   });
@@ -40,13 +41,14 @@ Deno.test({
     assert.equal(holder.pid, first.pid);
 
     for (const args of [["--resume", dir], [...SMALL, ...SIZES, "--out", dir, "--overwrite"]]) {
-      const second = await train(args).output();
+      // MNIST_DIR points nowhere: the refusal comes before the data is loaded.
+      const second = await train(args, { MNIST_DIR: `${dir}/no-mnist-here` }).output();
       const err = new TextDecoder().decode(second.stderr);
       assert.equal(second.code, 1, `${args.join(" ")}: ${err}`);
       assert.match(
         err,
         new RegExp(
-          `train\\.ts: train: ${dir} is in use by process ${first.pid} on host .*: lock file ${dir}/run\\.lock`,
+          `^train\\.ts: ${dir} is in use by process ${first.pid} on host .*: lock file ${dir}/run\\.lock`,
         ),
       );
       assert.ok(!/ENOENT/.test(err), err);
