@@ -5,11 +5,12 @@
  *   bundled), `rnnspn_worker.js` (the data-parallel Worker, used only in cross-origin-isolated
  *   pages), and tfjs-backend-wasm's three `.wasm` files, which `selectBackend` finds beside the
  *   module itself (no CDN, no import map).
- * - `dist/node/`: `rnnspn.js` (the same API and `tf`; + a shared chunk and the Worker module)
+ * - `dist/node/`: `rnnspn.js` (the same API and `tf`; + a shared chunk and `rnnspn_worker.js`)
  *   with tfjs left as npm dependencies, a `package.json` pinning them, and — unless `--no-install`
  *   — `npm install` run there, so that `import("./dist/node/rnnspn.js")` works from Node ≥ 20.
  *
  * Other builds (the demo page) can reuse {@linkcode bundleBrowser} and {@linkcode copyWasmFiles}.
+ * Every path they take is relative to the repository root, or absolute.
  *
  * Usage: `deno run -A build/build.ts [--only browser|node] [--no-install] [--out dist]`
  *
@@ -17,7 +18,7 @@
  */
 import { parseArgs } from "node:util";
 import { copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The repository root. */
@@ -53,14 +54,24 @@ async function denoBundle(args: string[]): Promise<void> {
   await run(Deno.execPath(), ["bundle", "--quiet", ...args]);
 }
 
-/** Replaces the Worker literal in `file` by `replacement` (a quoted path); fails unless found once. */
-async function renameWorker(file: string, replacement: string): Promise<void> {
-  const text = await readFile(file, "utf8");
-  const count = text.split(WORKER_LITERAL).length - 1;
-  if (count !== 1) {
-    throw new Error(`build: expected ${WORKER_LITERAL} once in ${file}, found it ${count} times`);
+/**
+ * Points the Worker literal at `rnnspn_worker.js` (beside every output file) in the `.js` files of
+ * `dir`; fails unless it is found exactly once in all.
+ */
+async function renameWorker(dir: string): Promise<void> {
+  const { readdir } = await import("node:fs/promises");
+  let count = 0;
+  for (const name of await readdir(dir)) {
+    if (!name.endsWith(".js")) continue;
+    const text = await readFile(join(dir, name), "utf8");
+    const found = text.split(WORKER_LITERAL).length - 1;
+    if (found === 0) continue;
+    count += found;
+    await writeFile(join(dir, name), text.replaceAll(WORKER_LITERAL, '"./rnnspn_worker.js"'));
   }
-  await writeFile(file, text.replace(WORKER_LITERAL, replacement));
+  if (count !== 1) {
+    throw new Error(`build: expected ${WORKER_LITERAL} once in ${dir}/*.js, found it ${count} times`);
+  }
 }
 
 /**
@@ -73,7 +84,7 @@ async function renameWorker(file: string, replacement: string): Promise<void> {
  * ```
  */
 export async function bundleBrowser(entry: string, outFile: string, minify = true): Promise<void> {
-  await mkdir(dirname(join(ROOT, outFile)), { recursive: true });
+  await mkdir(dirname(resolve(ROOT, outFile)), { recursive: true });
   await denoBundle([
     "--platform",
     "browser",
@@ -97,8 +108,8 @@ export async function bundleBrowser(entry: string, outFile: string, minify = tru
  */
 export async function copyWasmFiles(outDir: string): Promise<void> {
   const dir = dirname(fileURLToPath(import.meta.resolve("@tensorflow/tfjs-backend-wasm")));
-  await mkdir(join(ROOT, outDir), { recursive: true });
-  for (const name of WASM_FILES) await copyFile(join(dir, name), join(ROOT, outDir, name));
+  await mkdir(resolve(ROOT, outDir), { recursive: true });
+  for (const name of WASM_FILES) await copyFile(join(dir, name), resolve(ROOT, outDir, name));
 }
 
 /**
@@ -112,10 +123,10 @@ export async function copyWasmFiles(outDir: string): Promise<void> {
  */
 export async function buildBrowser(out = "dist"): Promise<void> {
   const dir = join(out, "browser");
-  await rm(join(ROOT, dir), { recursive: true, force: true });
+  await rm(resolve(ROOT, dir), { recursive: true, force: true });
   await bundleBrowser("build/rnnspn.ts", join(dir, "rnnspn.js"));
-  await bundleBrowser("src/train/data_parallel_worker.ts", join(dir, "rnnspn_worker.js"));
-  await renameWorker(join(ROOT, dir, "rnnspn.js"), '"./rnnspn_worker.js"');
+  await bundleBrowser("build/rnnspn_worker.ts", join(dir, "rnnspn_worker.js"));
+  await renameWorker(resolve(ROOT, dir));
   await copyWasmFiles(dir);
 }
 
@@ -130,14 +141,13 @@ export async function buildBrowser(out = "dist"): Promise<void> {
  */
 export async function buildNode(out = "dist", install = true): Promise<void> {
   const dir = join(out, "node");
-  const abs = join(ROOT, dir);
+  const abs = resolve(ROOT, dir);
   // Keep node_modules between builds: npm install is then a no-op.
-  for (const name of ["rnnspn.js", "src", "package.json"]) {
-    await rm(join(abs, name), { recursive: true, force: true });
-  }
   const { readdir } = await import("node:fs/promises");
   for (const name of await readdir(abs).catch(() => [] as string[])) {
-    if (name.startsWith("chunk-")) await rm(join(abs, name), { force: true });
+    if (name !== "node_modules" && name !== "package-lock.json") {
+      await rm(join(abs, name), { recursive: true });
+    }
   }
   await denoBundle([
     "--platform",
@@ -153,9 +163,9 @@ export async function buildNode(out = "dist", install = true): Promise<void> {
     "--outdir",
     dir,
     "build/rnnspn.ts",
-    "src/train/data_parallel_worker.ts",
+    "build/rnnspn_worker.ts",
   ]);
-  await renameWorker(join(abs, "rnnspn.js"), '"./src/train/data_parallel_worker.js"');
+  await renameWorker(abs);
   const config = JSON.parse(await readFile(join(ROOT, "deno.json"), "utf8"));
   const pkg = {
     name: config.name,

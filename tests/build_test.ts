@@ -1,0 +1,62 @@
+/**
+ * `deno task build`'s output, built into a temporary folder: the browser module is self-contained
+ * (tfjs inlined, no bare import left, its Worker and the three tfjs `.wasm` files beside it), the
+ * Node build keeps tfjs as npm imports and pins it in package.json, and both point `DataParallelStep`
+ * at their own Worker module. (Running them is the Node and browser test groups' job.)
+ */
+import assert from "node:assert/strict";
+import { readdir, readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { buildBrowser, buildNode, WASM_FILES } from "../build/build.ts";
+
+/** Specifiers of the static and dynamic imports in a bundle (string literals only). */
+function importsOf(code: string): string[] {
+  const found = new Set<string>();
+  for (const m of code.matchAll(/(?:\bfrom|\bimport)\s*\(?\s*"([^"]+)"/g)) found.add(m[1]);
+  return [...found];
+}
+
+Deno.test("deno task build: dist/browser and dist/node hold what the runtimes need", async () => {
+  const out = await Deno.makeTempDir({ prefix: "rnnspn-build-" });
+  try {
+    await buildBrowser(out);
+    await buildNode(out, false);
+
+    const browser = join(out, "browser");
+    assert.deepEqual(
+      (await readdir(browser)).sort(),
+      ["rnnspn.js", "rnnspn_worker.js", ...WASM_FILES].sort(),
+    );
+    const module = await readFile(join(browser, "rnnspn.js"), "utf8");
+    // Only node: builtins may stay (behind feature detection, never reached in a browser); tfjs and
+    // the on-demand webgpu package are inlined.
+    const imports = importsOf(module);
+    assert.ok(imports.includes("node:fs/promises"), `the scan finds imports: ${imports}`);
+    assert.deepEqual(imports.filter((s) => !s.startsWith("node:")), []);
+    assert.ok(module.includes('"./rnnspn_worker.js"'), "DataParallelStep points at rnnspn_worker.js");
+    assert.ok(!module.includes("data_parallel_worker.ts"));
+
+    const node = join(out, "node");
+    const files = await readdir(node);
+    assert.ok(files.includes("rnnspn.js") && files.includes("rnnspn_worker.js"), files.join(", "));
+    const code = (await Promise.all(
+      files.filter((f) => f.endsWith(".js")).map((f) => readFile(join(node, f), "utf8")),
+    )).join("\n");
+    const bare = importsOf(code).filter((s) => !s.startsWith("node:") && !s.startsWith("./"));
+    assert.deepEqual(bare.sort(), [
+      "@tensorflow/tfjs",
+      "@tensorflow/tfjs-backend-wasm",
+      "@tensorflow/tfjs-backend-webgpu",
+    ]);
+    const pkg = JSON.parse(await readFile(join(node, "package.json"), "utf8"));
+    assert.equal(pkg.type, "module");
+    assert.equal(pkg.exports["."], "./rnnspn.js");
+    assert.deepEqual(pkg.dependencies, {
+      "@tensorflow/tfjs": "4.22.0",
+      "@tensorflow/tfjs-backend-wasm": "4.22.0",
+    });
+    assert.equal(pkg.peerDependenciesMeta["@tensorflow/tfjs-backend-webgpu"].optional, true);
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+});
