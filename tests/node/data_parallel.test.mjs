@@ -55,3 +55,52 @@ test("DataParallelStep with 2 workers (node:worker_threads) equals the single-pr
   });
   assert.ok(moved > 1e-4, "the step changed the weights");
 });
+
+test("train({ workers: 2, outDir }) in Node gives the epoch of train({ workers: 1 })", async () => {
+  const { ClutteredMnist, loadMnist, train } = lib;
+  const { mkdtemp, readdir, rm } = await import("node:fs/promises");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  await selectBackend("wasm");
+  const mnist = await loadMnist({ dir: process.env.MNIST_DIR ?? "../shared/mnist" });
+  const data = new ClutteredMnist(mnist, { seed: 5, sizes: { train: 30, valid: 10, test: 10 } });
+  const dir = await mkdtemp(join(tmpdir(), "rnnspn-node-train-"));
+  try {
+    const run = async (workers) => {
+      const model = createModel("spn", {
+        locFilters: 4,
+        locDenseUnits: 16,
+        classifierFilters: 6,
+        denseUnits: 32,
+        downsampleFactor: 3,
+        seed: 3,
+      });
+      const outDir = join(dir, `workers-${workers}`);
+      const options = {
+        epochs: 1,
+        batchSize: 15,
+        skipTest: true,
+        log: null,
+        progress: false,
+        workers,
+        outDir,
+      };
+      const { history } = await train(model, data, options);
+      const weights = model.model.getWeights().map((w) => Array.from(w.dataSync()));
+      model.dispose();
+      return { loss: history[0].trainLoss, weights, files: await readdir(outDir) };
+    };
+    const one = await run(1);
+    const two = await run(2);
+    assert.ok(Math.abs(one.loss - two.loss) < 1e-5 * one.loss, `train loss ${one.loss} vs ${two.loss}`);
+    let diff = 0;
+    one.weights.forEach((w, i) =>
+      w.forEach((v, j) => diff = Math.max(diff, Math.abs(v - two.weights[i][j])))
+    );
+    assert.ok(diff < 1e-5, `weights differ by ${diff}`);
+    assert.ok(two.files.length > 0, "train wrote its run directory");
+    assert.deepEqual(two.files.sort(), one.files.sort());
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
