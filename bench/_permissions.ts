@@ -33,14 +33,13 @@ export function ignoreBackend(backend: string): boolean {
   return backend === "wasm" && !CAN_READ;
 }
 
-let noted = false;
+const noted = new Set<string>();
 
-/** Says once, on stderr, which benches are skipped and how to run them all. */
-export function noteSkipped(what: string): void {
-  if (noted) return;
-  noted = true;
+/** Says once per kind, on stderr, which benches are skipped, why, and how to run them all. */
+export function noteSkipped(what: string, why = "no read permission for tfjs's .wasm files"): void {
+  if (noted.has(what)) return;
+  noted.add(what);
   console.error(
-    `note: ${what} ignored: no read permission (tfjs's .wasm files, MNIST). ` +
-      `Run every bench with \`deno bench -P=bench\` or \`deno task bench\`.`,
+    `note: ${what} ignored: ${why}. Run every bench with \`deno bench -P=bench\` or \`deno task bench\`.`,
   );
 }

@@ -10,7 +10,7 @@ import { ClutteredMnist, loadMnist, selectBackend } from "../mod.ts";
 import { CAN_ENV, CAN_READ, noteSkipped } from "./_permissions.ts";
 
 const ignore = !(CAN_READ && CAN_ENV);
-if (ignore) noteSkipped("data benches");
+if (ignore) noteSkipped("data benches", "no read and env permission for MNIST");
 await selectBackend("cpu");
 const mnist = ignore ? undefined : await loadMnist();
 const ds = mnist && new ClutteredMnist(mnist, { seed: 0 });
