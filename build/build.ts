@@ -79,7 +79,7 @@ async function renameWorker(dir: string): Promise<void> {
  *
  * @example
  * ```ts
- * import { bundleBrowser } from "./build/build.ts";
+ * import { bundleBrowser } from "./build.ts";
  * await bundleBrowser("web/main.ts", "dist/web/main.js");
  * ```
  */
@@ -102,7 +102,7 @@ export async function bundleBrowser(entry: string, outFile: string, minify = tru
  *
  * @example
  * ```ts
- * import { copyWasmFiles } from "./build/build.ts";
+ * import { copyWasmFiles } from "./build.ts";
  * await copyWasmFiles("dist/web");
  * ```
  */
@@ -117,7 +117,7 @@ export async function copyWasmFiles(outDir: string): Promise<void> {
  *
  * @example
  * ```ts
- * import { buildBrowser } from "./build/build.ts";
+ * import { buildBrowser } from "./build.ts";
  * await buildBrowser("dist");
  * ```
  */
@@ -135,7 +135,7 @@ export async function buildBrowser(out = "dist"): Promise<void> {
  *
  * @example
  * ```ts
- * import { buildNode } from "./build/build.ts";
+ * import { buildNode } from "./build.ts";
  * await buildNode("dist", false);
  * ```
  */
