@@ -249,6 +249,11 @@ export async function selectBackend(
     );
   }
   if (preference === "webgpu") {
+    if (!gpuOf()) {
+      throw new Error(
+        "selectBackend: webgpu was requested but this runtime has no navigator.gpu (no WebGPU API)",
+      );
+    }
     if (!(await hasWebGpuAdapter())) {
       throw new Error(
         "selectBackend: webgpu was requested but navigator.gpu yields no adapter " +
