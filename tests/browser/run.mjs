@@ -4,11 +4,11 @@
 // "browser: N passed, N failed"; exits 1 if any failed. A screenshot goes to .ci/out/browser.png.
 //
 // Usage: node tests/browser/run.mjs   (after `deno task build` and `deno run -A tests/node/fixture.ts`)
-// Env: CHROMIUM (default /usr/bin/chromium), FIXTURE_DIR (default .ci/out/fixture),
+// Env: CHROMIUM (default /usr/bin/chromium), FIXTURE_DIR (default .ci/out/fixture), MNIST_DIR,
 //      RNNSPN_SHARED (default ../shared), OUT_DIR (default .ci/out).
 import http from "node:http";
 import { mkdir, readFile, stat } from "node:fs/promises";
-import { extname, join, normalize, sep } from "node:path";
+import { extname, join, normalize, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 // A computed specifier: `deno check tests/` (CI's check step) runs before tests/browser's npm install.
 const PLAYWRIGHT = "playwright-core";
@@ -25,6 +25,8 @@ const routes = {
     "golden/",
   ),
   "/wasm-copy/": join(root, "dist/browser/"),
+  "/mnist/": resolve(process.env.MNIST_DIR ?? join(root, "../shared/mnist")) +
+    sep,
 };
 const MIME = {
   ".html": "text/html; charset=utf-8",
@@ -34,6 +36,7 @@ const MIME = {
   ".wasm": "application/wasm",
   ".bin": "application/octet-stream",
   ".f32": "application/octet-stream",
+  ".gz": "application/gzip",
 };
 
 /**
@@ -191,6 +194,7 @@ try {
     "tfjs works before selectBackend: cpu default, tf.loadLayersModel of Deno's file",
     "selectBackend() with no options picks a backend and RecurrentAttention predicts",
     "auto skips a software WebGPU adapter and says why",
+    "loadMnist by URL, ClutteredMnist samples hash to Deno's, train() without outDir",
     "golden sampler cases (wasm)",
     "golden sampler cases (cpu)",
     "golden sampler cases (webgpu)",
