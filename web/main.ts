@@ -11,6 +11,8 @@ import type { Ready, Reply, Request, Result } from "./protocol.ts";
 
 const STEP_COLOURS = ["#00c8ff", "#ffc800", "#ff50ff", "#50ff78", "#ff8c3c"];
 const ZOOM = 4; // screen pixels per input pixel
+// Input pixels of grey border around the image, so that sampling regions reaching past it stay visible.
+const MARGIN = 12;
 const BRUSH = 2.5; // stroke width in input pixels: about an MNIST pen stroke
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -68,11 +70,23 @@ function greyImage(pixels: Float32Array, w: number, h: number): ImageData {
   return img;
 }
 
-function drawScaled(ctx: CanvasRenderingContext2D, pixels: Float32Array, w: number, h: number): void {
+/** `pixels` (w × h) enlarged onto `ctx`, leaving `margin` input pixels of grey around it. */
+function drawScaled(
+  ctx: CanvasRenderingContext2D,
+  pixels: Float32Array,
+  w: number,
+  h: number,
+  margin = 0,
+): void {
   const small = new OffscreenCanvas(w, h);
   small.getContext("2d")!.putImageData(greyImage(pixels, w, h), 0, 0);
   ctx.imageSmoothingEnabled = false;
-  ctx.drawImage(small, 0, 0, ctx.canvas.width, ctx.canvas.height);
+  if (margin > 0) {
+    ctx.fillStyle = "#2c2c2c";
+    ctx.fillRect(0, 0, ctx.canvas.width, ctx.canvas.height);
+  }
+  const z = ctx.canvas.width / (w + 2 * margin);
+  ctx.drawImage(small, margin * z, margin * z, w * z, h * z);
 }
 
 function buildSteps(steps: number, [gh, gw]: [number, number]): void {
@@ -90,13 +104,13 @@ function buildSteps(steps: number, [gh, gw]: [number, number]): void {
 
 function show(r: Result, ink: Float32Array | null = null): void {
   const [h, w] = info!.inputSize, [gh, gw] = info!.glimpseSize;
-  drawScaled(viewCtx, ink ?? r.image, w, h);
+  drawScaled(viewCtx, ink ?? r.image, w, h, MARGIN);
   r.quads.forEach((quad, s) => {
     viewCtx.strokeStyle = STEP_COLOURS[s % STEP_COLOURS.length];
     viewCtx.lineWidth = 2;
     viewCtx.beginPath();
     quad.forEach(([x, y], k) => {
-      const [px, py] = [(x + 0.5) * ZOOM, (y + 0.5) * ZOOM];
+      const [px, py] = [(x + 0.5 + MARGIN) * ZOOM, (y + 0.5 + MARGIN) * ZOOM];
       if (k === 0) viewCtx.moveTo(px, py);
       else viewCtx.lineTo(px, py);
     });
@@ -210,9 +224,10 @@ async function setClutter(on: boolean): Promise<void> {
 let pen: [number, number] | null = null;
 function toInput(e: PointerEvent): [number, number] {
   const rect = view.getBoundingClientRect();
+  const [h, w] = info!.inputSize;
   return [
-    (e.clientX - rect.left) / rect.width * info!.inputSize[1],
-    (e.clientY - rect.top) / rect.height * info!.inputSize[0],
+    (e.clientX - rect.left) / rect.width * (w + 2 * MARGIN) - MARGIN,
+    (e.clientY - rect.top) / rect.height * (h + 2 * MARGIN) - MARGIN,
   ];
 }
 view.addEventListener("pointerdown", (e) => {
@@ -234,7 +249,7 @@ view.addEventListener("pointermove", (e) => {
   inkCtx.lineTo(to[0], to[1]);
   inkCtx.stroke();
   pen = to;
-  drawScaled(viewCtx, inkPixels(), info!.inputSize[1], info!.inputSize[0]);
+  drawScaled(viewCtx, inkPixels(), info!.inputSize[1], info!.inputSize[0], MARGIN);
   predictDrawing();
   e.preventDefault();
 });
@@ -262,6 +277,9 @@ async function start(): Promise<Ready> {
   );
   info = await ready;
   const [h, w] = info.inputSize;
+  [view.width, view.height] = [(w + 2 * MARGIN) * ZOOM, (h + 2 * MARGIN) * ZOOM];
+  [view.style.width, view.style.height] = [`${view.width}px`, `${view.height}px`];
+  view.dataset.margin = String(MARGIN); // for the Chromium test's strokes
   ink = new OffscreenCanvas(w, h);
   inkCtx = ink.getContext("2d", { willReadFrequently: true })!;
   Object.assign(inkCtx, { strokeStyle: "#fff", lineWidth: BRUSH, lineCap: "round", lineJoin: "round" });

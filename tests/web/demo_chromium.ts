@@ -233,6 +233,32 @@ try {
     await page.screenshot({ path: new URL("demo.png", OUT).pathname });
   });
 
+  await check("buttons: New sequence, Draw, clutter", async () => {
+    type Demo = { last(): { labels: number[] | null; image: Float32Array } | null };
+    await page.evaluate(() => {
+      const g = globalThis as unknown as { demo: Demo; before: unknown };
+      g.before = g.demo.last();
+    });
+    await page.click("#new");
+    await page.waitForFunction(() => {
+      const g = globalThis as unknown as { demo: Demo; before: unknown };
+      return g.demo.last() !== g.before && g.demo.last()?.labels?.length === 3;
+    });
+    await page.click("#draw"); // an empty drawing
+    await page.click("#clutter");
+    // The empty drawing's prediction with clutter on: its input holds the clutter patches.
+    await page.waitForFunction(() => {
+      const g = globalThis as unknown as { demo: Demo };
+      const last = g.demo.last();
+      return last !== null && last.labels === null && last.image.some((v) => v > 0);
+    });
+    await page.click("#clutter");
+    await page.waitForFunction(() => {
+      const last = (globalThis as unknown as { demo: Demo }).demo.last();
+      return last !== null && last.labels === null && last.image.every((v) => v === 0);
+    });
+  });
+
   await check("(b) drawn digits, offline", async () => {
     await context.setOffline(true);
     const meta = JSON.parse(
@@ -243,9 +269,11 @@ try {
       meta.sha256,
     );
     const box = (await page.locator("#input").boundingBox())!;
+    // The canvas shows the 100×100 input inside a border of `margin` input pixels.
+    const margin = Number(await page.locator("#input").getAttribute("data-margin"));
     const at = (x: number, y: number): [number, number] => [
-      box.x + (x + 0.5) * box.width / 100,
-      box.y + (y + 0.5) * box.height / 100,
+      box.x + (x + 0.5 + margin) * box.width / (100 + 2 * margin),
+      box.y + (y + 0.5 + margin) * box.height / (100 + 2 * margin),
     ];
     let right = 0;
     const perSequence: number[] = [];
