@@ -182,9 +182,7 @@ try {
     "a wrong wasmPaths: wasm fails naming the folder, auto falls back to cpu with the reason",
   ]);
   // The 404 of the wrong folder is logged by Chromium as a console error: expected there only.
-  const expected = problems.filter((p) =>
-    /no-such-folder|404|Failed to load resource|Aborted|wasm/i.test(p)
-  );
+  const expected = problems.filter((p) => /no-such-folder|404|Failed to load resource|Aborted|wasm/i.test(p));
   problems.splice(
     0,
     problems.length,
@@ -224,8 +222,6 @@ try {
   server.close();
 }
 console.log(
-  `browser: ${passed} passed, ${failed} failed (${
-    ((performance.now() - started) / 1000).toFixed(0)
-  } s)`,
+  `browser: ${passed} passed, ${failed} failed (${((performance.now() - started) / 1000).toFixed(0)} s)`,
 );
 process.exit(failed === 0 ? 0 : 1);
