@@ -15,7 +15,6 @@ import { parseArgs } from "node:util";
 import { rename, stat, writeFile } from "node:fs/promises";
 import { decode, encode } from "fast-png";
 import * as tf from "@tensorflow/tfjs";
-import * as mod from "../mod.ts";
 import {
   affineGrid,
   type BackendName,
@@ -23,6 +22,7 @@ import {
   type ClutteredSplit,
   loadMnist,
   loadModel,
+  loadPretrained,
   RecurrentAttention,
   selectBackend,
 } from "../mod.ts";
@@ -30,9 +30,9 @@ import { type Rgb, RgbCanvas, textWidth } from "./visualize_draw.ts";
 
 const HELP = `Usage: deno run -A examples/visualize.ts [flags]
 
-  --model DIR|pretrained|random  a saved RNN-SPN (model.json + weights.bin), the pretrained one (mod.ts's
-                                 loadPretrained), or untrained weights to try the pipeline. Default:
-                                 pretrained when mod.ts has it, else results/rnn-spn-ds3/best
+  --model DIR|pretrained|random  a saved RNN-SPN (model.json + weights.bin, or a run directory with best/),
+                                 loadPretrained()'s model, or untrained weights to try the pipeline
+                                 (default pretrained)
   --split train|valid|test       which cluttered MNIST split (default test; needs MNIST_DIR)
   --n N                          sequences, from index --start (default 8, start 0)
   --seed S                       data-set seed (default 1, as in examples/evaluate.ts)
@@ -92,17 +92,11 @@ if (!["wasm", "cpu", "webgpu"].includes(args.backend)) {
 }
 
 const exists = (path: string) => stat(path).then(() => true, () => false);
-type LoadPretrained = () => Promise<RecurrentAttention>;
-// loadPretrained arrives in mod.ts separately; look it up at run time so this works before and after.
-const loadPretrained = (mod as Record<string, unknown>).loadPretrained as LoadPretrained | undefined;
 
 async function resolveModel(spec: string | undefined): Promise<{ model: RecurrentAttention; from: string }> {
-  spec ??= loadPretrained ? "pretrained" : "results/rnn-spn-ds3/best";
+  spec ??= "pretrained";
   if (spec === "random") return { model: new RecurrentAttention(), from: "untrained weights (seed 0)" };
-  if (spec === "pretrained") {
-    if (!loadPretrained) fail("--model pretrained: this version of mod.ts has no loadPretrained()");
-    return { model: await loadPretrained(), from: "loadPretrained()" };
-  }
+  if (spec === "pretrained") return { model: await loadPretrained(), from: "loadPretrained()" };
   let dir = spec.replace(/\/$/, "");
   if (!(await exists(`${dir}/model.json`)) && (await exists(`${dir}/best/model.json`))) dir = `${dir}/best`;
   if (!(await exists(`${dir}/model.json`))) {
@@ -118,7 +112,12 @@ async function resolveModel(spec: string | undefined): Promise<{ model: Recurren
 
 /** A PNG file as grey pixels in [0, 1] (alpha multiplied in, colour by luma). */
 async function readGrey(path: string, [h, w]: readonly [number, number]): Promise<Float32Array> {
-  const png = decode(await Deno.readFile(path));
+  let png: ReturnType<typeof decode>;
+  try {
+    png = decode(await Deno.readFile(path));
+  } catch (e) {
+    fail(`--image ${path}: not a readable PNG file (${e instanceof Error ? e.message : e})`);
+  }
   if (png.palette) fail(`--image ${path}: palette PNGs are not supported; save it as greyscale or RGB`);
   if (png.width !== w || png.height !== h) {
     fail(`--image ${path}: the model takes ${w}×${h} images; this one is ${png.width}×${png.height}`);

@@ -15,14 +15,13 @@ import { copyFile, mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/p
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bundleBrowser, copyWasmFiles, ROOT, WASM_FILES } from "../build/build.ts";
-import * as mod from "../mod.ts";
-import { loadModel, RecurrentAttention, selectBackend } from "../mod.ts";
+import { loadModel, loadPretrained, PRETRAINED_URL, RecurrentAttention, selectBackend } from "../mod.ts";
 
 const HELP = `Usage: deno run -A web/build.ts [--model DIR|pretrained|random] [--out DIR] [--no-minify]
 
-  --model  the RNN-SPN the page loads: a saved model directory (model.json + weights.bin, or a run directory
-           with best/), "pretrained" (mod.ts's loadPretrained), or "random" (untrained, for trying the page).
-           Default: env DEMO_MODEL, else pretrained when mod.ts has it, else results/rnn-spn-ds3/best
+  --model  the RNN-SPN the page loads: "pretrained" (loadPretrained()'s files, copied as they are), a saved
+           model directory (model.json + weights.bin, or a run directory with best/), or "random" (untrained,
+           to try the page). Default: env DEMO_MODEL, else pretrained
   --out    output folder (default dist/web), replaced as a whole
 `;
 const { values: args } = parseArgs({
@@ -50,37 +49,40 @@ const temp = `${out}.tmp-${Deno.pid}`;
 await rm(temp, { recursive: true, force: true });
 await mkdir(temp, { recursive: true });
 
-// 1. The model, loaded (which checks it) and saved into model/ with its manifest.
-type LoadPretrained = () => Promise<RecurrentAttention>;
-const loadPretrained = (mod as Record<string, unknown>).loadPretrained as LoadPretrained | undefined;
-const spec = args.model ?? Deno.env.get("DEMO_MODEL") ??
-  (loadPretrained ? "pretrained" : "results/rnn-spn-ds3/best");
+// 1. The model into model/: the pretrained files as they are (float16 weights, manifest), or a model
+// directory / fresh weights loaded (which checks them) and saved with a manifest.
+const spec = args.model ?? Deno.env.get("DEMO_MODEL") ?? "pretrained";
 await selectBackend("cpu");
-let model: RecurrentAttention, from: string;
+let from: string;
+await mkdir(join(temp, "model"));
 if (spec === "pretrained") {
-  if (!loadPretrained) fail("--model pretrained: this mod.ts has no loadPretrained()");
-  [model, from] = [await loadPretrained!(), "loadPretrained()"];
-} else if (spec === "random") {
-  [model, from] = [new RecurrentAttention(), "untrained weights (seed 0)"];
+  (await loadPretrained()).dispose(); // it loads and checks out before it is shipped
+  const dir = fileURLToPath(new URL(".", PRETRAINED_URL));
+  for (const f of await readdir(dir)) await copyFile(join(dir, f), join(temp, "model", f));
+  from = `loadPretrained() (${relative(ROOT, dir)})`;
 } else {
-  let dir = spec.replace(/\/$/, "");
-  if (!(await exists(join(dir, "model.json"))) && (await exists(join(dir, "best", "model.json")))) {
-    dir = join(dir, "best");
+  let model: RecurrentAttention;
+  if (spec === "random") [model, from] = [new RecurrentAttention(), "untrained weights (seed 0)"];
+  else {
+    let dir = spec.replace(/\/$/, "");
+    if (!(await exists(join(dir, "model.json"))) && (await exists(join(dir, "best", "model.json")))) {
+      dir = join(dir, "best");
+    }
+    if (!(await exists(join(dir, "model.json")))) {
+      fail(
+        `--model ${spec}: no model.json there (nor in ${spec}/best); pass --model DIR, pretrained or random`,
+      );
+    }
+    const loaded = await loadModel(dir);
+    if (!(loaded instanceof RecurrentAttention)) {
+      loaded.dispose();
+      fail(`--model ${dir} holds a "${loaded.kind}" model; the page shows an RNN-SPN ("rnn-spn")`);
+    }
+    [model, from] = [loaded as RecurrentAttention, dir];
   }
-  if (!(await exists(join(dir, "model.json")))) {
-    fail(
-      `--model ${spec}: no model.json there (nor in ${spec}/best); pass --model DIR, pretrained or random`,
-    );
-  }
-  const loaded = await loadModel(dir);
-  if (!(loaded instanceof RecurrentAttention)) {
-    loaded.dispose();
-    fail(`--model ${dir} holds a "${loaded.kind}" model; the page shows an RNN-SPN ("rnn-spn")`);
-  }
-  [model, from] = [loaded as RecurrentAttention, dir];
+  await model.save(join(temp, "model"));
+  model.dispose();
 }
-await model.save(join(temp, "model"));
-model.dispose();
 
 // 2. The two bundles (build/build.ts's bundler): the page (no tfjs) and the Worker (library + tfjs).
 const rel = relative(ROOT, resolve(temp));

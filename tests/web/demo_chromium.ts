@@ -111,7 +111,7 @@ const browser = await chromium.launch({
   args: ["--no-sandbox", "--enable-unsafe-webgpu", "--use-angle=swiftshader"],
 });
 const context = await browser.newContext({
-  viewport: { width: 1100, height: 660 },
+  viewport: { width: 1100, height: 720 },
 });
 const errors: string[] = [];
 
