@@ -22,7 +22,7 @@
  */
 import assert from "node:assert/strict";
 import { mkdir, readFile, stat } from "node:fs/promises";
-import { chromium, type Page } from "playwright-core";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { RecurrentAttention, selectBackend } from "../../mod.ts";
 import { demoDataset, parseSubset } from "../../web/subset.ts";
 
@@ -104,15 +104,22 @@ async function openPage(
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-const server = await serve();
-const browser = await chromium.launch({
-  executablePath: Deno.env.get("CHROMIUM") ?? "/usr/bin/chromium",
-  // --no-sandbox: CI runs as root; --enable-unsafe-webgpu: Chromium's WebGPU on Linux (SwiftShader here).
-  args: ["--no-sandbox", "--enable-unsafe-webgpu", "--use-angle=swiftshader"],
-});
-const context = await browser.newContext({
-  viewport: { width: 1100, height: 720 },
-});
+let server: Awaited<ReturnType<typeof serve>>, browser: Browser, context: BrowserContext;
+try {
+  server = await serve();
+  browser = await chromium.launch({
+    executablePath: Deno.env.get("CHROMIUM") ?? "/usr/bin/chromium",
+    // --no-sandbox: CI runs as root; --enable-unsafe-webgpu: Chromium's WebGPU on Linux (SwiftShader here).
+    args: ["--no-sandbox", "--enable-unsafe-webgpu", "--use-angle=swiftshader"],
+  });
+  context = await browser.newContext({ viewport: { width: 1100, height: 720 } });
+} catch (e) {
+  console.log(
+    `FAIL set-up (build, serve, launch Chromium): ${e instanceof Error ? e.stack ?? e.message : e}`,
+  );
+  console.log("demo (Chromium): 0 passed, 1 failed");
+  Deno.exit(1);
+}
 const errors: string[] = [];
 
 let passed = 0, failed = 0;
