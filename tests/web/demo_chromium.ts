@@ -23,6 +23,7 @@
 import assert from "node:assert/strict";
 import { mkdir, readFile, stat } from "node:fs/promises";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import * as tf from "@tensorflow/tfjs";
 import { RecurrentAttention, selectBackend } from "../../mod.ts";
 import { demoDataset, parseSubset } from "../../web/subset.ts";
 
@@ -282,11 +283,14 @@ try {
       box.x + (x + 0.5 + margin) * box.width / (100 + 2 * margin),
       box.y + (y + 0.5 + margin) * box.height / (100 + 2 * margin),
     ];
-    let right = 0;
+    let right = 0, pastedRight = 0;
     const perSequence: number[] = [];
+    // For comparison: the same digits pasted as pixels (no pen), predicted in Deno by the same model.
+    const model = await RecurrentAttention.load(new URL("dist/web/model/", ROOT).pathname);
     for (let s = 0; s < DRAWN; s++) {
       await page.evaluate(() => (globalThis as unknown as { demo: { clear(): void } }).demo.clear());
       const labels: number[] = [];
+      const pasted = new Float32Array(100 * 100);
       for (let j = 0; j < 3; j++) {
         const index = 200 + 3 * s + j; // subset test digits 200..229: MNIST t10k 200..229
         labels.push(mnist.test.labels[index]);
@@ -295,6 +299,7 @@ try {
           (index + 1) * 784,
         );
         const [x0, y0] = [8 + 28 * j, 36];
+        for (let k = 0; k < 784; k++) pasted[(y0 + (k / 28 | 0)) * 100 + x0 + k % 28] = px[k] / 255;
         // Every other row: the page's 2.5-pixel pen fills the row between, as it would for a person.
         for (let r = 0; r < 28; r += 2) {
           for (let c = 0; c < 28; c++) {
@@ -316,6 +321,10 @@ try {
         }).demo.settled()
       );
       const ok = r.digits.filter((d, k) => d === labels[k]).length;
+      const p = model.predict(tf.tensor4d(pasted, [1, 100, 100, 1]));
+      const pastedDigits = Array.from(await p.digits.data());
+      tf.dispose([p.digits, p.logits, p.probabilities, p.theta!]);
+      pastedRight += pastedDigits.filter((d, k) => d === labels[k]).length;
       perSequence.push(ok);
       right += ok;
       if (s === 0) {
@@ -324,14 +333,17 @@ try {
         });
       }
       console.log(
-        `(b) drawn ${labels.join("")}: predicted ${r.digits.join("")}`,
+        `(b) drawn ${labels.join("")}: predicted ${r.digits.join("")} (pasted as pixels: ${
+          pastedDigits.join("")
+        })`,
       );
     }
     await context.setOffline(false);
+    model.dispose();
     console.log(
       `(b) ${right}/${3 * DRAWN} drawn digits recognised (per sequence ${
         perSequence.join(" ")
-      }); bound ${MIN_DRAWN}`,
+      }); bound ${MIN_DRAWN}; the same digits pasted as pixels: ${pastedRight}/${3 * DRAWN}`,
     );
     assert(
       right >= MIN_DRAWN,
