@@ -238,7 +238,10 @@ function renderPng(): Uint8Array {
       const pts = st.quad.map(([x, y]) =>
         [x0 + PAD + (x + 0.5) * IN_SCALE, y0 + PAD + (y + 0.5) * IN_SCALE] as const
       );
+      // Regions may reach past the image: drawn into its margin, clipped before the glimpses.
+      img.clip = [x0 + 2, y0 + 2, W * IN_SCALE + 2 * PAD - 4, H * IN_SCALE + 2 * PAD - 4];
       img.polygon(pts, colour(s), 2);
+      img.clip = null;
       const gx = x0 + PAD + W * IN_SCALE + PAD + s * (PAD + gw * G_SCALE), gy = y0 + PAD;
       const g = glimpseData.subarray(
         (i * steps + s) * gh * gw,
@@ -285,12 +288,19 @@ function renderSvg(): Uint8Array {
         H * IN_SCALE
       }" href="${uri}" style="image-rendering:pixelated"/>`,
     );
+    parts.push(
+      `<clipPath id="input${i}"><rect x="${x0 + 2}" y="${y0 + 2}" width="${
+        W * IN_SCALE + 2 * PAD - 4
+      }" height="${H * IN_SCALE + 2 * PAD - 4}"/></clipPath>`,
+    );
     info[i].forEach((st, s) => {
       const pts = st.quad.map(([x, y]) =>
         `${x0 + PAD + (x + 0.5) * IN_SCALE},${y0 + PAD + (y + 0.5) * IN_SCALE}`
       );
       parts.push(
-        `<polygon points="${pts.join(" ")}" fill="none" stroke="${hex(colour(s))}" stroke-width="2"/>`,
+        `<polygon points="${pts.join(" ")}" fill="none" stroke="${
+          hex(colour(s))
+        }" stroke-width="2" clip-path="url(#input${i})"/>`,
       );
       const gx = x0 + PAD + W * IN_SCALE + PAD + s * (PAD + gw * G_SCALE), gy = y0 + PAD;
       const g = glimpseData.subarray(

@@ -46,6 +46,8 @@ export function textWidth(text: string, scale: number): number {
 export class RgbCanvas {
   /** Pixels, `width · height · 3` bytes. */
   readonly data: Uint8Array;
+  /** When set, `[x, y, w, h]`: drawing outside this rectangle is dropped. */
+  clip: [number, number, number, number] | null = null;
 
   /** A canvas filled with `background`. */
   constructor(readonly width: number, readonly height: number, background: Rgb) {
@@ -56,6 +58,8 @@ export class RgbCanvas {
   /** Sets one pixel; pixels outside the canvas are ignored (lines may leave it). */
   set(x: number, y: number, c: Rgb): void {
     if (x < 0 || y < 0 || x >= this.width || y >= this.height) return;
+    const k = this.clip;
+    if (k && (x < k[0] || y < k[1] || x >= k[0] + k[2] || y >= k[1] + k[3])) return;
     const o = (y * this.width + x) * 3;
     this.data[o] = c[0];
     this.data[o + 1] = c[1];
