@@ -81,7 +81,7 @@ export interface BackendInfo {
   simd?: boolean;
   /**
    * Number of threads tfjs-backend-wasm's XNNPACK runs with: 1 without its threaded build; with it,
-   * tfjs's own choice (half the logical cores, at most 4: still 1 on a 2-core machine).
+   * tfjs's own choice from the core count (1 on a 2-core machine, seen in Chromium).
    */
   threads?: number;
   /**
