@@ -27,6 +27,7 @@ import { type Browser, type BrowserContext, chromium, type Page } from "playwrig
 import * as tf from "@tensorflow/tfjs";
 import { RecurrentAttention, selectBackend } from "../../mod.ts";
 import { demoDataset, parseSubset } from "../../web/subset.ts";
+import { Checks, openPage, type PageResult, sequence, serve } from "./_demo_harness.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const OUT = new URL(".ci/out/", ROOT);
@@ -42,79 +43,10 @@ const MIN_AGREE = Number(Deno.env.get("DEMO_MIN_AGREE") ?? 16);
 const MIN_IOU = 0.45;
 const INK = 128; // pixels at or above this (of 255) are traced
 
-interface PageResult {
-  digits: number[];
-  labels: number[] | null;
-  theta: number[];
-  image: number[];
-  ms: number;
-}
-
-/** Starts `deno task web --port 0` and returns its URL and a stop function. */
-async function serve(): Promise<{ url: string; stop(): Promise<void> }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["task", "web", "--port", "0"],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`deno task web ended before serving:\n${text}`);
-    text += value;
-    const m = text.match(/demo: (http:\/\/127\.0\.0\.1:\d+\/)/);
-    if (m) {
-      console.log(text.trim());
-      // Keep draining stdout so the server never blocks on a full pipe.
-      (async () => {
-        while (!(await reader.read()).done);
-      })();
-      return {
-        url: m[1],
-        stop: async () => {
-          child.kill("SIGTERM");
-          await child.status;
-        },
-      };
-    }
-  }
-}
-
-async function sequence(page: Page, index: number): Promise<PageResult> {
-  return await page.evaluate(async (i) => {
-    // deno-lint-ignore no-explicit-any
-    const r = await (globalThis as any).demo.sequence(i);
-    return {
-      digits: r.digits,
-      labels: r.labels,
-      theta: Array.from(r.theta),
-      image: Array.from(r.image),
-      ms: r.ms,
-    };
-  }, index) as PageResult;
-}
-
-async function openPage(
-  url: string,
-  errors: string[],
-): Promise<{ page: Page; loadMs: number }> {
-  const page = await context.newPage();
-  page.on("console", (m) => {
-    if (m.type() === "error") errors.push(`console: ${m.text()}`);
-  });
-  page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
-  const t0 = performance.now();
-  await page.goto(url);
-  await page.evaluate(() => (globalThis as unknown as { demo: { ready: Promise<unknown> } }).demo.ready);
-  return { page, loadMs: performance.now() - t0 };
-}
-
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 let server: Awaited<ReturnType<typeof serve>>, browser: Browser, context: BrowserContext;
 try {
-  server = await serve();
+  server = await serve(ROOT);
   browser = await chromium.launch({
     executablePath: Deno.env.get("CHROMIUM") ?? "/usr/bin/chromium",
     // --no-sandbox: CI runs as root; --enable-unsafe-webgpu: Chromium's WebGPU on Linux (SwiftShader here).
@@ -129,32 +61,11 @@ try {
   Deno.exit(1);
 }
 const errors: string[] = [];
-
-let passed = 0, failed = 0;
-/** Runs one check; a failure is printed and counted, and the next check still runs. */
-async function check(
-  name: string,
-  fn: () => Promise<void> | void,
-): Promise<void> {
-  const t0 = performance.now();
-  try {
-    await fn();
-    passed++;
-    console.log(`ok   ${name} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
-  } catch (e) {
-    failed++;
-    console.log(
-      `FAIL ${name}: ${e instanceof Error ? e.stack ?? e.message : e}`,
-    );
-  }
-}
+const checks = new Checks();
 
 try {
   await mkdir(OUT, { recursive: true });
-  const { page, loadMs } = await openPage(
-    `${server.url}?backend=wasm`,
-    errors,
-  );
+  const { page, loadMs } = await openPage(context, `${server.url}?backend=wasm`, errors);
   const backend = await page.locator("#status").getAttribute(
     "data-backend",
   );
@@ -176,7 +87,7 @@ try {
   );
 
   const page20: PageResult[] = [];
-  await check(
+  await checks.check(
     "(a) 20 sequences: the page's input, digits and θ equal Deno's",
     async () => {
       await selectBackend("wasm");
@@ -243,12 +154,12 @@ try {
     },
   );
 
-  await check("(d) screenshot of a sequence", async () => {
+  await checks.check("(d) screenshot of a sequence", async () => {
     await sequence(page, 3);
     await page.screenshot({ path: new URL("demo.png", OUT).pathname });
   });
 
-  await check("buttons: New sequence, Draw, clutter", async () => {
+  await checks.check("buttons: New sequence, Draw, clutter", async () => {
     type Demo = { last(): { labels: number[] | null; image: Float32Array } | null };
     await page.evaluate(() => {
       const g = globalThis as unknown as { demo: Demo; before: unknown };
@@ -274,7 +185,7 @@ try {
     });
   });
 
-  await check("(b) drawn digits, offline", async () => {
+  await checks.check("(b) drawn digits, offline", async () => {
     await context.setOffline(true);
     const meta = JSON.parse(
       await readFile(new URL("web/mnist_subset.json", ROOT), "utf8"),
@@ -380,14 +291,11 @@ try {
     );
   });
 
-  await check("webgpu: predictions and latency", async () => {
+  await checks.check("webgpu: predictions and latency", async () => {
     const gpuErrors: string[] = [];
     let gpu: Page | null = null;
     try {
-      const opened = await openPage(
-        `${server.url}?backend=webgpu`,
-        gpuErrors,
-      );
+      const opened = await openPage(context, `${server.url}?backend=webgpu`, gpuErrors);
       gpu = opened.page;
       const times: number[] = [];
       for (let i = 0; i < 5; i++) {
@@ -428,12 +336,12 @@ try {
     errors.push(...gpuErrors);
   });
 
-  await check("(c) no console error", () => {
+  await checks.check("(c) no console error", () => {
     assert.deepEqual(errors, [], `console errors:\n${errors.join("\n")}`);
   });
 } finally {
   await browser.close();
   await server.stop();
 }
-console.log(`demo (Chromium): ${passed} passed, ${failed} failed`);
-Deno.exit(failed === 0 ? 0 : 1);
+console.log(`demo (Chromium): ${checks.passed} passed, ${checks.failed} failed`);
+Deno.exit(checks.failed === 0 ? 0 : 1);
