@@ -30,6 +30,8 @@ if (!Number.isInteger(reps) || reps < 1) {
 await selectBackend("wasm");
 if (!fmaStatus().supported) throw new Error("this engine has no relaxed SIMD: nothing to compare");
 
+// Every timed function returns nothing from its tidy: tidy walks a returned container element by
+// element, which for a typed array of a million outputs costs seconds.
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 /** Median ms of `fn` with FMA off and on, alternating. */
@@ -64,7 +66,7 @@ for (const [m, k, n] of want("gemm") ? [[100, 1620, 768], [100, 256, 512], [300,
     2 * m * k * n,
     ab(() => {
       const b = tf.clone(b0); // a new tensor, as the weights are after every step
-      tf.tidy(() => tf.matMul(a, b).dataSync());
+      tf.tidy(() => void tf.matMul(a, b).dataSync());
       b.dispose();
     }),
   );
@@ -94,7 +96,9 @@ for (const c of convs.filter((c) => want(c.winograd ? "winograd" : "conv"))) {
     dilations: [1, 1],
   } as unknown as tf.NamedAttrMap;
   const run = (kernel: string, inputs: tf.NamedTensorMap, extra: object) => () =>
-    tf.tidy(() => (tf.engine().runKernel(kernel, inputs, { ...attrs, ...extra }) as tf.Tensor).dataSync());
+    tf.tidy(() =>
+      void (tf.engine().runKernel(kernel, inputs, { ...attrs, ...extra }) as tf.Tensor).dataSync()
+    );
   if (c.winograd) {
     report(`${c.name} Conv2D`, flops, ab(run("Conv2D", { x, filter: f }, {})));
     report(`${c.name} ∂x`, flops, ab(run("Conv2DBackpropInput", { dy, filter: f }, { inputShape: c.x })));
@@ -117,7 +121,7 @@ for (const [b, h, co] of want("narrow") ? [[100, 33, 96], [300, 33, 32]] : []) {
     flops,
     ab(() =>
       tf.tidy(() =>
-        tf.fused.conv2d({ x, filter: f, strides: 1, pad: "valid", bias, activation: "relu" }).dataSync()
+        void tf.fused.conv2d({ x, filter: f, strides: 1, pad: "valid", bias, activation: "relu" }).dataSync()
       )
     ),
   );
@@ -126,7 +130,7 @@ for (const [b, h, co] of want("narrow") ? [[100, 33, 96], [300, 33, 32]] : []) {
     flops,
     ab(() =>
       tf.tidy(() =>
-        (tf.engine().runKernel("Conv2DBackpropInput", { dy, filter: f }, {
+        void (tf.engine().runKernel("Conv2DBackpropInput", { dy, filter: f }, {
           ...attrs,
           inputShape: x.shape,
         } as unknown as tf.NamedAttrMap) as tf.Tensor).dataSync()
@@ -138,7 +142,7 @@ for (const [b, h, co] of want("narrow") ? [[100, 33, 96], [300, 33, 32]] : []) {
     flops,
     ab(() =>
       tf.tidy(() =>
-        (tf.engine().runKernel("Conv2DBackpropFilter", { x, dy }, {
+        void (tf.engine().runKernel("Conv2DBackpropFilter", { x, dy }, {
           ...attrs,
           filterShape: f.shape,
         } as unknown as tf.NamedAttrMap) as tf.Tensor).dataSync()
