@@ -212,10 +212,15 @@ async function filesFromUrl(url: string | URL): Promise<NamedFiles> {
     );
   }
   if (!base.pathname.endsWith("/")) base = new URL(base.href + "/");
-  return await Promise.all(MNIST_FILES.map(async (f) => {
+  // Settle all four before throwing, so a failure names the first file in MNIST_FILES order rather than
+  // whichever read happened to fail first.
+  const settled = await Promise.allSettled(MNIST_FILES.map(async (f) => {
     const at = new URL(f.name, base);
     return { bytes: await readUrlBytes(at, "loadMnist"), where: at.href };
   }));
+  const failed = settled.find((s) => s.status === "rejected");
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<NamedFiles[number]>).value);
 }
 
 async function decode(files: NamedFiles, verify: boolean, dir: string): Promise<Mnist> {
