@@ -11,7 +11,7 @@
 import { backendStarted, demoteBackend, tf } from "./tf.ts";
 import { getThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { initWasmKernels } from "./kernels/wasm/module.ts";
-import { fmaActive } from "./kernels/wasm/fma.ts";
+import { fmaActive, fmaStatus, setFmaEnabled } from "./kernels/wasm/fma.ts";
 
 /**
  * The backends this library ships kernels for.
@@ -57,6 +57,13 @@ export interface SelectBackendOptions {
    * tfjs-backend-wasm has first initialised.
    */
   wasmPaths?: string;
+  /**
+   * Whether our WASM kernels may use their relaxed-SIMD FMA variants where the engine has relaxed SIMD
+   * (default: yes, unless the environment sets `RNNSPN_FMA=0`). `false` takes the SIMD128 path, which
+   * rounds like tfjs-cpu; for A/B runs, or where bitwise agreement with an engine lacking relaxed SIMD
+   * (Safari, Node 20) matters more than speed. Applies to the data-parallel Workers started afterwards.
+   */
+  fma?: boolean;
 }
 
 /**
@@ -248,6 +255,12 @@ export async function selectBackend(
         .wasmPaths}`,
     );
   }
+  if (options.fma !== undefined) {
+    if (typeof options.fma !== "boolean") {
+      throw new Error(`selectBackend: options.fma must be true or false; got ${JSON.stringify(options.fma)}`);
+    }
+    setFmaEnabled(options.fma);
+  }
   if (preference === "webgpu") {
     if (!gpuOf()) {
       throw new Error(
@@ -339,4 +352,19 @@ export async function describeBackend(): Promise<BackendInfo> {
     return { name, adapter: description || "unknown adapter", software, ...skipped };
   }
   return { name, ...skipped };
+}
+
+/**
+ * Whether the FMA kernels are switched on (by {@linkcode SelectBackendOptions.fma} or `RNNSPN_FMA`),
+ * whether or not the engine can run them: what data-parallel Workers are told to use.
+ *
+ * @example
+ * ```ts
+ * import { fmaEnabled, selectBackend } from "./backend.ts";
+ * await selectBackend("wasm", { fma: false });
+ * console.log(fmaEnabled()); // false
+ * ```
+ */
+export function fmaEnabled(): boolean {
+  return fmaStatus().enabled;
 }

@@ -19,6 +19,7 @@ import { type FmaKernels, fmaStatus, setFmaEnabled } from "../src/kernels/wasm/f
 import { winogradSettings, type WinogradTile } from "../src/kernels/wasm/winograd.ts";
 import { createOptimizer } from "../src/train/optimizer.ts";
 import { trainStep } from "../src/train/step.ts";
+import { tinyModel } from "./_models.ts";
 import { prng } from "./_random.ts";
 import { on, relErr, values } from "./_on_backend.ts";
 
@@ -490,4 +491,39 @@ Deno.test("a few training steps of a CNN-SPN give nearly the same losses with FM
     assert.ok(rel <= 1e-4, `step ${s}: loss ${losses[1][s]} with FMA, ${losses[0][s]} without (rel ${rel})`);
   }
   assert.ok(losses[0][3] < losses[0][0], `the loss did not fall: ${losses[0]}`);
+});
+
+Deno.test("selectBackend({ fma }) switches the FMA kernels, names a bad value, and is passed on to data-parallel Workers", async () => {
+  const { DataParallelStep } = await import("../src/train/data_parallel.ts");
+  // The Worker's own module state starts from the environment, not from the main thread's switch:
+  // the init message must carry the switch (else an A/B with Workers measures FMA on both sides).
+  const told: unknown[] = [];
+  class Listening extends Worker {
+    override postMessage(message: unknown, transfer?: unknown): void {
+      const m = message as { type?: string; fma?: unknown };
+      if (m?.type === "init") told.push(m.fma);
+      super.postMessage(message, transfer as Transferable[]);
+    }
+  }
+  const original = globalThis.Worker;
+  try {
+    await assert.rejects(
+      () => selectBackend("wasm", { fma: "no" as never }),
+      /selectBackend: options\.fma must be true or false; got "no"/,
+    );
+    for (const fma of [false, true]) {
+      await selectBackend("wasm", { fma });
+      assert.equal((await describeBackend()).fma, fma && fmaStatus().supported);
+      const model = tinyModel("rnn-spn");
+      globalThis.Worker = Listening;
+      const dp = await DataParallelStep.create(model, { workers: 2 });
+      globalThis.Worker = original;
+      dp.dispose();
+      model.dispose();
+    }
+    assert.deepEqual(told, [false, true]);
+  } finally {
+    globalThis.Worker = original;
+    setFmaEnabled(true);
+  }
 });

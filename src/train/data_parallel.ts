@@ -17,7 +17,7 @@
  * @module
  */
 import { tf } from "../tf.ts";
-import type { BackendName } from "../backend.ts";
+import { type BackendName, fmaEnabled } from "../backend.ts";
 import type { SequenceModel } from "../models/base.ts";
 import { applyClipped, type ClipOptions, gradientsOf, trainableVariables } from "./step.ts";
 import { canFuseUpdate, fusedClipRmsprop } from "./fused_update.ts";
@@ -136,6 +136,7 @@ export class DataParallelStep {
       kind: model.kind,
       config: model.config as Record<string, unknown>,
       backend,
+      fma: fmaEnabled(),
       weights: weights.buffer as SharedArrayBuffer,
       grads: p.grads.buffer as SharedArrayBuffer,
       shapes: vars.map((v) => v.shape),

@@ -23,6 +23,8 @@ export interface InitMessage {
   kind: ModelKind;
   config: Record<string, unknown>;
   backend: BackendName;
+  /** Whether the main thread has the FMA kernels switched on (the Worker's module state starts fresh). */
+  fma: boolean;
   /** Every trainable variable, concatenated in `trainableVariables` order (float32). */
   weights: SharedArrayBuffer;
   /** This worker's gradient region, same layout as `weights`. */
@@ -54,7 +56,7 @@ let grads: Float32Array;
 
 async function init(m: InitMessage): Promise<void> {
   registerKernels();
-  await selectBackend(m.backend);
+  await selectBackend(m.backend, { fma: m.fma });
   model = createModel(m.kind, m.config);
   const shapes = trainableVariables(model).map((v) => v.shape);
   if (JSON.stringify(shapes) !== JSON.stringify(m.shapes)) {
