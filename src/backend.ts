@@ -11,6 +11,7 @@
 import { backendStarted, demoteBackend, tf } from "./tf.ts";
 import { getThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { initWasmKernels } from "./kernels/wasm/module.ts";
+import { registerKernels } from "./kernels/register.ts";
 import { fmaActive, fmaStatus, setFmaEnabled } from "./kernels/wasm/fma.ts";
 
 /**
@@ -242,6 +243,9 @@ export async function selectBackend(
   preference: BackendPreference = "auto",
   options: SelectBackendOptions = {},
 ): Promise<BackendName> {
+  // Idempotent; here too (not only on importing mod.ts) so that a Worker which imports this module
+  // alone gets our kernels.
+  registerKernels();
   if (preference !== "auto" && !BACKENDS.includes(preference)) {
     throw new Error(
       `selectBackend: preference must be one of "auto", ${BACKENDS.map((b) => `"${b}"`).join(", ")}; got ${

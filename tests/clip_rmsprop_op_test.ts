@@ -59,12 +59,9 @@ Deno.test("clipRmsprop: bad slots, shards and weightsOut are errors naming them;
 });
 
 Deno.test("layering: src/train reaches kernels only through ops (fused update included)", async () => {
-  // data_parallel*.ts still read tfjs's heap through kernels/wasm/heap.ts's hostView (shared
-  // memory between Workers): the one known exception, listed so that no new one slips in.
-  const allowed = new Set(["data_parallel.ts", "data_parallel_worker.ts"]);
   const dir = new URL("../src/train/", import.meta.url);
   for await (const e of Deno.readDir(dir)) {
-    if (!e.name.endsWith(".ts") || allowed.has(e.name)) continue;
+    if (!e.name.endsWith(".ts")) continue;
     const text = await Deno.readTextFile(new URL(e.name, dir));
     const bad = [...text.matchAll(/from\s+"(\.\.\/kernels\/[^"]+)"/g)].map((m) => m[1]);
     assert.deepEqual(bad, [], `src/train/${e.name} imports ${bad.join(", ")}`);

@@ -10,8 +10,7 @@
  */
 import { tf } from "../tf.ts";
 import { type BackendName, selectBackend } from "../backend.ts";
-import { registerKernels } from "../kernels/register.ts";
-import { hostView } from "../kernels/wasm/heap.ts";
+import { readOnHost } from "../ops/host_view.ts";
 import type { ModelKind } from "../models/base.ts";
 import { type AnyModel, createModel } from "../models/load.ts";
 import { gradientsOf, trainableVariables } from "./step.ts";
@@ -55,7 +54,6 @@ let weights: Float32Array;
 let grads: Float32Array;
 
 async function init(m: InitMessage): Promise<void> {
-  registerKernels();
   await selectBackend(m.backend, { fma: m.fma });
   model = createModel(m.kind, m.config);
   const shapes = trainableVariables(model).map((v) => v.shape);
@@ -89,7 +87,7 @@ function step(m: StepMessage): number {
     loss0 = loss.dataSync()[0] * m.weight;
     offset = 0;
     for (const t of g) {
-      grads.set(hostView(t) as Float32Array, offset);
+      grads.set(readOnHost(t) as Float32Array, offset);
       offset += t.size;
     }
   } finally {
