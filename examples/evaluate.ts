@@ -3,6 +3,7 @@
  *
  *   MNIST_DIR=../shared/mnist deno run -A examples/evaluate.ts runs/rnn-spn-…          # a run dir: uses best/
  *   deno run -A examples/evaluate.ts runs/rnn-spn-…/checkpoints/epoch-0003 --split valid
+ *   deno run -A examples/evaluate.ts pretrained --size 1000                          # loadPretrained()
  *
  * Flag values and the directory are checked before anything is loaded: a mistake is one line naming it,
  * exit code 2.
@@ -17,6 +18,7 @@ import {
   evaluate,
   loadMnist,
   loadModel,
+  loadPretrained,
   selectBackend,
   type Split,
 } from "../mod.ts";
@@ -25,7 +27,8 @@ import { choiceFlag, intFlag, parseCli, runCli, UsageError } from "./_cli.ts";
 const HELP = `Usage: deno run -A examples/evaluate.ts DIR [flags]
 
 DIR is a model directory (model.json + weights.bin: a run's best/ or one of its checkpoints/epoch-NNNN) or a
-run directory (its best/ is used, and its run.json gives the data seed and sizes).
+run directory (its best/ is used, and its run.json gives the data seed and sizes), or \`pretrained\`: the
+model of loadPretrained(), scored on the data its reproduction run used.
 
   --split train|valid|test  which split (default test)
   --size N                  score the first N sequences only (default: the whole split)
@@ -93,7 +96,11 @@ await runCli("evaluate.ts", async () => {
 
   let dir = positionals[0].replace(/(.)\/$/, "$1");
   let data: DataSetup = { seed: 1, sizes: { train: 60000, valid: 10000, test: 10000 } };
-  if (!(await exists(`${dir}/model.json`))) {
+  const pretrained = dir === "pretrained";
+  if (pretrained) {
+    const provenance = new URL("../src/models/pretrained/rnn-spn-ds3.json", import.meta.url);
+    data = JSON.parse(await readFile(provenance, "utf8")).data;
+  } else if (!(await exists(`${dir}/model.json`))) {
     if (!(await exists(`${dir}/best/model.json`))) {
       throw new UsageError(
         `${dir} is neither a model directory (no model.json) nor a run directory (no best/model.json)`,
@@ -106,7 +113,7 @@ await runCli("evaluate.ts", async () => {
 
   await selectBackend(backend);
   console.log(`backend: ${JSON.stringify(await describeBackend())}`);
-  const model = await loadModel(dir);
+  const model = pretrained ? await loadPretrained() : await loadModel(dir);
   const ds = new ClutteredMnist(await loadMnist(), data);
   const t0 = performance.now();
   const m = await evaluate(model, ds, split as Split, { batchSize, limit });
