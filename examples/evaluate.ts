@@ -19,6 +19,7 @@ import {
   loadMnist,
   loadModel,
   loadPretrained,
+  PRETRAINED_URL,
   selectBackend,
   type Split,
 } from "../mod.ts";
@@ -98,7 +99,7 @@ await runCli("evaluate.ts", async () => {
   let data: DataSetup = { seed: 1, sizes: { train: 60000, valid: 10000, test: 10000 } };
   const pretrained = dir === "pretrained";
   if (pretrained) {
-    const provenance = new URL("../src/models/pretrained/rnn-spn-ds3.json", import.meta.url);
+    const provenance = new URL("../rnn-spn-ds3.json", PRETRAINED_URL); // beside the weights' folder
     data = JSON.parse(await readFile(provenance, "utf8")).data;
   } else if (!(await exists(`${dir}/model.json`))) {
     if (!(await exists(`${dir}/best/model.json`))) {

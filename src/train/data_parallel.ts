@@ -21,7 +21,7 @@ import { type BackendName, fmaEnabled } from "../backend.ts";
 import type { SequenceModel } from "../models/base.ts";
 import { applyClipped, type ClipOptions, gradientsOf, trainableVariables } from "./step.ts";
 import { canFuseUpdate, fusedClipRmsprop } from "./fused_update.ts";
-import { readOnHost } from "../ops/host_view.ts";
+import { hostView } from "../ops/host_view.ts";
 import type { InitMessage, Reply, StepMessage } from "./data_parallel_worker.ts";
 import { startWorker, type WorkerHandle } from "./worker_port.ts";
 
@@ -183,7 +183,7 @@ export class DataParallelStep {
     if (!written || vars.some((v, i) => v.dataId !== written[i])) {
       let offset = 0;
       for (const v of vars) {
-        this.#weights.set(readOnHost(v) as Float32Array, offset);
+        this.#weights.set(hostView(v) as Float32Array, offset);
         offset += v.size;
       }
     }
@@ -197,8 +197,8 @@ export class DataParallelStep {
       // Only the shards are copied (out of tfjs's heap on wasm); their buffers are then transferred.
       // The labels first: fetching them may move their data into (and grow) tfjs's heap, which
       // would detach a view of the images taken before.
-      const y = Int32Array.from(readOnHost(labels));
-      const x = readOnHost(images) as Float32Array;
+      const y = Int32Array.from(hostView(labels));
+      const x = hostView(images) as Float32Array;
       const [, h, w, c] = images.shape;
       const s = labels.shape[1];
       used.forEach((p, i) => {

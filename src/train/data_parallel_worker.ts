@@ -10,7 +10,7 @@
  */
 import { tf } from "../tf.ts";
 import { type BackendName, selectBackend } from "../backend.ts";
-import { readOnHost } from "../ops/host_view.ts";
+import { hostView } from "../ops/host_view.ts";
 import type { ModelKind } from "../models/base.ts";
 import { type AnyModel, createModel } from "../models/load.ts";
 import { gradientsOf, trainableVariables } from "./step.ts";
@@ -87,7 +87,7 @@ function step(m: StepMessage): number {
     loss0 = loss.dataSync()[0] * m.weight;
     offset = 0;
     for (const t of g) {
-      grads.set(readOnHost(t) as Float32Array, offset);
+      grads.set(hostView(t) as Float32Array, offset);
       offset += t.size;
     }
   } finally {
