@@ -141,12 +141,17 @@ Deno.test("each FMA kernel writes only its outputs and is within γ_K·Σ|aᵢb�
     withinGamma(`gemm_f32 transposeA=${transposeA}`, f32.subarray(op / 4, op / 4 + m * n), exact, abs, kk);
     untouched("gemm_f32", [[ap, a], [bp, b]], [[op, m * n]]);
   }
-  // winograd_gemm_nn: C = A·B; 23 columns = 12 + 8 + 3 scalar ones, 7 rows = 4 + 3.
+  // winograd_gemm_nn: C = A·B with B packed in panels of 8 columns; 23 columns = 8 + 8 + 7 (a
+  // partial panel), 7 rows = 6 + 1, k = 9 = two unrolled steps of 4 and one more.
   {
     const { k, f32, alloc, untouched } = sandbox();
     const [m, kk, n] = [7, 9, 23];
     const a = values(rand, m * kk), b = values(rand, kk * n);
-    const [ap, bp, cp] = [alloc(a), alloc(b), alloc(m * n)];
+    const packed = new Float32Array(kk * 24);
+    for (let l = 0; l < kk; l++) {
+      for (let j = 0; j < n; j++) packed[Math.floor(j / 8) * kk * 8 + l * 8 + (j % 8)] = b[l * n + j];
+    }
+    const [ap, bp, cp] = [alloc(a), alloc(packed), alloc(m * n)];
     k.winograd_gemm_nn(ap, bp, cp, m, kk, n);
     const exact: number[] = [], abs: number[] = [];
     for (let i = 0; i < m; i++) {
@@ -160,7 +165,7 @@ Deno.test("each FMA kernel writes only its outputs and is within γ_K·Σ|aᵢb�
       }
     }
     withinGamma("winograd_gemm_nn", f32.subarray(cp / 4, cp / 4 + m * n), exact, abs, kk);
-    untouched("winograd_gemm_nn", [[ap, a], [bp, b]], [[cp, m * n]]);
+    untouched("winograd_gemm_nn", [[ap, a], [bp, packed]], [[cp, m * n]]);
   }
   // winograd_gemm_tn: C += Aᵀ·B; C's old value is one more term.
   {

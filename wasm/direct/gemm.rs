@@ -24,11 +24,25 @@ macro_rules! madd {
     };
 }
 
+// How a 4-row tile reads A. Broadcast loads (SPLAT) cost one load each; where four values a tile
+// needs are adjacent, one vector load and lane broadcasts (a shuffle port the multiplies and adds
+// do not use) replace four of them: the tile's four rows at one k when A is stored transposed
+// (ROWS, a_row = 1), or four k steps of one row when A is row-major (STEPS, a_step = 1).
+const SPLAT: u32 = 0;
+const ROWS: u32 = 1;
+const STEPS: u32 = 2;
+
+/// Lane `L` of `x` in all four lanes.
+#[inline(always)]
+fn lane<const L: usize>(x: v128) -> v128 {
+    i32x4_shuffle::<L, L, L, L>(x, x)
+}
+
 /// out[i.., j..] (+)= A[i..i+4, k0..k0+kc] · b[k0.., j..j+8]; `a` points at A[i, k0], `b` at
 /// b[k0, j], `c` at out[i, j]; `add` keeps what `c` holds (a later k pass).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn tile_4x8(
+unsafe fn tile_4x8<const MODE: u32>(
     a: *const f32,
     a_row: usize,
     a_step: usize,
@@ -51,23 +65,56 @@ unsafe fn tile_4x8(
     let (mut r20, mut r21) = (ld(c2, 0), ld(c2, 1));
     let (mut r30, mut r31) = (ld(c3, 0), ld(c3, 1));
     let (mut ap, mut bp) = (a, b);
-    for _ in 0..kc {
-        let b0 = v128_load(bp as *const v128);
-        let b1 = v128_load(bp.add(4) as *const v128);
-        let x = v128_load32_splat(ap as *const u32);
-        madd!(r00, x, b0);
-        madd!(r01, x, b1);
-        let x = v128_load32_splat(ap.add(a_row) as *const u32);
-        madd!(r10, x, b0);
-        madd!(r11, x, b1);
-        let x = v128_load32_splat(ap.add(2 * a_row) as *const u32);
-        madd!(r20, x, b0);
-        madd!(r21, x, b1);
-        let x = v128_load32_splat(ap.add(3 * a_row) as *const u32);
-        madd!(r30, x, b0);
-        madd!(r31, x, b1);
+    macro_rules! k_step {
+        ($x0:expr, $x1:expr, $x2:expr, $x3:expr) => {{
+            let b0 = v128_load(bp as *const v128);
+            let b1 = v128_load(bp.add(4) as *const v128);
+            let x = $x0;
+            madd!(r00, x, b0);
+            madd!(r01, x, b1);
+            let x = $x1;
+            madd!(r10, x, b0);
+            madd!(r11, x, b1);
+            let x = $x2;
+            madd!(r20, x, b0);
+            madd!(r21, x, b1);
+            let x = $x3;
+            madd!(r30, x, b0);
+            madd!(r31, x, b1);
+            bp = bp.add(n);
+        }};
+    }
+    let mut l = 0;
+    if MODE == ROWS {
+        while l < kc {
+            let x = v128_load(ap as *const v128);
+            k_step!(lane::<0>(x), lane::<1>(x), lane::<2>(x), lane::<3>(x));
+            ap = ap.add(a_step);
+            l += 1;
+        }
+    } else if MODE == STEPS {
+        while l + 4 <= kc {
+            let x0 = v128_load(ap as *const v128);
+            let x1 = v128_load(ap.add(a_row) as *const v128);
+            let x2 = v128_load(ap.add(2 * a_row) as *const v128);
+            let x3 = v128_load(ap.add(3 * a_row) as *const v128);
+            k_step!(lane::<0>(x0), lane::<0>(x1), lane::<0>(x2), lane::<0>(x3));
+            k_step!(lane::<1>(x0), lane::<1>(x1), lane::<1>(x2), lane::<1>(x3));
+            k_step!(lane::<2>(x0), lane::<2>(x1), lane::<2>(x2), lane::<2>(x3));
+            k_step!(lane::<3>(x0), lane::<3>(x1), lane::<3>(x2), lane::<3>(x3));
+            ap = ap.add(4);
+            l += 4;
+        }
+    }
+    while l < kc {
+        k_step!(
+            v128_load32_splat(ap as *const u32),
+            v128_load32_splat(ap.add(a_row) as *const u32),
+            v128_load32_splat(ap.add(2 * a_row) as *const u32),
+            v128_load32_splat(ap.add(3 * a_row) as *const u32)
+        );
         ap = ap.add(a_step);
-        bp = bp.add(n);
+        l += 1;
     }
     let st = |p: *mut f32, q: usize, v: v128| v128_store(p.add(4 * q) as *mut v128, v);
     st(c0, 0, r00);
@@ -126,12 +173,24 @@ pub unsafe extern "C" fn gemm_f32(
     while k0 < k {
         let kc = KC.min(k - k0);
         let add = k0 > 0;
+        let mode = if a_row == 1 {
+            ROWS
+        } else if a_step == 1 {
+            STEPS
+        } else {
+            SPLAT
+        };
         let mut j = 0;
         while j < n8 {
             let bp = b.add(k0 * n + j);
             let mut i = 0;
             while i + 4 <= m {
-                tile_4x8(a.add(i * a_row + k0 * a_step), a_row, a_step, bp, n, out.add(i * n + j), kc, add);
+                let (ap, cp) = (a.add(i * a_row + k0 * a_step), out.add(i * n + j));
+                match mode {
+                    ROWS => tile_4x8::<ROWS>(ap, a_row, a_step, bp, n, cp, kc, add),
+                    STEPS => tile_4x8::<STEPS>(ap, a_row, a_step, bp, n, cp, kc, add),
+                    _ => tile_4x8::<SPLAT>(ap, a_row, a_step, bp, n, cp, kc, add),
+                }
                 i += 4;
             }
             while i < m {

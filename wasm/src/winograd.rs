@@ -485,27 +485,34 @@ macro_rules! by_tile {
     };
 }
 
-/// U for `g` [3, 3, ci, co] and tile size `m` (2, 3 or 4): plane k of the (m+2)² holds
-/// (G g Gᵀ)[k] at `u[k·ci·co + i·si + o·so]`, so (si, so) = (co, 1) lays out U[k] as [ci, co]
-/// and (1, ci) as its transpose [co, ci].
+/// Columns per panel of a packed GEMM right-hand side (see [`winograd_filter_f32`]).
+pub const PANEL: usize = 8;
+
+/// U for `g` [3, 3, ci, co] and tile size `m` (2, 3 or 4), as the right-hand sides of the tile
+/// GEMMs: plane k of the (m+2)² is B = U[k] as [ci, co] (or its transpose [co, ci] when
+/// `transpose` ≠ 0), packed in panels of [`PANEL`] columns, each panel [rows, PANEL] contiguous and
+/// the last one padded with zeros. A register tile then reads its B rows from one pointer that
+/// steps by PANEL floats, with no per-row address arithmetic. A plane holds rows·⌈cols/8⌉·8 floats.
 ///
 /// # Safety
-/// `g` holds 9·ci·co floats and `u` (m+2)²·ci·co.
+/// `g` holds 9·ci·co floats and `u` (m+2)²·rows·⌈cols/8⌉·8.
 #[no_mangle]
-pub unsafe extern "C" fn winograd_filter_f32(
-    m: usize,
-    g: *const f32,
-    u: *mut f32,
-    ci: usize,
-    co: usize,
-    si: usize,
-    so: usize,
-) {
-    by_tile!(m, filter(g, u, ci, co, si, so))
+pub unsafe extern "C" fn winograd_filter_f32(m: usize, g: *const f32, u: *mut f32, ci: usize, co: usize, transpose: u32) {
+    by_tile!(m, filter(g, u, ci, co, transpose != 0))
 }
 
-unsafe fn filter<T: Tiling>(g: *const f32, u: *mut f32, ci: usize, co: usize, si: usize, so: usize) {
+/// Floats in one packed plane of `rows` × `cols`.
+fn packed_len(rows: usize, cols: usize) -> usize {
+    rows * ((cols + PANEL - 1) / PANEL) * PANEL
+}
+
+unsafe fn filter<T: Tiling>(g: *const f32, u: *mut f32, ci: usize, co: usize, transpose: bool) {
     let (n, plane) = (T::ALPHA, ci * co);
+    let (rows, cols) = if transpose { (co, ci) } else { (ci, co) };
+    let packed = packed_len(rows, cols);
+    if cols % PANEL != 0 {
+        core::ptr::write_bytes(u, 0, n * n * packed);
+    }
     for i in 0..ci {
         for o in 0..co {
             let at_k = |k: usize| *g.add(k * plane + i * co + o);
@@ -516,9 +523,11 @@ unsafe fn filter<T: Tiling>(g: *const f32, u: *mut f32, ci: usize, co: usize, si
                     t[r][kx] = col[r];
                 }
             }
-            for (r, row) in t.iter().enumerate().take(n) {
-                for (q, v) in T::g(*row).iter().enumerate().take(n) {
-                    *u.add((n * r + q) * plane + i * si + o * so) = *v;
+            let (row, col) = if transpose { (o, i) } else { (i, o) };
+            let at = (col / PANEL) * rows * PANEL + row * PANEL + col % PANEL;
+            for (r, tr) in t.iter().enumerate().take(n) {
+                for (q, v) in T::g(*tr).iter().enumerate().take(n) {
+                    *u.add((n * r + q) * packed + at) = *v;
                 }
             }
         }
@@ -526,7 +535,7 @@ unsafe fn filter<T: Tiling>(g: *const f32, u: *mut f32, ci: usize, co: usize, si
 }
 
 /// Forward with tile size `m`: `y` [b, oh, ow, co] = conv(`xp` [b, hp, wp, ci], U) + `bias`
-/// (null for none), then relu if `relu` ≠ 0. `u` is U as [(m+2)², ci, co].
+/// (null for none), then relu if `relu` ≠ 0. `u` is U packed as [`winograd_filter_f32`] writes it.
 ///
 /// # Safety
 /// Buffers of the sizes the shapes imply; `hp ≥ m·⌈oh/m⌉ + 2`, `wp ≥ m·⌈ow/m⌉ + 2`; `scratch`
@@ -585,7 +594,7 @@ unsafe fn conv2d<T: Tiling>(
             per_lane!(ci, c, input_tile::<T, _>(src, wp * ci, ci, v.add(tl * ci), nt * ci, c));
         }
         for k in 0..planes {
-            tile_gemm_nn(v.add(k * nt * ci), u.add(k * ci * co), mm.add(k * nt * co), nt, ci, co);
+            tile_gemm_nn(v.add(k * nt * ci), u.add(k * packed_len(ci, co)), mm.add(k * nt * co), nt, ci, co);
         }
         for tl in 0..nt {
             let (bi, ty, tx) = tile_at(t0 + tl, th, tw);
@@ -602,7 +611,8 @@ unsafe fn conv2d<T: Tiling>(
 }
 
 /// ∂x with tile size `m`, padded: `dxp` [b, hp, wp, ci] (overwritten) from `dy` [b, oh, ow, co]
-/// and `ut`, U as [(m+2)², co, ci]. The caller crops its padding.
+/// and `ut`, Uᵀ packed as [`winograd_filter_f32`] writes it (`transpose` ≠ 0). The caller crops its
+/// padding.
 ///
 /// # Safety
 /// As `winograd_conv2d_f32`.
@@ -662,7 +672,7 @@ unsafe fn backprop_input<T: Tiling>(
             );
         }
         for k in 0..planes {
-            tile_gemm_nn(dm.add(k * nt * co), ut.add(k * co * ci), dv.add(k * nt * ci), nt, co, ci);
+            tile_gemm_nn(dm.add(k * nt * co), ut.add(k * packed_len(co, ci)), dv.add(k * nt * ci), nt, co, ci);
         }
         for tl in 0..nt {
             let (bi, ty, tx) = tile_at(t0 + tl, th, tw);
@@ -800,73 +810,53 @@ unsafe fn tile_gemm_tn(a: *const f32, b: *const f32, c: *mut f32, t: usize, m: u
     }
 }
 
-/// C [m, n] = A [m, k] · B [k, n], all row-major and dense. Column panels run outermost so that
-/// a panel of B (k × 12 floats) stays in L1 while every row block of A streams past it.
+/// C [m, n] = A [m, k] · B [k, n], A and C row-major, B packed in panels of [`PANEL`] columns (as
+/// [`winograd_filter_f32`] writes it). Panels run outermost so that one (k × 8 floats) stays in L1
+/// while every row block of A streams past it.
 unsafe fn gemm_nn(a: *const f32, b: *const f32, c: *mut f32, m: usize, k: usize, n: usize) {
     let mut c0 = 0;
     while c0 < n {
-        let cols = match n - c0 {
-            w if w >= 12 => 12,
-            w if w >= 8 => 8,
-            w if w >= 4 => 4,
-            _ => 1,
-        };
+        let (cols, bp) = ((n - c0).min(PANEL), b.add(c0 * k));
         let mut r0 = 0;
         while r0 < m {
             let rows = (m - r0).min(4);
-            let (ar, bc, cc) = (a.add(r0 * k), b.add(c0), c.add(r0 * n + c0));
+            let (ar, cc) = (a.add(r0 * k), c.add(r0 * n + c0));
             match rows {
-                4 => nn_block::<4>(ar, bc, cc, k, n, cols),
-                3 => nn_block::<3>(ar, bc, cc, k, n, cols),
-                2 => nn_block::<2>(ar, bc, cc, k, n, cols),
-                _ => nn_block::<1>(ar, bc, cc, k, n, cols),
+                4 => nn_tile::<4>(ar, k, bp, cc, n, cols),
+                3 => nn_tile::<3>(ar, k, bp, cc, n, cols),
+                2 => nn_tile::<2>(ar, k, bp, cc, n, cols),
+                _ => nn_tile::<1>(ar, k, bp, cc, n, cols),
             }
             r0 += rows;
         }
-        c0 += cols;
+        c0 += PANEL;
     }
 }
 
-/// One R × `cols` block of C = A·B.
+/// An R × 8 register tile of C = A·B over one panel `bp` of B, storing its first `cols` columns.
 #[inline(always)]
-unsafe fn nn_block<const R: usize>(a: *const f32, b: *const f32, c: *mut f32, k: usize, n: usize, cols: usize) {
-    match cols {
-        12 => nn_tile::<R, 3>(a, b, c, k, n),
-        8 => nn_tile::<R, 2>(a, b, c, k, n),
-        4 => nn_tile::<R, 1>(a, b, c, k, n),
-        _ => {
-            for r in 0..R {
-                let mut acc = 0f32;
-                for kk in 0..k {
-                    acc += *a.add(r * k + kk) * *b.add(kk * n);
-                }
-                *c.add(r * n) = acc;
-            }
-        }
-    }
-}
-
-/// An R × 4·V register tile of C = A·B: per step of k, V vectors of B times R broadcasts of A.
-#[inline(always)]
-unsafe fn nn_tile<const R: usize, const V: usize>(a: *const f32, b: *const f32, c: *mut f32, k: usize, n: usize) {
-    let mut acc = [[f32x4_splat(0.0); V]; R];
-    let mut bp = b;
+unsafe fn nn_tile<const R: usize>(a: *const f32, k: usize, bp: *const f32, c: *mut f32, n: usize, cols: usize) {
+    let mut acc = [[f32x4_splat(0.0); 2]; R];
+    let mut bp = bp;
     for kk in 0..k {
-        let mut bv = [f32x4_splat(0.0); V];
-        for (v, x) in bv.iter_mut().enumerate() {
-            *x = v128_load(bp.add(4 * v) as *const v128);
-        }
-        for r in 0..R {
+        let (b0, b1) = (v128_load(bp as *const v128), v128_load(bp.add(4) as *const v128));
+        for (r, row) in acc.iter_mut().enumerate() {
             let s = v128_load32_splat(a.add(r * k + kk) as *const u32);
-            for v in 0..V {
-                acc[r][v] = f32x4_add(acc[r][v], f32x4_mul(s, bv[v]));
-            }
+            row[0] = f32x4_add(row[0], f32x4_mul(s, b0));
+            row[1] = f32x4_add(row[1], f32x4_mul(s, b1));
         }
-        bp = bp.add(n);
+        bp = bp.add(PANEL);
     }
-    for r in 0..R {
-        for v in 0..V {
-            v128_store(c.add(r * n + 4 * v) as *mut v128, acc[r][v]);
+    for (r, row) in acc.iter().enumerate() {
+        let q = c.add(r * n);
+        if cols == PANEL {
+            v128_store(q as *mut v128, row[0]);
+            v128_store(q.add(4) as *mut v128, row[1]);
+        } else {
+            let mut lanes = [0f32; PANEL];
+            v128_store(lanes.as_mut_ptr() as *mut v128, row[0]);
+            v128_store(lanes.as_mut_ptr().add(4) as *mut v128, row[1]);
+            core::ptr::copy_nonoverlapping(lanes.as_ptr(), q, cols);
         }
     }
 }
@@ -931,8 +921,12 @@ unsafe fn tn_tile<const R: usize, const V: usize>(
         for (v, x) in bv.iter_mut().enumerate() {
             *x = v128_load(bp.add(4 * v) as *const v128);
         }
+        // A whole row block is four adjacent floats: one load and lane broadcasts (a shuffle port
+        // the multiplies and adds do not use) instead of four broadcast loads. Fewer rows keep the
+        // broadcast loads, which read nothing past the block.
+        let av = if R == 4 { v128_load(ap as *const v128) } else { f32x4_splat(0.0) };
         for r in 0..R {
-            let s = v128_load32_splat(ap.add(r) as *const u32);
+            let s = if R == 4 { lane(av, r) } else { v128_load32_splat(ap.add(r) as *const u32) };
             for v in 0..V {
                 acc[r][v] = f32x4_add(acc[r][v], f32x4_mul(s, bv[v]));
             }
@@ -945,5 +939,16 @@ unsafe fn tn_tile<const R: usize, const V: usize>(
             let p = c.add(r * n + 4 * v) as *mut v128;
             v128_store(p, f32x4_add(v128_load(p), acc[r][v]));
         }
+    }
+}
+
+/// Lane `l` of `x` in all four lanes (`l` a constant once the tiles are unrolled).
+#[inline(always)]
+fn lane(x: v128, l: usize) -> v128 {
+    match l {
+        0 => i32x4_shuffle::<0, 0, 0, 0>(x, x),
+        1 => i32x4_shuffle::<1, 1, 1, 1>(x, x),
+        2 => i32x4_shuffle::<2, 2, 2, 2>(x, x),
+        _ => i32x4_shuffle::<3, 3, 3, 3>(x, x),
     }
 }

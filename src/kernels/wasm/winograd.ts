@@ -105,6 +105,14 @@ interface Tiling {
   wp: number;
 }
 
+/** Columns per panel of U as `winograd_filter_f32` packs it (`PANEL` in `wasm/src/winograd.rs`). */
+const PANEL = 8;
+
+/** Floats in one plane of U packed as `rows` × `cols` (the last panel padded to 8 columns). */
+function packedPlane(rows: number, cols: number): number {
+  return rows * Math.ceil(cols / PANEL) * PANEL;
+}
+
 /** The {@linkcode Tiling} of `info`. */
 function tiling(info: tf.backend_util.Conv2DInfo): Tiling {
   const m = winogradTile(info);
@@ -168,7 +176,7 @@ export function winogradConv2D(
   const [xPtr, gPtr, uPtr, biasPtr, yPtr, scratchPtr] = arena([
     xLen * 4,
     9 * ci * co * 4,
-    planes * ci * co * 4,
+    planes * packedPlane(ci, co) * 4,
     co * 4,
     yLen * 4,
     planes * chunk * (ci + co) * 4,
@@ -177,7 +185,7 @@ export function winogradConv2D(
   f32(gPtr, 9 * ci * co).set(backend.typedArrayFromHeap(filter) as Float32Array);
   if (bias) f32(biasPtr, co).set(backend.typedArrayFromHeap(bias) as Float32Array);
   const k = winogradKernels();
-  k.winograd_filter_f32(m, gPtr, uPtr, ci, co, co, 1);
+  k.winograd_filter_f32(m, gPtr, uPtr, ci, co, 0);
   k.winograd_conv2d_f32(
     m,
     xPtr,
@@ -216,15 +224,15 @@ export function winogradBackpropInput(
   const [dyPtr, gPtr, utPtr, dxPtr, scratchPtr] = arena([
     dyLen * 4,
     9 * ci * co * 4,
-    planes * ci * co * 4,
+    planes * packedPlane(co, ci) * 4,
     dxLen * 4,
     planes * chunk * (ci + co) * 4,
   ]);
   f32(dyPtr, dyLen).set(backend.typedArrayFromHeap(dy) as Float32Array);
   f32(gPtr, 9 * ci * co).set(backend.typedArrayFromHeap(filter) as Float32Array);
   const k = winogradKernels();
-  // ∂V = ∂M·Uᵀ streams rows of Uᵀ, so U is laid out [16, co, ci].
-  k.winograd_filter_f32(m, gPtr, utPtr, ci, co, 1, ci);
+  // ∂V = ∂M·Uᵀ streams rows of Uᵀ, so U is packed transposed, as [co, ci] planes.
+  k.winograd_filter_f32(m, gPtr, utPtr, ci, co, 1);
   k.winograd_backprop_input_f32(m, dyPtr, utPtr, dxPtr, scratchPtr, b, hp, wp, ci, oh, ow, co, chunk);
   const out = backend.makeOutput([b, h, w, ci], "float32");
   const dst = backend.typedArrayFromHeap(out) as Float32Array;
