@@ -2,12 +2,13 @@
  * A training step with and without one of the library's wasm fast paths, alternated in one
  * process so both see the same machine load: the median step time of each.
  *
- *   deno run -A bench/step_ab.ts --switch winograd|narrow|gemm|direct|fused-update|fma
+ *   deno run -A bench/step_ab.ts --switch winograd|narrow|gemm|gemm-ta|direct|fused-update|fma
  *     [--model spn] [--ds 3] [--batch 100] [--rounds 5]
  *
  * - `winograd`: Winograd convolutions (`src/kernels/wasm/winograd.ts`) against the direct kernels.
  * - `narrow`: the one-input-channel convolutions (`src/kernels/wasm/conv_narrow.ts`).
  * - `gemm`: `BatchMatMul`'s own GEMM for fresh weights (`src/kernels/wasm/batch_mat_mul.ts`).
+ * - `gemm-ta`: its route for a dense layer's ∂W (`aᵀ·b`, reduction ≥ 100) through our GEMM.
  * - `direct`: every kernel that works on tfjs's heap (`src/kernels/wasm/direct.ts`) against its
  *   copying fallback.
  * - `fused-update`: the fused clip + RMSprop update (`src/train/fused_update.ts`).
@@ -31,6 +32,7 @@ const SWITCHES: Record<string, (on: boolean) => void> = {
   winograd: (on) => winogradSettings.enabled = on,
   narrow: (on) => narrowConvSettings.enabled = on,
   gemm: (on) => ownGemm.enabled = on,
+  "gemm-ta": (on) => ownGemm.transposedAMinK = on ? 100 : Infinity,
   direct: (on) => setDirectKernelsEnabled(on),
   "fused-update": (on) => fusedUpdate.enabled = on,
   fma: (on) => setFmaEnabled(on),

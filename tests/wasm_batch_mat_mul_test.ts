@@ -11,6 +11,7 @@ import { prng } from "./_random.ts";
 import { on, values } from "./_on_backend.ts";
 import { OWN_GEMM_ROW_BUDGET, ownGemm } from "../src/kernels/wasm/batch_mat_mul.ts";
 import { directKernels, setDirectKernelsEnabled } from "../src/kernels/wasm/direct.ts";
+import { setFmaEnabled } from "../src/kernels/wasm/fma.ts";
 
 Deno.test("BatchMatMul on wasm is the transpose-free override", async () => {
   await selectBackend("wasm");
@@ -62,6 +63,37 @@ Deno.test("BatchMatMul on wasm: a·bᵀ with a small a (computed as (b·aᵀ)ᵀ
       );
     }
   }
+});
+
+Deno.test("BatchMatMul on wasm: aᵀ·b with a long reduction (∂W) goes through our GEMM and matches cpu", async () => {
+  const rand = prng(9);
+  // Reductions at and past the route's threshold; 300 crosses a k block (256), 261 output rows
+  // cross a row block (128) and end in a partial 4-row tile, 21 columns a partial panel.
+  for (
+    const [k, m, n, fma] of [
+      [ownGemm.transposedAMinK, 9, 16, true],
+      [300, 261, 21, true],
+      [300, 261, 21, false], // the SIMD128 kernel (wasm/direct) has the same blocks
+      [ownGemm.transposedAMinK - 1, 5, 8, true],
+    ] as const
+  ) {
+    setFmaEnabled(fma);
+    const av = values(rand, k * m), bv = values(rand, k * n);
+    const run = () => tf.matMul(tf.tensor(av, [k, m]), tf.tensor(bv, [k, n]), true, false);
+    const calls = ownGemm.calls;
+    const got = await on("wasm", run);
+    const routed = ownGemm.calls > calls;
+    const want = await on("cpu", run);
+    assert.equal(routed, k >= ownGemm.transposedAMinK, `[${k},${m}]ᵀ·[${k},${n}] took our GEMM: ${routed}`);
+    assert.deepEqual(got.shape, [m, n]);
+    for (let i = 0; i < want.data.length; i++) {
+      assert.ok(
+        Math.abs(got.data[i] - want.data[i]) <= 1e-4 * Math.max(1, Math.abs(want.data[i])),
+        `[${k},${m}]ᵀ·[${k},${n}] fma ${fma} ${i}: ${got.data[i]} vs ${want.data[i]}`,
+      );
+    }
+  }
+  setFmaEnabled(true);
 });
 
 Deno.test("the gradient of a dense layer on wasm (transposed products) equals cpu's, without leaks", async () => {

@@ -18,6 +18,10 @@ use core::arch::wasm32::*;
 /// Rows of b per pass: a [KC, 8] panel is 8 KB (1024 measured no faster).
 const KC: usize = 256;
 
+/// Rows of A per block: an [MC, KC] block (128 KB) stays in L2 while every panel of b passes it;
+/// without the row blocks a tall A ([14112, 300], a dense layer's ∂W) streamed from L3 once per panel.
+const MC: usize = 128;
+
 macro_rules! madd {
     ($acc:ident, $x:expr, $y:expr) => {
         $acc = f32x4_add($acc, f32x4_mul($x, $y))
@@ -180,24 +184,29 @@ pub unsafe extern "C" fn gemm_f32(
         } else {
             SPLAT
         };
-        let mut j = 0;
-        while j < n8 {
-            let bp = b.add(k0 * n + j);
-            let mut i = 0;
-            while i + 4 <= m {
-                let (ap, cp) = (a.add(i * a_row + k0 * a_step), out.add(i * n + j));
-                match mode {
-                    ROWS => tile_4x8::<ROWS>(ap, a_row, a_step, bp, n, cp, kc, add),
-                    STEPS => tile_4x8::<STEPS>(ap, a_row, a_step, bp, n, cp, kc, add),
-                    _ => tile_4x8::<SPLAT>(ap, a_row, a_step, bp, n, cp, kc, add),
+        let mut i0 = 0;
+        while i0 < m {
+            let i1 = m.min(i0 + MC);
+            let mut j = 0;
+            while j < n8 {
+                let bp = b.add(k0 * n + j);
+                let mut i = i0;
+                while i + 4 <= i1 {
+                    let (ap, cp) = (a.add(i * a_row + k0 * a_step), out.add(i * n + j));
+                    match mode {
+                        ROWS => tile_4x8::<ROWS>(ap, a_row, a_step, bp, n, cp, kc, add),
+                        STEPS => tile_4x8::<STEPS>(ap, a_row, a_step, bp, n, cp, kc, add),
+                        _ => tile_4x8::<SPLAT>(ap, a_row, a_step, bp, n, cp, kc, add),
+                    }
+                    i += 4;
                 }
-                i += 4;
+                while i < i1 {
+                    tile_1x8(a.add(i * a_row + k0 * a_step), a_step, bp, n, out.add(i * n + j), kc, add);
+                    i += 1;
+                }
+                j += 8;
             }
-            while i < m {
-                tile_1x8(a.add(i * a_row + k0 * a_step), a_step, bp, n, out.add(i * n + j), kc, add);
-                i += 1;
-            }
-            j += 8;
+            i0 = i1;
         }
         for i in 0..m {
             let ar = a.add(i * a_row + k0 * a_step);

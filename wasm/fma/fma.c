@@ -34,7 +34,9 @@
 // ---------------------------------------------------------------------------------------------
 // BatchMatMul's GEMM (../direct/gemm.rs): out [m, n] = A · b, A[i, l] at a[i·a_row + l·a_step].
 
-enum { GEMM_KC = 256 };
+// A [GEMM_MC, GEMM_KC] block of A (128 KB) stays in L2 while every 8-column panel of b passes it;
+// without the row blocks a tall A ([14112, 300], a dense layer's ∂W) streamed from L3 once per panel.
+enum { GEMM_KC = 256, GEMM_MC = 128 };
 
 // How a 4-row tile reads A. Broadcast loads (GEMM_SPLAT) cost one load each; where four values a
 // tile needs are adjacent, one vector load and lane broadcasts (a shuffle port the multiply-adds do
@@ -119,19 +121,22 @@ void EXPORT(gemm_f32)(const float *a, const float *b, float *out, size_t m, size
     size_t kc = k - k0 < GEMM_KC ? k - k0 : GEMM_KC;
     int add = k0 > 0;
     int mode = a_row == 1 ? GEMM_ROWS : a_step == 1 ? GEMM_STEPS : GEMM_SPLAT;
-    for (size_t j = 0; j < n8; j += 8) {
-      const float *bp = b + k0 * n + j;
-      size_t i = 0;
-      for (; i + 4 <= m; i += 4) {
-        const float *ap = a + i * a_row + k0 * a_step;
-        float *cp = out + i * n + j;
-        switch (mode) {
-        case GEMM_ROWS: gemm_tile_4x8(GEMM_ROWS, ap, a_row, a_step, bp, n, cp, kc, add); break;
-        case GEMM_STEPS: gemm_tile_4x8(GEMM_STEPS, ap, a_row, a_step, bp, n, cp, kc, add); break;
-        default: gemm_tile_4x8(GEMM_SPLAT, ap, a_row, a_step, bp, n, cp, kc, add); break;
+    for (size_t i0 = 0; i0 < m; i0 += GEMM_MC) {
+      size_t i1 = m - i0 < GEMM_MC ? m : i0 + GEMM_MC;
+      for (size_t j = 0; j < n8; j += 8) {
+        const float *bp = b + k0 * n + j;
+        size_t i = i0;
+        for (; i + 4 <= i1; i += 4) {
+          const float *ap = a + i * a_row + k0 * a_step;
+          float *cp = out + i * n + j;
+          switch (mode) {
+          case GEMM_ROWS: gemm_tile_4x8(GEMM_ROWS, ap, a_row, a_step, bp, n, cp, kc, add); break;
+          case GEMM_STEPS: gemm_tile_4x8(GEMM_STEPS, ap, a_row, a_step, bp, n, cp, kc, add); break;
+          default: gemm_tile_4x8(GEMM_SPLAT, ap, a_row, a_step, bp, n, cp, kc, add); break;
+          }
         }
+        for (; i < i1; i++) gemm_tile_1x8(a + i * a_row + k0 * a_step, a_step, bp, n, out + i * n + j, kc, add);
       }
-      for (; i < m; i++) gemm_tile_1x8(a + i * a_row + k0 * a_step, a_step, bp, n, out + i * n + j, kc, add);
     }
     for (size_t i = 0; i < m; i++) {
       const float *ar = a + i * a_row + k0 * a_step;

@@ -6,7 +6,7 @@
  * with tfjs's own `Transpose` kernel (a memory pass) and the product goes through the XNNPACK
  * path. Numerically the same sums; only the order of float additions may differ.
  *
- * Two more routes go to our own unpacked GEMM (`wasm/direct/gemm.rs`, on tfjs's heap):
+ * Three more routes go to our own unpacked GEMM (`wasm/direct/gemm.rs`, on tfjs's heap):
  * - unbatched `a·b` while b has had few rows multiplied with it (see
  *   {@linkcode OWN_GEMM_ROW_BUDGET}). XNNPACK packs b (the weights) on the first call with a b
  *   tensor (its operator cache is keyed by b's tensor id), which after every optimizer step is a
@@ -16,9 +16,11 @@
  *   which packs it once and then keeps it.
  * - products with a batch of more than one, for which tfjs has only its scalar loop (b of a
  *   `transposeB` product materialised transposed first; `transposeA` is a stride of the kernel).
- * Unbatched `aᵀ·b` (∂W) stays on transpose + XNNPACK: faster than our kernel by up to ~17% on the
- * RNN-SPN's shapes, ~5% slower only on the CNN's [50, 42320]ᵀ · [50, 400]. Where tfjs runs threaded (no direct kernels) every product takes the
- * XNNPACK routes of the first paragraph.
+ * - unbatched `aᵀ·b` (∂W) with a reduction of at least `ownGemm.transposedAMinK` rows: a
+ *   transposed, then our GEMM (with fused multiply-adds it now beats XNNPACK there).
+ *
+ * Where tfjs runs threaded (no direct kernels) every product takes the XNNPACK routes of the first
+ * paragraph.
  *
  * Wraps the kernel tfjs registered (its `setupFunc` stays), so it must be registered in place of
  * it: see `WASM_OVERRIDES` in `src/kernels/register.ts`.
@@ -49,10 +51,18 @@ export function transposeLastTwo(x: tf.TensorInfo, backend: KernelArgs["backend"
 export const OWN_GEMM_ROW_BUDGET = 300;
 
 /**
- * Switch and counter of the own-GEMM routes, for tests and A/B benchmarks: `enabled = false` gives
- * the previous routing (XNNPACK, or tfjs's loop for batches); `calls` counts `gemm_f32` products.
+ * Switches and counter of the own-GEMM routes, for tests and A/B benchmarks: `enabled = false`
+ * gives the previous routing (XNNPACK, or tfjs's loop for batches); `calls` counts `gemm_f32`
+ * products.
+ *
+ * `transposedAMinK`: unbatched `aᵀ·b` (a dense layer's ∂W = xᵀ·dy) runs on our GEMM, after a
+ * transpose of a, when its reduction (a's rows, the batch) is at least this long; shorter ones
+ * stay on transpose + XNNPACK (`Infinity`: all of them). Whole training steps with and without
+ * the route, alternated in one run (`bench/step_ab.ts --switch gemm-ta`): RNN-SPN DS 1 (reduction
+ * 300) 2527 → 2163 ms and CNN-SPN DS 3 (100) 518 → 477 ms, but the CNN (50: [50, 42320]ᵀ·[50, 400])
+ * 1877 → 1975 ms, hence 100.
  */
-export const ownGemm = { enabled: true, calls: 0 };
+export const ownGemm = { enabled: true, transposedAMinK: 100, calls: 0 };
 
 /**
  * Rows multiplied so far with each b (by data id) of an unbatched `a·b` on our GEMM, or `Infinity`
@@ -76,6 +86,20 @@ export function fastBatchMatMulConfig(original: tf.KernelConfig): tf.KernelConfi
       if (!unbatched(a) || !unbatched(b)) {
         const out = batchedGemm(direct, a, b, transposeA, transposeB, backend);
         if (out) return out;
+      } else if (
+        transposeA && !transposeB && a.shape.length === b.shape.length && k >= ownGemm.transposedAMinK
+      ) {
+        // ∂W = xᵀ·dy: a materialised transposed (a memory pass), then our GEMM reads it row by row.
+        const at = transposeLastTwo(a, backend);
+        try {
+          return gemm(direct, at, b, false, backend, [
+            ...a.shape.slice(0, -2),
+            m,
+            b.shape[b.shape.length - 1],
+          ]);
+        } finally {
+          wasm.disposeData(at.dataId);
+        }
       } else if (!transposeA && !transposeB && a.shape.length === b.shape.length) {
         const rows = (rowsWithB.get(b.dataId) ?? 0) + m;
         rowsWithB.set(b.dataId, rows <= OWN_GEMM_ROW_BUDGET ? rows : Infinity);
