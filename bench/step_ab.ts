@@ -8,7 +8,7 @@
  * - `winograd`: Winograd convolutions (`src/kernels/wasm/winograd.ts`) against the direct kernels.
  * - `narrow`: the one-input-channel convolutions (`src/kernels/wasm/conv_narrow.ts`).
  * - `gemm`: `BatchMatMul`'s own GEMM for fresh weights (`src/kernels/wasm/batch_mat_mul.ts`).
- * - `gemm-ta`: its route for a dense layer's ∂W (`aᵀ·b`, reduction ≥ 100) through our GEMM.
+ * - `gemm-ta`: its route for a dense layer's ∂W (`aᵀ·b`, long reductions) through our GEMM.
  * - `direct`: every kernel that works on tfjs's heap (`src/kernels/wasm/direct.ts`) against its
  *   copying fallback.
  * - `fused-update`: the fused clip + RMSprop update (`src/train/fused_update.ts`).
@@ -28,11 +28,14 @@ import { setFmaEnabled } from "../src/kernels/wasm/fma.ts";
 import { makeRig, median, type ModelName, timeSteps } from "./train_step_timer.ts";
 
 /** Each switch turns its fast path on or off. */
+/** The library's threshold for the ∂W route, restored when `gemm-ta` is on. */
+const TRANSPOSED_A_MIN_K = ownGemm.transposedAMinK;
+
 const SWITCHES: Record<string, (on: boolean) => void> = {
   winograd: (on) => winogradSettings.enabled = on,
   narrow: (on) => narrowConvSettings.enabled = on,
   gemm: (on) => ownGemm.enabled = on,
-  "gemm-ta": (on) => ownGemm.transposedAMinK = on ? 100 : Infinity,
+  "gemm-ta": (on) => ownGemm.transposedAMinK = on ? TRANSPOSED_A_MIN_K : Infinity,
   direct: (on) => setDirectKernelsEnabled(on),
   "fused-update": (on) => fusedUpdate.enabled = on,
   fma: (on) => setFmaEnabled(on),
