@@ -282,6 +282,8 @@ for (const [bi, backend] of backends.entries()) {
         model,
         ds,
         backend,
+        // Which kernel path ran (relaxed-SIMD FMA or SIMD128), so an FMA A/B reads from the record.
+        fma: info.fma ?? null,
         batch,
         micro_batch: microBatch ?? batch,
         workers,
