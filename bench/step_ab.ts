@@ -27,10 +27,10 @@ import { fusedUpdate } from "../src/train/fused_update.ts";
 import { setFmaEnabled } from "../src/kernels/wasm/fma.ts";
 import { makeRig, median, type ModelName, timeSteps } from "./train_step_timer.ts";
 
-/** Each switch turns its fast path on or off. */
 /** The library's threshold for the ∂W route, restored when `gemm-ta` is on. */
 const TRANSPOSED_A_MIN_K = ownGemm.transposedAMinK;
 
+/** Each switch turns its fast path on or off. */
 const SWITCHES: Record<string, (on: boolean) => void> = {
   winograd: (on) => winogradSettings.enabled = on,
   narrow: (on) => narrowConvSettings.enabled = on,
