@@ -47,6 +47,7 @@ interface Epoch {
 // The grid's order (examples/reproduce.ts), so the table reads the same way as the paper's.
 const ORDER = [
   "rnn-spn-ds3",
+  "rnn-spn-ds3-long",
   "rnn-spn-ds3-paper",
   "spn-ds2",
   "spn-ds3",
