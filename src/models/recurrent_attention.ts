@@ -83,8 +83,9 @@ function build(c: Required<RecurrentAttentionConfig>): tf.LayersModel {
   // Localization: one feature vector per image, fed to the GRU at every step.
   let features = convStack(images, localizationStack(c.locFilters), "loc", seeds);
   features = tf.layers.flatten({ name: "loc_flatten" }).apply(features) as tf.SymbolicTensor;
-  // tfjs's GRU maths (sigmoid gates like Lasagne's and PyTorch's; Glorot recurrent init like the
-  // paper's recipe), with the input projection computed once for all steps: see RepeatedInputGRU.
+  // tfjs's GRU maths (sigmoid gates like Lasagne's and PyTorch's; Glorot-uniform weights, where the
+  // authors' code kept Lasagne's Normal(0.1) gates: docs/training.md), with the input projection
+  // computed once for all steps: see RepeatedInputGRU.
   const hidden = new RepeatedInputGRU({
     units: c.gruUnits,
     steps: c.steps,
