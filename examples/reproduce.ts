@@ -12,7 +12,6 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { readFile, rename, stat, writeFile } from "node:fs/promises";
 import {
   ClutteredMnist,
@@ -26,6 +25,7 @@ import {
   selectBackend,
   train,
 } from "../mod.ts";
+import { intFlag, numberFlag, parseCli, UsageError } from "./_cli.ts";
 
 // ── The recipes ─────────────────────────────────────────────────────────────────────────────────────
 // "paper": the authors' published code (rnn_spn.py / ffn_spn.py). "fast": what fits 2 cores — a higher
@@ -210,46 +210,59 @@ Advances the reproduction grid (${GRID.map((r) => r.row).join(", ")}).
   --help                 this text
 `;
 
-const { values: args } = parseArgs({
-  options: {
-    list: { type: "boolean" },
-    only: { type: "string" },
-    "budget-minutes": { type: "string" },
-    workers: { type: "string" },
-    results: { type: "string", default: "results" },
-    help: { type: "boolean", short: "h" },
-  },
-  strict: true,
-});
+// Every mistake is one line naming the flag, what was expected and what was seen (exit code 2), before
+// MNIST is loaded or anything is written: the conventions of examples/_cli.ts, as in train.ts.
+function usage(message: string): never {
+  console.error(`reproduce.ts: ${message}`);
+  Deno.exit(2);
+}
+
+function parseFlags() {
+  try {
+    const { values } = parseCli(Deno.args, {
+      list: { type: "boolean" },
+      only: { type: "string" },
+      "budget-minutes": { type: "string" },
+      workers: { type: "string" },
+      results: { type: "string", default: "results" },
+      help: { type: "boolean", short: "h" },
+    });
+    const text = (name: string) => values[name] as string | undefined;
+    const budget = text("budget-minutes"), workers = text("workers");
+    const only = text("only")?.split(",").map((s) => s.trim()).filter(Boolean);
+    for (const name of only ?? []) {
+      if (!GRID.some((r) => r.row === name)) {
+        throw new UsageError(
+          `--only: unknown row ${JSON.stringify(name)}; the rows are ${GRID.map((r) => r.row).join(", ")}`,
+        );
+      }
+    }
+    return {
+      help: values.help === true,
+      list: values.list === true,
+      only,
+      budgetSeconds: budget === undefined
+        ? Infinity
+        : 60 * numberFlag("budget-minutes", budget, { above: 0 }, false),
+      workers: workers === undefined
+        ? navigator.hardwareConcurrency || 1
+        : intFlag("workers", workers, { min: 1 }),
+      results: text("results")!,
+    };
+  } catch (err) {
+    if (err instanceof UsageError) usage(err.message);
+    throw err;
+  }
+}
+
+const args = parseFlags();
 if (args.help) {
   console.log(HELP);
   Deno.exit(0);
 }
-
-function fail(message: string): never {
-  console.error(`${message}\n\n${HELP}`);
-  Deno.exit(2);
-}
-
-function positive(flag: string, text: string | undefined, fallback: number, integer: boolean): number {
-  if (text === undefined) return fallback;
-  const v = Number(text);
-  if (!Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v))) {
-    fail(`--${flag} must be a positive ${integer ? "integer" : "number"}; got ${JSON.stringify(text)}`);
-  }
-  return v;
-}
-
-const budgetSeconds = 60 * positive("budget-minutes", args["budget-minutes"], Infinity, false);
-const workers = positive("workers", args.workers, navigator.hardwareConcurrency || 1, true);
-const only = args.only?.split(",").map((s) => s.trim()).filter(Boolean);
-for (const name of only ?? []) {
-  if (!GRID.some((r) => r.row === name)) {
-    fail(`--only: unknown row ${JSON.stringify(name)}; the rows are ${GRID.map((r) => r.row).join(", ")}`);
-  }
-}
+const { budgetSeconds, workers, only } = args;
 const rows = GRID.filter((r) => only === undefined || only.includes(r.row));
-const resultsDir = args.results!;
+const resultsDir = args.results;
 
 // ── A row's state on disk ───────────────────────────────────────────────────────────────────────────
 

@@ -1,0 +1,159 @@
+/**
+ * examples/reproduce.ts without training: bad flags are one line naming the flag (exit code 2,
+ * nothing written), `--list` reads each row's state from its directory, a finished row is skipped,
+ * a budget smaller than an epoch stops before any row starts, and a row with metrics but no
+ * checkpoint to resume from is refused rather than restarted over its history.
+ */
+import assert from "node:assert/strict";
+
+const root = new URL("..", import.meta.url).pathname;
+const mnistDir = Deno.env.get("MNIST_DIR") ?? `${root}../shared/mnist`;
+
+async function reproduce(args: string[], cwd: string, mnist = `${cwd}/no-mnist-here`) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${root}examples/reproduce.ts`, "--results", `${cwd}/results`, ...args],
+    cwd,
+    env: { MNIST_DIR: mnist, NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+  };
+}
+
+async function entries(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) names.push(e.name);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  return names.sort();
+}
+
+/** One epoch's metrics line, as train() writes it. */
+function epoch(n: number, testError: number, seconds: number): string {
+  const split = (e: number) => ({ loss: 0.1, digitError: e, sequenceError: 3 * e });
+  return JSON.stringify({
+    epoch: n,
+    learningRate: 5e-4,
+    trainLoss: 0.1,
+    train: split(testError),
+    valid: split(testError),
+    test: split(testError),
+    samplesPerSec: 1000,
+    seconds,
+  });
+}
+
+/** A row directory with `epochs` metrics lines and a summary with `status`. */
+async function fakeRow(results: string, row: string, errors: number[], seconds: number, status: string) {
+  const dir = `${results}/${row}`;
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeTextFile(
+    `${dir}/metrics.jsonl`,
+    errors.map((e, i) => epoch(i + 1, e, seconds)).join("\n") + "\n",
+  );
+  const best = errors.indexOf(Math.min(...errors));
+  await Deno.writeTextFile(
+    `${dir}/summary.json`,
+    JSON.stringify({ row, status, epochs: errors.length, bestEpoch: best + 1, testDigitError: errors[best] }),
+  );
+  return dir;
+}
+
+const BAD_FLAGS: [string[], RegExp][] = [
+  [
+    ["--only", "rnn-spn-ds9"],
+    /^reproduce\.ts: --only: unknown row "rnn-spn-ds9"; the rows are rnn-spn-ds3, /,
+  ],
+  [["--budget-minutes", "0"], /^reproduce\.ts: --budget-minutes must be a number > 0; got "0"$/],
+  [["--budget-minutes", "-5"], /^reproduce\.ts: --budget-minutes must be a number > 0; got "-5"$/],
+  [["--budget-minutes", "soon"], /^reproduce\.ts: --budget-minutes must be a number > 0; got "soon"$/],
+  [["--workers", "1.5"], /^reproduce\.ts: --workers must be an integer >= 1; got "1.5"$/],
+  [["--bogus"], /^reproduce\.ts: Unknown option '--bogus'/],
+  [["--only"], /^reproduce\.ts: Option '--only <value>' argument missing/],
+];
+
+for (const [args, expected] of BAD_FLAGS) {
+  Deno.test(`reproduce.ts ${args.join(" ")}: one line, exit code 2, nothing written`, async () => {
+    const cwd = await Deno.makeTempDir();
+    try {
+      const r = await reproduce(args, cwd);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+      assert.match(r.stderr.trim(), expected);
+      assert.deepEqual(await entries(cwd), []);
+    } finally {
+      await Deno.remove(cwd, { recursive: true });
+    }
+  });
+}
+
+Deno.test("reproduce.ts --list: each row's state, best error and time left come from its directory", async () => {
+  const cwd = await Deno.makeTempDir();
+  try {
+    const results = `${cwd}/results`;
+    await fakeRow(results, "rnn-spn-ds4", [0.05, 0.0315], 100, "epochs");
+    await fakeRow(results, "rnn-spn-ds2", [0.2, 0.1, 0.08], 120, "running");
+    const r = await reproduce(["--list"], cwd);
+    assert.equal(r.code, 0, r.stderr);
+    const line = (row: string) => r.stdout.split("\n").find((l) => l.startsWith(`${row} `)) ?? "";
+    assert.match(
+      line("rnn-spn-ds4"),
+      /done \(epochs\) after 2 epochs\s+best test 3\.15% \(epoch 2\)\s+left ≈ 0\.0 h$/,
+    );
+    // Time left: the epochs still to run at this row's own measured pace (120 s an epoch).
+    const m = /epoch 3\/(\d+)\s+best test 8\.00% \(epoch 3\)\s+left ≈ (\d+\.\d) h$/.exec(line("rnn-spn-ds2"));
+    assert.ok(m, line("rnn-spn-ds2"));
+    assert.equal(m[2], ((Number(m[1]) - 3) * 120 / 3600).toFixed(1));
+    assert.match(line("cnn"), /not started\s+left ≈ \d+\.\d h$/);
+    assert.match(r.stdout, /^total\s+left ≈ \d+\.\d h on this machine$/m);
+    // Listing writes nothing.
+    assert.deepEqual(await entries(results), ["rnn-spn-ds2", "rnn-spn-ds4"]);
+  } finally {
+    await Deno.remove(cwd, { recursive: true });
+  }
+});
+
+Deno.test("reproduce.ts: a finished row is skipped, and a budget under one epoch starts nothing", async () => {
+  const cwd = await Deno.makeTempDir();
+  try {
+    const results = `${cwd}/results`;
+    const dir = await fakeRow(results, "rnn-spn-ds4", [0.05, 0.0315], 100, "epochs");
+    const before = await Deno.readTextFile(`${dir}/summary.json`);
+    const r = await reproduce(
+      ["--only", "rnn-spn-ds4,rnn-spn-ds2", "--budget-minutes", "0.5"],
+      cwd,
+      mnistDir,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^rnn-spn-ds4: done \(epochs\), skipped$/m);
+    assert.match(r.stdout, /^rnn-spn-ds2: an epoch \(≈ \d+ s\) no longer fits the budget; stopping$/m);
+    assert.equal(await Deno.readTextFile(`${dir}/summary.json`), before);
+    assert.deepEqual(await entries(results), ["rnn-spn-ds4"]);
+  } finally {
+    await Deno.remove(cwd, { recursive: true });
+  }
+});
+
+Deno.test("reproduce.ts: a row with metrics but no checkpoints/ is refused, not restarted over them", async () => {
+  const cwd = await Deno.makeTempDir();
+  try {
+    const dir = await fakeRow(`${cwd}/results`, "rnn-spn-ds4", [0.2, 0.1], 100, "running");
+    const metrics = await Deno.readTextFile(`${dir}/metrics.jsonl`);
+    const r = await reproduce(["--only", "rnn-spn-ds4", "--budget-minutes", "600"], cwd, mnistDir);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(
+      r.stderr,
+      /rnn-spn-ds4: .*has metrics but no checkpoints\/ to resume from; remove the row to restart it/,
+    );
+    assert.equal(await Deno.readTextFile(`${dir}/metrics.jsonl`), metrics);
+    assert.deepEqual(await entries(dir), ["metrics.jsonl", "summary.json"]);
+  } finally {
+    await Deno.remove(cwd, { recursive: true });
+  }
+});
