@@ -5,9 +5,11 @@
  * checkpoint to resume from is refused rather than restarted over its history.
  */
 import assert from "node:assert/strict";
+import { resolve } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
-const mnistDir = Deno.env.get("MNIST_DIR") ?? `${root}../shared/mnist`;
+// Absolute: the script runs in a scratch directory, and MNIST_DIR is often relative (../shared/mnist).
+const mnistDir = resolve(Deno.env.get("MNIST_DIR") ?? `${root}../shared/mnist`);
 
 async function reproduce(args: string[], cwd: string, mnist = `${cwd}/no-mnist-here`) {
   const out = await new Deno.Command(Deno.execPath(), {
