@@ -88,12 +88,13 @@ export function choiceFlag<T extends string>(name: string, text: string, choices
 }
 
 /**
- * Runs `main`; a {@linkcode UsageError} is printed as one line `script: message` with exit code 2,
- * any other error as `script: message` with exit code 1 (the stack with `RNNSPN_DEBUG=1`).
+ * Runs `main` and returns what it returns; a {@linkcode UsageError} is printed as one line
+ * `script: message` with exit code 2, any other error as `script: message` with exit code 1 (the
+ * stack with `RNNSPN_DEBUG=1`).
  */
-export async function runCli(script: string, main: () => Promise<void>): Promise<void> {
+export async function runCli<T>(script: string, main: () => T | Promise<T>): Promise<T> {
   try {
-    await main();
+    return await main();
   } catch (err) {
     const e = err as Error;
     console.error(`${script}: ${e?.message ?? String(err)}`);

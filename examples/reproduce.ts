@@ -25,7 +25,7 @@ import {
   selectBackend,
   train,
 } from "../mod.ts";
-import { intFlag, numberFlag, parseCli, UsageError } from "./_cli.ts";
+import { intFlag, numberFlag, parseCli, runCli, UsageError } from "./_cli.ts";
 
 // ── The recipes ─────────────────────────────────────────────────────────────────────────────────────
 // "paper": the authors' published code (rnn_spn.py / ffn_spn.py). "fast": what fits 2 cores — a higher
@@ -211,51 +211,41 @@ Advances the reproduction grid (${GRID.map((r) => r.row).join(", ")}).
 `;
 
 // Every mistake is one line naming the flag, what was expected and what was seen (exit code 2), before
-// MNIST is loaded or anything is written: the conventions of examples/_cli.ts, as in train.ts.
-function usage(message: string): never {
-  console.error(`reproduce.ts: ${message}`);
-  Deno.exit(2);
-}
-
+// MNIST is loaded or anything is written: examples/_cli.ts's conventions, as in train.ts.
 function parseFlags() {
-  try {
-    const { values } = parseCli(Deno.args, {
-      list: { type: "boolean" },
-      only: { type: "string" },
-      "budget-minutes": { type: "string" },
-      workers: { type: "string" },
-      results: { type: "string", default: "results" },
-      help: { type: "boolean", short: "h" },
-    });
-    const text = (name: string) => values[name] as string | undefined;
-    const budget = text("budget-minutes"), workers = text("workers");
-    const only = text("only")?.split(",").map((s) => s.trim()).filter(Boolean);
-    for (const name of only ?? []) {
-      if (!GRID.some((r) => r.row === name)) {
-        throw new UsageError(
-          `--only: unknown row ${JSON.stringify(name)}; the rows are ${GRID.map((r) => r.row).join(", ")}`,
-        );
-      }
+  const { values } = parseCli(Deno.args, {
+    list: { type: "boolean" },
+    only: { type: "string" },
+    "budget-minutes": { type: "string" },
+    workers: { type: "string" },
+    results: { type: "string", default: "results" },
+    help: { type: "boolean", short: "h" },
+  });
+  const text = (name: string) => values[name] as string | undefined;
+  const budget = text("budget-minutes"), workers = text("workers");
+  const only = text("only")?.split(",").map((s) => s.trim()).filter(Boolean);
+  for (const name of only ?? []) {
+    if (!GRID.some((r) => r.row === name)) {
+      throw new UsageError(
+        `--only: unknown row ${JSON.stringify(name)}; the rows are ${GRID.map((r) => r.row).join(", ")}`,
+      );
     }
-    return {
-      help: values.help === true,
-      list: values.list === true,
-      only,
-      budgetSeconds: budget === undefined
-        ? Infinity
-        : 60 * numberFlag("budget-minutes", budget, { above: 0 }, false),
-      workers: workers === undefined
-        ? navigator.hardwareConcurrency || 1
-        : intFlag("workers", workers, { min: 1 }),
-      results: text("results")!,
-    };
-  } catch (err) {
-    if (err instanceof UsageError) usage(err.message);
-    throw err;
   }
+  return {
+    help: values.help === true,
+    list: values.list === true,
+    only,
+    budgetSeconds: budget === undefined
+      ? Infinity
+      : 60 * numberFlag("budget-minutes", budget, { above: 0 }, false),
+    workers: workers === undefined
+      ? navigator.hardwareConcurrency || 1
+      : intFlag("workers", workers, { min: 1 }),
+    results: text("results")!,
+  };
 }
 
-const args = parseFlags();
+const args = await runCli("reproduce.ts", parseFlags);
 if (args.help) {
   console.log(HELP);
   Deno.exit(0);

@@ -1,25 +1,13 @@
 /**
- * examples/train.ts and examples/evaluate.ts: every bad flag value is one line on stderr naming the
- * flag, what was expected and what was seen, exit code 2, before MNIST is loaded or anything is
- * written (MNIST_DIR points nowhere, and the working directory stays empty).
+ * examples/train.ts, examples/evaluate.ts and examples/reproduce.ts: every bad flag value is one line
+ * on stderr naming the flag, what was expected and what was seen, exit code 2, before MNIST is loaded
+ * or anything is written (MNIST_DIR points nowhere, and the working directory stays empty).
  */
 import assert from "node:assert/strict";
+import { runExample } from "./_example.ts";
 
-const root = new URL("..", import.meta.url).pathname;
-
-async function run(script: string, args: string[], cwd: string) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${root}examples/${script}`, ...args],
-    cwd,
-    env: { MNIST_DIR: `${cwd}/no-mnist-here`, NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
+function run(script: string, args: string[], cwd: string) {
+  return runExample(script, args, cwd, { MNIST_DIR: `${cwd}/no-mnist-here` });
 }
 
 async function listing(dir: string): Promise<string[]> {
@@ -115,6 +103,29 @@ const CASES: [string, string[], RegExp][] = [
     ["$D/truncated"],
     /^evaluate\.ts: .*\/truncated\/run\.json is not a readable run\.json \(truncated\?\)/,
   ],
+  [
+    "reproduce.ts",
+    ["--only", "rnn-spn-ds9"],
+    /^reproduce\.ts: --only: unknown row "rnn-spn-ds9"; the rows are rnn-spn-ds3, /,
+  ],
+  [
+    "reproduce.ts",
+    ["--budget-minutes", "0"],
+    /^reproduce\.ts: --budget-minutes must be a number > 0; got "0"$/,
+  ],
+  [
+    "reproduce.ts",
+    ["--budget-minutes", "-5"],
+    /^reproduce\.ts: --budget-minutes must be a number > 0; got "-5"$/,
+  ],
+  [
+    "reproduce.ts",
+    ["--budget-minutes", "soon"],
+    /^reproduce\.ts: --budget-minutes must be a number > 0; got "soon"$/,
+  ],
+  ["reproduce.ts", ["--workers", "1.5"], /^reproduce\.ts: --workers must be an integer >= 1; got "1\.5"$/],
+  ["reproduce.ts", ["--bogus"], /^reproduce\.ts: Unknown option '--bogus'/],
+  ["reproduce.ts", ["--only"], /^reproduce\.ts: Option '--only <value>' argument missing/],
 ];
 
 Deno.test("CLI: bad flag values are one line naming the flag, exit code 2, nothing loaded or written", async () => {

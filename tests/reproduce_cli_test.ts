@@ -1,38 +1,34 @@
 /**
- * examples/reproduce.ts without training: bad flags are one line naming the flag (exit code 2,
- * nothing written), `--list` reads each row's state from its directory, a finished row is skipped,
- * a budget smaller than an epoch stops before any row starts, and a row with metrics but no
- * checkpoint to resume from is refused rather than restarted over its history.
+ * examples/reproduce.ts without training (its bad flags are in cli_args_test.ts): `--list` reads each
+ * row's state from its directory, a finished row is skipped, a budget smaller than an epoch stops
+ * before any row starts, and a row with metrics but no checkpoint to resume from is refused rather
+ * than restarted over its history.
  */
 import assert from "node:assert/strict";
 import { resolve } from "node:path";
+import { runExample } from "./_example.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 // Absolute: the script runs in a scratch directory, and MNIST_DIR is often relative (../shared/mnist).
 const mnistDir = resolve(Deno.env.get("MNIST_DIR") ?? `${root}../shared/mnist`);
 
-async function reproduce(args: string[], cwd: string, mnist = `${cwd}/no-mnist-here`) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${root}examples/reproduce.ts`, "--results", `${cwd}/results`, ...args],
-    cwd,
-    env: { MNIST_DIR: mnist, NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
+function reproduce(args: string[], cwd: string, mnist = `${cwd}/no-mnist-here`) {
+  return runExample("reproduce.ts", ["--results", `${cwd}/results`, ...args], cwd, { MNIST_DIR: mnist });
+}
+
+/** Runs `fn` in a fresh scratch directory, removed afterwards whatever happens. */
+async function inScratch(fn: (cwd: string) => Promise<void>): Promise<void> {
+  const cwd = await Deno.makeTempDir();
+  try {
+    await fn(cwd);
+  } finally {
+    await Deno.remove(cwd, { recursive: true });
+  }
 }
 
 async function entries(dir: string): Promise<string[]> {
   const names: string[] = [];
-  try {
-    for await (const e of Deno.readDir(dir)) names.push(e.name);
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
-  }
+  for await (const e of Deno.readDir(dir)) names.push(e.name);
   return names.sort();
 }
 
@@ -51,7 +47,7 @@ function epoch(n: number, testError: number, seconds: number): string {
   });
 }
 
-/** A row directory with `epochs` metrics lines and a summary with `status`. */
+/** A row directory: one metrics line per test error in `errors`, and a summary with `status`. */
 async function fakeRow(results: string, row: string, errors: number[], seconds: number, status: string) {
   const dir = `${results}/${row}`;
   await Deno.mkdir(dir, { recursive: true });
@@ -67,37 +63,8 @@ async function fakeRow(results: string, row: string, errors: number[], seconds: 
   return dir;
 }
 
-const BAD_FLAGS: [string[], RegExp][] = [
-  [
-    ["--only", "rnn-spn-ds9"],
-    /^reproduce\.ts: --only: unknown row "rnn-spn-ds9"; the rows are rnn-spn-ds3, /,
-  ],
-  [["--budget-minutes", "0"], /^reproduce\.ts: --budget-minutes must be a number > 0; got "0"$/],
-  [["--budget-minutes", "-5"], /^reproduce\.ts: --budget-minutes must be a number > 0; got "-5"$/],
-  [["--budget-minutes", "soon"], /^reproduce\.ts: --budget-minutes must be a number > 0; got "soon"$/],
-  [["--workers", "1.5"], /^reproduce\.ts: --workers must be an integer >= 1; got "1.5"$/],
-  [["--bogus"], /^reproduce\.ts: Unknown option '--bogus'/],
-  [["--only"], /^reproduce\.ts: Option '--only <value>' argument missing/],
-];
-
-for (const [args, expected] of BAD_FLAGS) {
-  Deno.test(`reproduce.ts ${args.join(" ")}: one line, exit code 2, nothing written`, async () => {
-    const cwd = await Deno.makeTempDir();
-    try {
-      const r = await reproduce(args, cwd);
-      assert.equal(r.code, 2, r.stderr);
-      assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
-      assert.match(r.stderr.trim(), expected);
-      assert.deepEqual(await entries(cwd), []);
-    } finally {
-      await Deno.remove(cwd, { recursive: true });
-    }
-  });
-}
-
-Deno.test("reproduce.ts --list: each row's state, best error and time left come from its directory", async () => {
-  const cwd = await Deno.makeTempDir();
-  try {
+Deno.test("reproduce.ts --list: each row's state, best error and time left come from its directory", () =>
+  inScratch(async (cwd) => {
     const results = `${cwd}/results`;
     await fakeRow(results, "rnn-spn-ds4", [0.05, 0.0315], 100, "epochs");
     await fakeRow(results, "rnn-spn-ds2", [0.2, 0.1, 0.08], 120, "running");
@@ -116,14 +83,10 @@ Deno.test("reproduce.ts --list: each row's state, best error and time left come 
     assert.match(r.stdout, /^total\s+left ≈ \d+\.\d h on this machine$/m);
     // Listing writes nothing.
     assert.deepEqual(await entries(results), ["rnn-spn-ds2", "rnn-spn-ds4"]);
-  } finally {
-    await Deno.remove(cwd, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("reproduce.ts: a finished row is skipped, and a budget under one epoch starts nothing", async () => {
-  const cwd = await Deno.makeTempDir();
-  try {
+Deno.test("reproduce.ts: a finished row is skipped, and a budget under one epoch starts nothing", () =>
+  inScratch(async (cwd) => {
     const results = `${cwd}/results`;
     const dir = await fakeRow(results, "rnn-spn-ds4", [0.05, 0.0315], 100, "epochs");
     const before = await Deno.readTextFile(`${dir}/summary.json`);
@@ -137,14 +100,10 @@ Deno.test("reproduce.ts: a finished row is skipped, and a budget under one epoch
     assert.match(r.stdout, /^rnn-spn-ds2: an epoch \(≈ \d+ s\) no longer fits the budget; stopping$/m);
     assert.equal(await Deno.readTextFile(`${dir}/summary.json`), before);
     assert.deepEqual(await entries(results), ["rnn-spn-ds4"]);
-  } finally {
-    await Deno.remove(cwd, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("reproduce.ts: a row with metrics but no checkpoints/ is refused, not restarted over them", async () => {
-  const cwd = await Deno.makeTempDir();
-  try {
+Deno.test("reproduce.ts: a row with metrics but no checkpoints/ is refused, not restarted over them", () =>
+  inScratch(async (cwd) => {
     const dir = await fakeRow(`${cwd}/results`, "rnn-spn-ds4", [0.2, 0.1], 100, "running");
     const metrics = await Deno.readTextFile(`${dir}/metrics.jsonl`);
     const r = await reproduce(["--only", "rnn-spn-ds4", "--budget-minutes", "600"], cwd, mnistDir);
@@ -155,7 +114,4 @@ Deno.test("reproduce.ts: a row with metrics but no checkpoints/ is refused, not 
     );
     assert.equal(await Deno.readTextFile(`${dir}/metrics.jsonl`), metrics);
     assert.deepEqual(await entries(dir), ["metrics.jsonl", "summary.json"]);
-  } finally {
-    await Deno.remove(cwd, { recursive: true });
-  }
-});
+  }));
