@@ -13,6 +13,7 @@ import { parseArgs } from "node:util";
 import { tf } from "../src/tf.ts";
 import { selectBackend } from "../mod.ts";
 import { narrowConvSettings } from "../src/kernels/wasm/conv_narrow.ts";
+import { median, timeAlternating } from "./_timing.ts";
 
 const { values: opts } = parseArgs({ args: Deno.args, options: { reps: { type: "string", default: "9" } } });
 const reps = Number(opts.reps);
@@ -23,8 +24,6 @@ const SHAPES: { name: string; x: [number, number, number, number]; co: number }[
   { name: "RNN-SPN localisation", x: [100, 50, 50, 1], co: 20 },
   { name: "SPN classifier", x: [100, 33, 33, 1], co: 96 },
 ];
-
-const median = (a: number[]) => [...a].sort((p, q) => p - q)[a.length >> 1];
 
 for (const s of SHAPES) {
   const x = tf.randomNormal(s.x, 0, 1, "float32", 1) as tf.Tensor4D;
@@ -51,21 +50,16 @@ for (const s of SHAPES) {
       }) as tf.Tensor,
   };
   for (const [name, run] of Object.entries(kernels)) {
-    const times: Record<"old" | "new", number[]> = { old: [], new: [] };
-    for (let r = 0; r <= reps; r++) {
-      for (const which of ["new", "old"] as const) {
-        narrowConvSettings.enabled = which === "new";
-        try {
-          const t0 = performance.now();
-          const out = run(); // wasm kernels are synchronous: the result is ready
-          const dt = performance.now() - t0;
-          out.dispose();
-          if (r > 0) times[which].push(dt); // the first rep warms caches and XNNPACK's operators
-        } finally {
-          narrowConvSettings.enabled = true;
-        }
+    // A kernel's output is ready when it returns (wasm kernels are synchronous); only its disposal waits.
+    const timed = (enabled: boolean) => () => {
+      narrowConvSettings.enabled = enabled;
+      try {
+        run().dispose();
+      } finally {
+        narrowConvSettings.enabled = true;
       }
-    }
+    };
+    const times = timeAlternating({ new: timed(true), old: timed(false) }, reps);
     console.log(
       `${s.name} [${s.x}] → ${s.co}: ${name.padEnd(22)} old ${median(times.old).toFixed(1)} ms, new ${
         median(times.new).toFixed(1)

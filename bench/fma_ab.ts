@@ -14,6 +14,7 @@ import { tf } from "../src/tf.ts";
 import { selectBackend } from "../mod.ts";
 import { fmaStatus, setFmaEnabled } from "../src/kernels/wasm/fma.ts";
 import { winogradSettings } from "../src/kernels/wasm/winograd.ts";
+import { median, timeAlternating } from "./_timing.ts";
 
 const { values: args } = parseArgs({
   options: { reps: { type: "string", default: "9" }, only: { type: "string" } },
@@ -32,21 +33,14 @@ if (!fmaStatus().supported) throw new Error("this engine has no relaxed SIMD: no
 
 // Every timed function returns nothing from its tidy: tidy walks a returned container element by
 // element, which for a typed array of a million outputs costs seconds.
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-
 /** Median ms of `fn` with FMA off and on, alternating. */
 function ab(fn: () => void): [number, number] {
-  const t: [number[], number[]] = [[], []];
-  for (let r = -1; r < reps; r++) {
-    for (const on of r % 2 ? [true, false] : [false, true]) {
-      setFmaEnabled(on);
-      const start = performance.now();
-      fn();
-      if (r >= 0) t[+on].push(performance.now() - start);
-    }
-  }
+  const t = timeAlternating({
+    off: () => (setFmaEnabled(false), fn()),
+    on: () => (setFmaEnabled(true), fn()),
+  }, reps);
   setFmaEnabled(true);
-  return [median(t[0]), median(t[1])];
+  return [median(t.off), median(t.on)];
 }
 
 const rows: string[] = [];

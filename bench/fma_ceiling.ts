@@ -20,6 +20,7 @@
  */
 import { parseArgs } from "node:util";
 import { fmaKernels, fmaStatus } from "../src/kernels/wasm/fma.ts";
+import { median, timeAlternating } from "./_timing.ts";
 
 const { values: args } = parseArgs({
   options: { reps: { type: "string", default: "7" }, json: { type: "boolean", default: false } },
@@ -97,28 +98,13 @@ function peakModule(): Uint8Array<ArrayBuffer> {
   ]);
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1];
-}
-
-/** Median seconds of `run()` over `reps` alternations with its rivals; the first call warms up. */
-function timeAlternating(runs: Record<string, () => void>): Record<string, number> {
-  const times: Record<string, number[]> = {};
-  for (const [k, f] of Object.entries(runs)) {
-    f();
-    times[k] = [];
-  }
-  for (let r = 0; r < reps; r++) {
-    const keys = Object.keys(runs);
-    if (r % 2) keys.reverse();
-    for (const k of keys) {
-      const t0 = performance.now();
-      runs[k]();
-      times[k].push((performance.now() - t0) / 1000);
-    }
-  }
-  return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
+/** Median seconds of each run over `reps` alternations with its rivals. */
+function medianSeconds<K extends string>(runs: Record<K, () => void>): Record<K, number> {
+  const times = timeAlternating(runs, reps);
+  return Object.fromEntries(Object.entries<number[]>(times).map(([k, v]) => [k, median(v) / 1000])) as Record<
+    K,
+    number
+  >;
 }
 
 const bytes = peakModule();
@@ -131,7 +117,7 @@ const peak = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports as 
 >;
 const N = 20_000_000;
 const flopsPeak = N * CHAINS * 4 * 2;
-const peakTimes = timeAlternating({ muladd: () => peak.muladd(N), madd: () => peak.madd(N) });
+const peakTimes = medianSeconds({ muladd: () => peak.muladd(N), madd: () => peak.madd(N) });
 const gflops = (flops: number, s: number) => flops / s / 1e9;
 
 // The tile GEMM: C [12, 96] = A [12, 96] · B [96, 96], B packed in 8-column panels, as one chunk of
@@ -145,7 +131,7 @@ const f32 = new Float32Array(memory.buffer);
 const aOff = 0, cOff = 8192, bOff = 65536;
 for (let i = 0; i < (bOff + PLANES * K * NC * 4) / 4; i++) f32[i] = ((i * 2654435761) % 1000) / 1000 - 0.5;
 const inL1 = 2000, streamed = 100;
-const tileTimes = timeAlternating({
+const tileTimes = medianSeconds({
   l1: () => {
     for (let i = 0; i < inL1; i++) kernels.winograd_gemm_nn(aOff, bOff, cOff, M, K, NC);
   },

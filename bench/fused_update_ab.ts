@@ -16,7 +16,8 @@ import { selectBackend } from "../src/backend.ts";
 import { fusedUpdate } from "../src/train/fused_update.ts";
 import { applyClipped, trainableVariables } from "../src/train/step.ts";
 import { DataParallelStep } from "../src/train/data_parallel.ts";
-import { makeRig, median, type ModelName } from "./train_step_timer.ts";
+import { median } from "./_timing.ts";
+import { makeRig, type ModelName } from "./train_step_timer.ts";
 
 const { values: args } = parseArgs({
   options: {

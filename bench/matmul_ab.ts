@@ -13,7 +13,8 @@ import { tf } from "../src/tf.ts";
 import { registerKernels } from "../src/kernels/register.ts";
 import { selectBackend } from "../src/backend.ts";
 import { ownGemm } from "../src/kernels/wasm/batch_mat_mul.ts";
-import { makeRig, median, type ModelName } from "./train_step_timer.ts";
+import { median } from "./_timing.ts";
+import { makeRig, type ModelName } from "./train_step_timer.ts";
 
 const { values: args } = parseArgs({
   options: {

@@ -13,7 +13,8 @@ import { parseArgs } from "node:util";
 import { tf } from "../src/tf.ts";
 import { registerKernels } from "../src/kernels/register.ts";
 import { type BackendName, describeBackend, selectBackend } from "../src/backend.ts";
-import { makeRig, median, type ModelName, timeSteps } from "./train_step_timer.ts";
+import { median } from "./_timing.ts";
+import { makeRig, type ModelName, timeSteps } from "./train_step_timer.ts";
 
 const { values: args } = parseArgs({
   options: {

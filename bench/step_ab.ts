@@ -25,7 +25,8 @@ import { ownGemm } from "../src/kernels/wasm/batch_mat_mul.ts";
 import { setDirectKernelsEnabled } from "../src/kernels/wasm/direct.ts";
 import { fusedUpdate } from "../src/train/fused_update.ts";
 import { setFmaEnabled } from "../src/kernels/wasm/fma.ts";
-import { makeRig, median, type ModelName, timeSteps } from "./train_step_timer.ts";
+import { median } from "./_timing.ts";
+import { makeRig, type ModelName, timeSteps } from "./train_step_timer.ts";
 
 /** The library's threshold for the ∂W route, restored when `gemm-ta` is on. */
 const TRANSPOSED_A_MIN_K = ownGemm.transposedAMinK;

@@ -76,10 +76,3 @@ export async function timeSteps(rig: StepRig, steps: number): Promise<number[]> 
   }
   return times;
 }
-
-/** Median of a non-empty list. */
-export function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}

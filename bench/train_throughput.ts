@@ -16,7 +16,8 @@ import { registerKernels } from "../src/kernels/register.ts";
 import { type BackendName, describeBackend, selectBackend } from "../src/backend.ts";
 import { trainingFlops } from "./flops.ts";
 import { DataParallelStep } from "../src/train/data_parallel.ts";
-import { makeRig, median, MODEL_NAMES, type ModelName, timeSteps } from "./train_step_timer.ts";
+import { median } from "./_timing.ts";
+import { makeRig, MODEL_NAMES, type ModelName, timeSteps } from "./train_step_timer.ts";
 
 const HELP = `deno task bench:train [options]
 

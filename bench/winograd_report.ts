@@ -16,6 +16,7 @@ import { parseArgs } from "node:util";
 import { tf } from "../src/tf.ts";
 import { selectBackend } from "../mod.ts";
 import { winogradSettings, winogradTile } from "../src/kernels/wasm/winograd.ts";
+import { median, timeAlternating } from "./_timing.ts";
 
 type S4 = [number, number, number, number];
 
@@ -61,11 +62,6 @@ function run(op: Op, t: { x: tf.Tensor4D; w: tf.Tensor4D; b: tf.Tensor1D; dy: tf
   out.dispose();
 }
 
-function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -103,16 +99,10 @@ async function main(): Promise<void> {
     const gflop = 2 * b * oh * ow * 9 * ci * c.co / 1e9;
     const m = winogradTile(tf.backend_util.computeConv2DInfo(c.x, [3, 3, ci, c.co], 1, 1, "valid"));
     for (const op of OPS) {
-      const times: Record<"direct" | "winograd", number[]> = { direct: [], winograd: [] };
-      for (let i = -1; i < reps; i++) {
-        for (const path of ["direct", "winograd"] as const) {
-          winogradSettings.enabled = path === "winograd";
-          const start = performance.now();
-          run(op, t);
-          // The first round warms both up (XNNPACK operator creation, arena growth).
-          if (i >= 0) times[path].push(performance.now() - start);
-        }
-      }
+      const times = timeAlternating({
+        direct: () => (winogradSettings.enabled = false, run(op, t)),
+        winograd: () => (winogradSettings.enabled = true, run(op, t)),
+      }, reps);
       const [d, wi] = [median(times.direct), median(times.winograd)];
       console.log(
         `| ${c.name} [${c.x}]→${c.co} | ${op} | F${m} | ${d.toFixed(1)} | ${wi.toFixed(1)} | ${
