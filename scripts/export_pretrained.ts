@@ -1,29 +1,53 @@
 /**
- * Exports a reproduction row's best model as the pretrained model that `loadPretrained()` loads: float16
- * weights (half the bytes) in `src/models/pretrained/<row>/`, and beside it `<row>.json`, which says
- * where the weights came from and what they score on the first 1,000 test sequences before and after the
- * float16 rounding (what `tests/pretrained_test.ts` holds them to).
+ * Exports the pretrained model that `loadPretrained()` loads: the best epoch of the RNN-SPN DS 3
+ * reproduction row with the lowest validation per-digit error (test error never picks it), as float16
+ * weights (half the bytes) in `src/models/pretrained/rnn-spn-ds3/`, and beside them `rnn-spn-ds3.json`,
+ * which says which row and epoch they came from and what they score on the first 1,000 test sequences
+ * before and after the float16 rounding (what `tests/pretrained_test.ts` holds them to).
  *
- *   MNIST_DIR=../shared/mnist deno run -A scripts/export_pretrained.ts            # results/rnn-spn-ds3
+ *   MNIST_DIR=../shared/mnist deno run -A scripts/export_pretrained.ts [--row ROW]
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import { readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { ClutteredMnist, evaluate, loadMnist, loadModel, selectBackend } from "../mod.ts";
 import { toFloat16Artifacts } from "../src/models/float16.ts";
 import { saveArtifacts } from "../src/models/io.ts";
 import type { tf } from "../src/tf.ts";
 
 const { values: args } = parseArgs({
-  options: {
-    row: { type: "string", default: "rnn-spn-ds3" },
-    results: { type: "string", default: "results" },
-  },
+  options: { row: { type: "string" }, results: { type: "string", default: "results" } },
   strict: true,
 });
-const rowDir = `${args.results}/${args.row}`;
-const outDir = `src/models/pretrained/${args.row}`;
+
+/** The RNN-SPN DS 3 rows' summaries, best validation error first. */
+async function candidates(results: string): Promise<{ row: string; validDigitError: number }[]> {
+  const rows = [];
+  for (const entry of await readdir(results, { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue;
+    const text = await readFile(`${results}/${entry.name}/summary.json`, "utf8").catch(() => undefined);
+    if (text === undefined) continue;
+    const s = JSON.parse(text);
+    if (s.model === "rnn-spn" && s.downsample === 3) rows.push(s);
+  }
+  return rows.sort((a, b) => a.validDigitError - b.validDigitError);
+}
+
+const ranked = await candidates(args.results);
+const row = args.row ?? ranked[0]?.row;
+if (row === undefined) {
+  throw new Error(`--results: no RNN-SPN DS 3 row with a summary.json in ${args.results}`);
+}
+if (!ranked.some((s) => s.row === row)) {
+  throw new Error(
+    `--row: expected an RNN-SPN DS 3 row of ${args.results} (${
+      ranked.map((s) => s.row).join(", ")
+    }), got ${row}`,
+  );
+}
+const rowDir = `${args.results}/${row}`;
+const outDir = "src/models/pretrained/rnn-spn-ds3";
 const summary = JSON.parse(await readFile(`${rowDir}/summary.json`, "utf8"));
 const run = JSON.parse(await readFile(`${rowDir}/run.json`, "utf8"));
 
@@ -46,8 +70,9 @@ const before = await evaluate(model, data, "test", { limit: SIZE });
 const half = await loadModel(outDir);
 const after = await evaluate(half, data, "test", { limit: SIZE });
 const provenance = {
-  row: args.row,
+  row,
   bestEpoch: summary.bestEpoch,
+  validDigitError: summary.validDigitError,
   testDigitError: summary.testDigitError,
   testSequenceError: summary.testSequenceError,
   data: { seed: run.data.seed, sizes: run.data.sizes },
@@ -55,7 +80,7 @@ const provenance = {
 };
 await writeFile(`${outDir}.json`, JSON.stringify(provenance, null, 2) + "\n");
 console.log(
-  `${outDir}: epoch ${summary.bestEpoch}; first ${SIZE} test sequences: per-digit error ` +
+  `${outDir}: ${row}, epoch ${summary.bestEpoch}; first ${SIZE} test sequences: per-digit error ` +
     `${(100 * before.digitError).toFixed(2)} % (float32) → ${
       (100 * after.digitError).toFixed(2)
     } % (float16)`,

@@ -108,16 +108,33 @@ Deno.test("toFloat16Artifacts: weights that do not fill weightData are an error"
   assert.throws(() => toFloat16Artifacts({ ...artifacts, weightData: new ArrayBuffer(20) }), /4 bytes/);
 });
 
-// The shipped model: the best epoch of results/rnn-spn-ds3 (the export records which), scored again here.
+// The shipped model: the best epoch of the RNN-SPN DS 3 row with the lowest validation error (the export
+// records which), scored again here.
 const provenance = JSON.parse(await readFile(new URL("../rnn-spn-ds3.json", PRETRAINED_URL), "utf8"));
-const summary = JSON.parse(
-  await readFile(new URL("../results/rnn-spn-ds3/summary.json", import.meta.url), "utf8"),
-);
+const RESULTS = new URL("../results/", import.meta.url);
+interface Summary {
+  row: string;
+  model: string;
+  downsample: number;
+  bestEpoch: number;
+  validDigitError: number;
+  testDigitError: number;
+}
+const summaries: Summary[] = [];
+for await (const entry of Deno.readDir(RESULTS)) {
+  const file = new URL(`${entry.name}/summary.json`, RESULTS);
+  if (entry.isDirectory && await Deno.stat(file).then(() => true, () => false)) {
+    summaries.push(JSON.parse(await readFile(file, "utf8")));
+  }
+}
 
-Deno.test("loadPretrained: the shipped weights are the reproduction run's best epoch", () => {
-  assert.equal(provenance.row, "rnn-spn-ds3");
-  assert.equal(provenance.bestEpoch, summary.bestEpoch, "re-export with scripts/export_pretrained.ts");
-  assert.equal(provenance.testDigitError, summary.testDigitError);
+Deno.test("loadPretrained: the shipped weights are the best RNN-SPN DS 3 row's best epoch", () => {
+  const ds3 = summaries.filter((s) => s.model === "rnn-spn" && s.downsample === 3);
+  const best = ds3.reduce((a, b) => (b.validDigitError < a.validDigitError ? b : a));
+  const hint = "re-export with scripts/export_pretrained.ts";
+  assert.equal(provenance.row, best.row, `${best.row} now has the lowest validation error: ${hint}`);
+  assert.equal(provenance.bestEpoch, best.bestEpoch, hint);
+  assert.equal(provenance.testDigitError, best.testDigitError, hint);
 });
 
 Deno.test("loadPretrained: test error on the first 1,000 test sequences within 0.1 points of float32", async () => {

@@ -1,7 +1,7 @@
 /**
- * The pretrained RNN-SPN: the best DS 3 weights of this library's reproduction run
- * (`results/rnn-spn-ds3/`), stored as float16 beside this module and fetched relative to it, so the same
- * call works from a checkout, from the published package, in Node and in a browser.
+ * The pretrained RNN-SPN: the best epoch of this library's RNN-SPN DS 3 reproduction row with the lowest
+ * validation error (`results/`), stored as float16 beside this module and fetched relative to it, so the
+ * same call works from a checkout, from the published package, in Node and in a browser.
  *
  * @module
  */
@@ -41,7 +41,8 @@ export interface PretrainedOptions {
 
 /**
  * Loads the pretrained RNN-SPN (DS 3, 3 steps): a ready {@linkcode RecurrentAttention} on the active
- * backend. Its test error is in `results/rnn-spn-ds3/summary.json` and the README's results table.
+ * backend. Which row and epoch it is, and its test error, are in `pretrained/rnn-spn-ds3.json` beside this
+ * module and in the README's results table.
  *
  * @example
  * ```ts
