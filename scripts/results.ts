@@ -75,7 +75,8 @@ const NAMES: Record<string, string> = { "rnn-spn": "RNN-SPN", spn: "CNN-SPN", cn
 function recipeText(s: Summary): string {
   const r = s.recipe;
   if (r.name === "paper") return "paper: RMSprop 5e-4, ÷1.5 / 10 ep. after 30";
-  return `fast: RMSprop ${r.learningRate}, ${r.warmupEpochs}-ep. warm-up, cosine over ${r.epochs}` +
+  const warmup = r.warmupEpochs > 0 ? `${r.warmupEpochs}-ep. warm-up, ` : "";
+  return `fast: RMSprop ${r.learningRate.toExponential()}, ${warmup}cosine over ${r.epochs}` +
     (r.freshEpochs ? ", fresh data per epoch †" : "");
 }
 /** "Intel(R) Xeon(R) Processor @ 2.80GHz (2 cores)" → "Intel Xeon @ 2.80GHz": every row ran on 2 cores. */
