@@ -142,15 +142,18 @@ export const GRID: Row[] = [
     downsample: 2,
     recipe: fastRecipe("rnn-spn", 40),
     maxHours: 6,
-    minutesPerEpoch: 4,
+    minutesPerEpoch: 2.1, // its epoch 1 on the AMD host: 125 s with the evaluation (581 samples/s)
   },
   {
     row: "rnn-spn-ds1",
     model: "rnn-spn",
     downsample: 1,
+    // 20 epochs: its 7.1 M parameters make a resumable checkpoint ≈ 85 MB, too large to commit between
+    // sessions, so the row must end inside one (≈ 6.5 min an epoch on the AMD host: 173 samples/s in the
+    // README's throughput table, plus the evaluation).
     recipe: fastRecipe("rnn-spn", 20),
     maxHours: 8,
-    minutesPerEpoch: 12,
+    minutesPerEpoch: 6.5,
   },
   {
     row: "rnn-spn-ds3-paper",
