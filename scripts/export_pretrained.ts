@@ -10,45 +10,33 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { ClutteredMnist, evaluate, loadMnist, loadModel, selectBackend } from "../mod.ts";
 import { toFloat16Artifacts } from "../src/models/float16.ts";
 import { saveArtifacts } from "../src/models/io.ts";
 import type { tf } from "../src/tf.ts";
+import { pretrainedCandidates, readSummaries } from "./summaries.ts";
 
 const { values: args } = parseArgs({
   options: { row: { type: "string" }, results: { type: "string", default: "results" } },
   strict: true,
 });
 
-/** The RNN-SPN DS 3 rows' summaries, best validation error first. */
-async function candidates(results: string): Promise<{ row: string; validDigitError: number }[]> {
-  const rows = [];
-  for (const entry of await readdir(results, { withFileTypes: true })) {
-    if (!entry.isDirectory()) continue;
-    const text = await readFile(`${results}/${entry.name}/summary.json`, "utf8").catch(() => undefined);
-    if (text === undefined) continue;
-    const s = JSON.parse(text);
-    if (s.model === "rnn-spn" && s.downsample === 3) rows.push(s);
-  }
-  return rows.sort((a, b) => a.validDigitError - b.validDigitError);
-}
-
-const ranked = await candidates(args.results);
-const row = args.row ?? ranked[0]?.row;
-if (row === undefined) {
+const ranked = pretrainedCandidates((await readSummaries(args.results)).map((r) => r.summary));
+const summary = args.row === undefined ? ranked[0] : ranked.find((s) => s.row === args.row);
+if (ranked.length === 0) {
   throw new Error(`--results: no RNN-SPN DS 3 row with a summary.json in ${args.results}`);
 }
-if (!ranked.some((s) => s.row === row)) {
+if (summary === undefined) {
   throw new Error(
     `--row: expected an RNN-SPN DS 3 row of ${args.results} (${
       ranked.map((s) => s.row).join(", ")
-    }), got ${row}`,
+    }), got ${args.row}`,
   );
 }
+const row = summary.row;
 const rowDir = `${args.results}/${row}`;
 const outDir = "src/models/pretrained/rnn-spn-ds3";
-const summary = JSON.parse(await readFile(`${rowDir}/summary.json`, "utf8"));
 const run = JSON.parse(await readFile(`${rowDir}/run.json`, "utf8"));
 
 await selectBackend("wasm");

@@ -10,9 +10,10 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { type Curve, plotSvg } from "./plot.ts";
 import { markdownTable, replaceBlock } from "./readme_block.ts";
+import { readSummaries, type Summary } from "./summaries.ts";
 
 const { values: args } = parseArgs({
   options: { results: { type: "string", default: "results" }, check: { type: "boolean" } },
@@ -20,24 +21,6 @@ const { values: args } = parseArgs({
 });
 const dir = args.results!;
 
-interface Summary {
-  row: string;
-  model: string;
-  downsample: number | null;
-  recipe: { name: string; epochs: number; learningRate: number; warmupEpochs: number; freshEpochs: boolean };
-  status: string;
-  epochs: number;
-  bestEpoch: number;
-  testDigitError: number;
-  testSequenceError: number;
-  wallSeconds: number;
-  samplesPerSecond: number;
-  /** The host's CPU as the run saw it: hosts differ between sessions, so wall-clock needs it beside it. */
-  cpu: string;
-  paper: number | null;
-  /** Per threshold ("0.05", …): the epoch and wall-clock seconds of the first test error below it. */
-  firstReached: Record<string, { epoch: number; seconds: number } | null>;
-}
 interface Epoch {
   epoch: number;
   seconds: number;
@@ -59,14 +42,9 @@ const ORDER = [
 const rank = (row: string) => (ORDER.indexOf(row) + ORDER.length + 1) % (ORDER.length + 1);
 
 const rows: { summary: Summary; history: Epoch[] }[] = [];
-for (const entry of (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory())) {
-  const text = await readFile(`${dir}/${entry.name}/summary.json`, "utf8").catch(() => undefined);
-  if (text === undefined) continue;
-  const metrics = await readFile(`${dir}/${entry.name}/metrics.jsonl`, "utf8");
-  rows.push({
-    summary: JSON.parse(text),
-    history: metrics.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l)),
-  });
+for (const { dir: rowDir, summary } of await readSummaries(dir)) {
+  const metrics = await readFile(`${rowDir}/metrics.jsonl`, "utf8");
+  rows.push({ summary, history: metrics.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l)) });
 }
 rows.sort((a, b) => rank(a.summary.row) - rank(b.summary.row) || a.summary.row.localeCompare(b.summary.row));
 

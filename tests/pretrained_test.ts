@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
 import { tf } from "../src/tf.ts";
 import {
   ClutteredMnist,
@@ -13,6 +14,7 @@ import {
 } from "../mod.ts";
 import { float16Bits, toFloat16Artifacts } from "../src/models/float16.ts";
 import { saveArtifacts } from "../src/models/io.ts";
+import { pretrainedCandidates, readSummaries } from "../scripts/summaries.ts";
 
 await selectBackend("wasm");
 
@@ -111,26 +113,10 @@ Deno.test("toFloat16Artifacts: weights that do not fill weightData are an error"
 // The shipped model: the best epoch of the RNN-SPN DS 3 row with the lowest validation error (the export
 // records which), scored again here.
 const provenance = JSON.parse(await readFile(new URL("../rnn-spn-ds3.json", PRETRAINED_URL), "utf8"));
-const RESULTS = new URL("../results/", import.meta.url);
-interface Summary {
-  row: string;
-  model: string;
-  downsample: number;
-  bestEpoch: number;
-  validDigitError: number;
-  testDigitError: number;
-}
-const summaries: Summary[] = [];
-for await (const entry of Deno.readDir(RESULTS)) {
-  const file = new URL(`${entry.name}/summary.json`, RESULTS);
-  if (entry.isDirectory && await Deno.stat(file).then(() => true, () => false)) {
-    summaries.push(JSON.parse(await readFile(file, "utf8")));
-  }
-}
+const summaries = await readSummaries(fileURLToPath(new URL("../results", import.meta.url)));
 
 Deno.test("loadPretrained: the shipped weights are the best RNN-SPN DS 3 row's best epoch", () => {
-  const ds3 = summaries.filter((s) => s.model === "rnn-spn" && s.downsample === 3);
-  const best = ds3.reduce((a, b) => (b.validDigitError < a.validDigitError ? b : a));
+  const [best] = pretrainedCandidates(summaries.map((r) => r.summary));
   const hint = "re-export with scripts/export_pretrained.ts";
   assert.equal(provenance.row, best.row, `${best.row} now has the lowest validation error: ${hint}`);
   assert.equal(provenance.bestEpoch, best.bestEpoch, hint);
