@@ -150,7 +150,7 @@ export const GRID: Row[] = [
     downsample: 1,
     // 20 epochs: its 7.1 M parameters make a resumable checkpoint ≈ 85 MB, too large to commit between
     // sessions, so the row must end inside one. The throughput table's 173 samples/s predicted 6.5 min an
-    // epoch; session 16 measured 7–8.5 min with the evaluation (143–176 samples/s on the AMD host).
+    // epoch; its run measured 7–9 min with the evaluation (136–176 samples/s on the AMD host).
     recipe: fastRecipe("rnn-spn", 20),
     maxHours: 8,
     minutesPerEpoch: 8,
