@@ -31,11 +31,12 @@ import {
   readArtifacts,
   readModelArtifacts,
   specBytes,
+  specElements,
   urlReader,
   WEIGHTS_FILE,
 } from "./read.ts";
 
-export { MODEL_FILE, readModelArtifacts, specBytes, WEIGHTS_FILE, writeDirAtomic };
+export { MODEL_FILE, readModelArtifacts, specBytes, specElements, WEIGHTS_FILE, writeDirAtomic };
 
 /**
  * Where a model is saved to or loaded from: a directory path (Deno, Node), a URL (`file:`, `http(s):`
