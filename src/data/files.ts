@@ -190,10 +190,16 @@ export async function readUrlBytes(
  */
 export async function writeDirAtomic(dir: string, files: Record<string, Uint8Array | string>): Promise<void> {
   const f = await fileSystem("write " + dir);
+  if (dir === "") throw new Error("cannot write a directory with an empty path");
   dir = dir.length > 1 && dir.endsWith("/") ? dir.slice(0, -1) : dir;
   const suffix = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
   const tmp = `${dir}.tmp-${suffix}`;
-  await f.mkdir(tmp, { recursive: true });
+  try {
+    await f.mkdir(tmp, { recursive: true });
+  } catch (err) {
+    // Named by the directory asked for, not the temp name beside it.
+    throw new Error(`cannot write ${dir}: ${(err as Error).message.replaceAll(tmp, dir)}`);
+  }
   try {
     for (const [name, content] of Object.entries(files)) {
       const handle = await f.open(`${tmp}/${name}`, "w");
@@ -215,6 +221,6 @@ export async function writeDirAtomic(dir: string, files: Record<string, Uint8Arr
     }
   } catch (err) {
     await f.rm(tmp, { recursive: true, force: true });
-    throw err;
+    throw new Error(`cannot write ${dir}: ${(err as Error).message.replaceAll(tmp, dir)}`);
   }
 }
