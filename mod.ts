@@ -33,6 +33,7 @@ export {
 } from "./src/ops/spatial_transform.ts";
 export { affineGrid } from "./src/ops/affine_grid.ts";
 export { SpatialTransformer, type SpatialTransformerArgs } from "./src/layers/spatial_transformer.ts";
+export { type GruInit, RepeatedInputGRU, type RepeatedInputGRUArgs } from "./src/layers/repeated_gru.ts";
 export {
   loadMnist,
   type LoadMnistOptions,

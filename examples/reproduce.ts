@@ -94,6 +94,9 @@ interface Summary {
   model: ModelKind;
   downsample: number | null;
   recipe: Recipe & { seed: number; sizes: typeof SIZES; workers: number };
+  /** The GRU switches, where the row sets them. */
+  gru: Row["gru"] | null;
+  study: Row["study"] | null;
   status: Status;
   epochs: number;
   bestEpoch: number;
@@ -161,7 +164,9 @@ function summarize(row: Row, history: EpochMetrics[], status: Status, backend: s
     row: row.row,
     model: row.model,
     downsample: row.downsample ?? null,
-    recipe: { ...row.recipe, seed: SEED, sizes: SIZES, workers },
+    recipe: { ...row.recipe, seed: row.seed ?? SEED, sizes: SIZES, workers },
+    gru: row.gru ?? null,
+    study: row.study ?? null,
     status,
     epochs: history.length,
     bestEpoch: best.epoch,
@@ -265,24 +270,26 @@ for (const row of rows) {
     );
     Deno.exit(1);
   }
+  const seed = row.seed ?? SEED;
   const modelConfig = {
-    seed: SEED,
+    seed,
     dropout: 0,
     ...(row.model === "rnn-spn" ? { steps: 3 } : { digits: 3 }),
     ...(row.downsample === undefined ? {} : { downsampleFactor: row.downsample }),
+    ...(row.gru ? { gruResetAfter: row.gru.resetAfter, gruInit: row.gru.init } : {}),
   };
   console.log(
     `${row.row}: ${resume ? `resuming after epoch ${s.history.length}` : "starting"} (${recipe.name})`,
   );
 
-  const data = new ClutteredMnist(mnist, { seed: SEED, sizes: SIZES, freshEpochs: recipe.freshEpochs });
+  const data = new ClutteredMnist(mnist, { seed, sizes: SIZES, freshEpochs: recipe.freshEpochs });
   const model = createModel(row.model, modelConfig);
   let wall = s.wall;
   let rowBudgetSpent = false;
   const result = await train(model, data, {
     ...recipe,
     workers,
-    dataSeed: SEED,
+    dataSeed: seed,
     outDir: s.dir,
     resume,
     // A row that never finished an epoch has nothing to keep (a run.json at most): start it over.
@@ -292,7 +299,7 @@ for (const row of rows) {
       row: row.row,
       model: row.model,
       modelConfig,
-      data: { seed: SEED, sizes: SIZES, freshEpochs: recipe.freshEpochs },
+      data: { seed, sizes: SIZES, freshEpochs: recipe.freshEpochs },
       train: recipe,
     },
     signal: abort.signal,

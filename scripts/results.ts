@@ -10,7 +10,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, stat, writeFile } from "node:fs/promises";
+import { GRID } from "../examples/_grid.ts";
 import { type Curve, plotSvg } from "./plot.ts";
 import { markdownTable, replaceBlock } from "./readme_block.ts";
 import { readSummaries, type Summary } from "./summaries.ts";
@@ -27,24 +28,20 @@ interface Epoch {
   test: { digitError: number };
 }
 
-// The grid's order (examples/reproduce.ts), so the table reads the same way as the paper's.
-const ORDER = [
-  "rnn-spn-ds3",
-  "rnn-spn-ds3-long",
-  "rnn-spn-ds3-paper",
-  "spn-ds2",
-  "spn-ds3",
-  "cnn",
-  "rnn-spn-ds1",
-  "rnn-spn-ds2",
-  "rnn-spn-ds4",
-];
-const rank = (row: string) => (ORDER.indexOf(row) + ORDER.length + 1) % (ORDER.length + 1);
+// The grid's order (examples/_grid.ts), so the table reads the same way as the paper's; rows the grid no
+// longer lists come last.
+const ORDER = GRID.map((r) => seedGroup(r.row));
+const rank = (row: string) => (ORDER.indexOf(seedGroup(row)) + ORDER.length + 1) % (ORDER.length + 1);
 
-const rows: { summary: Summary; history: Epoch[] }[] = [];
+const rows: { summary: Summary; history: Epoch[]; kept: boolean }[] = [];
 for (const { dir: rowDir, summary } of await readSummaries(dir)) {
   const metrics = await readFile(`${rowDir}/metrics.jsonl`, "utf8");
-  rows.push({ summary, history: metrics.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l)) });
+  const kept = await stat(`${rowDir}/best/weights.bin`).then(() => true, () => false);
+  rows.push({
+    summary,
+    history: metrics.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l)),
+    kept,
+  });
 }
 rows.sort((a, b) => rank(a.summary.row) - rank(b.summary.row) || a.summary.row.localeCompare(b.summary.row));
 
@@ -52,10 +49,12 @@ const pct = (x: number) => `${(100 * x).toFixed(2)} %`;
 const NAMES: Record<string, string> = { "rnn-spn": "RNN-SPN", spn: "CNN-SPN", cnn: "CNN" };
 function recipeText(s: Summary): string {
   const r = s.recipe;
-  if (r.name === "paper") return "paper: RMSprop 5e-4, ÷1.5 / 10 ep. after 30";
+  const gru = s.gru ? `; GRU ${s.gru.resetAfter ? "reset after" : "reset before"}, ${s.gru.init} init` : "";
+  if (r.name === "paper") return `paper: RMSprop 5e-4, the authors' ÷1.5 loop (33, 45, 57, …)${gru}`;
+  if (r.name === "step") return `step: RMSprop 5e-4, ÷1.5 / 10 ep. after 30 (31, 41, …)${gru}`;
   const warmup = r.warmupEpochs > 0 ? `${r.warmupEpochs}-ep. warm-up, ` : "";
   return `fast: RMSprop ${r.learningRate.toExponential()}, ${warmup}cosine over ${r.epochs}` +
-    (r.freshEpochs ? ", fresh data per epoch †" : "");
+    (r.freshEpochs ? ", fresh data per epoch †" : "") + gru;
 }
 /** "Intel(R) Xeon(R) Processor @ 2.80GHz (2 cores)" → "Intel Xeon @ 2.80GHz": every row ran on 2 cores. */
 function cpuText(cpu: string): string {
@@ -68,35 +67,74 @@ function statusText(s: Summary): string {
   if (s.status === "early-stopping") return `early stop (${s.epochs})`;
   return `${s.epochs}`;
 }
+const STUDIES: Record<string, string> = {
+  "epochs-13": "models at 13 epochs",
+  "ds-20": "DS 1–4 at 20 epochs",
+  headline: "headline over seeds",
+};
+/** Which equal-budget comparison a row belongs to; ‡ marks a row whose budget matches no other's. */
+function budgetText(s: Summary): string {
+  // Rows that ended before summaries recorded their study take it from the grid.
+  const study = s.study ?? GRID.find((r) => r.row === s.row)?.study;
+  return study ? STUDIES[study] ?? study : "‡ outside the studies";
+}
+
+/** Rows named `<group>-s<N>` are seeds of one group; every other row is a group of one. */
+function seedGroup(row: string): string {
+  return row.replace(/-s\d+$/, "");
+}
+const groups = new Map<string, typeof rows>();
+for (const r of rows) {
+  const name = seedGroup(r.summary.row);
+  groups.set(name, [...(groups.get(name) ?? []), r]);
+}
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+/** The sample standard deviation (n − 1). */
+const sd = (xs: number[]) => Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1));
+function spread(xs: number[], bold = false): string {
+  const m = bold ? `**${pct(mean(xs))}**` : pct(mean(xs));
+  return xs.length === 1 ? m : `${m} ± ${(100 * sd(xs)).toFixed(2)}`;
+}
 
 const header = [
   "row",
   "model",
   "DS",
+  "seeds",
   "test per-digit error",
   "test sequence error",
   "paper",
   "best epoch",
   "epochs",
+  "budget",
+  "model kept",
   "wall-clock",
   "samples/s",
   "CPU",
   "recipe",
 ];
-const cells = rows.map(({ summary: s }) => [
-  `\`${s.row}\``,
-  NAMES[s.model] ?? s.model,
-  `${s.downsample ?? "–"}`,
-  `**${pct(s.testDigitError)}**`,
-  pct(s.testSequenceError),
-  s.paper === null ? "–" : pct(s.paper),
-  `${s.bestEpoch}`,
-  statusText(s),
-  `${(s.wallSeconds / 3600).toFixed(1)} h`,
-  s.samplesPerSecond.toFixed(0),
-  cpuText(s.cpu),
-  recipeText(s),
-]);
+const cells = [...groups].map(([name, members]) => {
+  const s = members[0].summary;
+  const seeds = members.map((m) => m.summary.recipe.seed ?? 1);
+  const statuses = [...new Set(members.map((m) => statusText(m.summary)))];
+  return [
+    members.length > 1 ? `\`${name}-s*\`` : `\`${s.row}\``,
+    NAMES[s.model] ?? s.model,
+    `${s.downsample ?? "–"}`,
+    members.length > 1 ? `${members.length} (${seeds.join(", ")})` : `1 (${seeds[0]})`,
+    spread(members.map((m) => m.summary.testDigitError), true),
+    spread(members.map((m) => m.summary.testSequenceError)),
+    s.paper === null ? "–" : pct(s.paper),
+    members.map((m) => m.summary.bestEpoch).join(", "),
+    statuses.join(", "),
+    budgetText(s),
+    members.every((m) => m.kept) ? "best/" : members.some((m) => m.kept) ? "some" : "–",
+    `${(mean(members.map((m) => m.summary.wallSeconds)) / 3600).toFixed(1)} h`,
+    mean(members.map((m) => m.summary.samplesPerSecond)).toFixed(0),
+    [...new Set(members.map((m) => cpuText(m.summary.cpu)))].join(", "),
+    recipeText(s),
+  ];
+});
 // Time to accuracy: the issue compares recipes by how soon they get there, not only where they end.
 // The marks are the ones examples/reproduce.ts recorded, read from the summaries rather than repeated.
 const THRESHOLDS = [...new Set(rows.flatMap(({ summary }) => Object.keys(summary.firstReached)))]
@@ -141,7 +179,11 @@ const files: Record<string, string> = {
 const README = "README.md";
 const readme = await readFile(README, "utf8");
 const block = `${markdownTable(header, cells)}\n\n` +
-  `† beyond the paper: new training sequences every epoch (the paper trained on one fixed set).\n\n` +
+  `† beyond the paper: new training sequences every epoch (the paper trained on one fixed set). ` +
+  `Seeds: each seed changes the weights, the data and its order; ± is the sample standard deviation. ` +
+  `Budget: the rows of one equal-budget comparison share a recipe and epoch count; ‡ marks a row outside ` +
+  `them, which compares with the others only loosely. Model kept: \`best/\` committed, re-scored by ` +
+  `\`examples/evaluate.ts results/<row>/best\`.\n\n` +
   `Time to accuracy: when the test per-digit error first fell below each mark (epoch; wall-clock, CPU as above).\n\n` +
   `${markdownTable(reachedHeader, reachedCells)}\n\n` +
   `![test error by epoch](results/test-error-epochs.svg)\n![test error by wall-clock](results/test-error-hours.svg)\n\n`;

@@ -12,7 +12,18 @@ export interface Summary {
   row: string;
   model: string;
   downsample: number | null;
-  recipe: { name: string; epochs: number; learningRate: number; warmupEpochs: number; freshEpochs: boolean };
+  recipe: {
+    name: string;
+    epochs: number;
+    learningRate: number;
+    warmupEpochs: number;
+    freshEpochs: boolean;
+    seed?: number;
+  };
+  /** The RNN-SPN's GRU switches where the row set them (absent or null: tfjs's form). */
+  gru?: { resetAfter: boolean; init: string } | null;
+  /** The equal-budget comparison the row belongs to (absent or null: none). */
+  study?: string | null;
   status: string;
   epochs: number;
   bestEpoch: number;

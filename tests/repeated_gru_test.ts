@@ -97,3 +97,89 @@ Deno.test("RepeatedInputGRU saves and reloads in the LayersModel format; bad arg
     /steps must be a positive integer; got 1.5/,
   );
 });
+
+/** The authors' Lasagne GRULayer step in float64 (reset after the recurrent product, no recurrent bias). */
+function lasagneReference(x: number[][], k: Float32Array, r: Float32Array, b: Float32Array): number[][][] {
+  const sig = (v: number) => 1 / (1 + Math.exp(-v));
+  return x.map((row) => {
+    const proj = Array.from(
+      { length: 3 * U },
+      (_, j) => b[j] + row.reduce((s, v, i) => s + v * k[i * 3 * U + j], 0),
+    );
+    let h = new Array(U).fill(0);
+    const states: number[][] = [];
+    for (let t = 0; t < STEPS; t++) {
+      const rec = Array.from({ length: 3 * U }, (_, j) => h.reduce((s, v, i) => s + v * r[i * 3 * U + j], 0));
+      h = h.map((hv, j) => {
+        const z = sig(proj[j] + rec[j]), rr = sig(proj[U + j] + rec[U + j]);
+        const cand = Math.tanh(proj[2 * U + j] + rr * rec[2 * U + j]);
+        return z * hv + (1 - z) * cand;
+      });
+      states.push(h);
+    }
+    return states;
+  });
+}
+
+Deno.test("RepeatedInputGRU resetAfter: the Lasagne/cuDNN form, checked in float64; its ∂kernel by finite differences", async () => {
+  await selectBackend("cpu");
+  const gru = new RepeatedInputGRU({ units: U, steps: STEPS, resetAfter: true, init: "lasagne" });
+  const x = tf.randomNormal([B, F], 0, 1, "float32", 7) as tf.Tensor2D;
+  gru.apply(x);
+  const [k, r] = gru.getWeights();
+  gru.setWeights([k, r, tf.randomNormal([3 * U], 0, 0.5, "float32", 8)]);
+  const [kv, rv, bv] = await Promise.all(gru.getWeights().map((w) => w.data() as Promise<Float32Array>));
+  const want = lasagneReference(x.arraySync(), kv, rv, bv).flat(2);
+  const got = await (gru.apply(x) as tf.Tensor).data();
+  assert.ok(maxDiff(got, want) < 1e-5, `outputs differ by ${maxDiff(got, want)}`);
+  // The same weights without the switch give other states: the switch is live.
+  const plain = new RepeatedInputGRU({ units: U, steps: STEPS });
+  plain.apply(x);
+  plain.setWeights(gru.getWeights());
+  assert.ok(maxDiff(await (plain.apply(x) as tf.Tensor).data(), want) > 1e-4);
+  // ∂(Σ states · probe)/∂kernel at a few entries, against central differences in float64.
+  const probe = tf.randomNormal([B, STEPS, U], 0, 1, "float32", 9);
+  const pv = await probe.data();
+  const kernel = gru.trainableWeights[0].read() as tf.Variable;
+  // The kernel variable itself is the argument: apply() reads it.
+  const grad = await tf.grad(() => tf.sum(tf.mul(gru.apply(x) as tf.Tensor, probe)))(kernel).data();
+  const loss = (kk: Float32Array) => {
+    const s = lasagneReference(x.arraySync(), kk, rv, bv).flat(2);
+    return s.reduce((acc, v, i) => acc + v * pv[i], 0);
+  };
+  for (const i of [0, 5, F * 3 * U - 1, 2 * U + 1]) {
+    const eps = 1e-3, plus = Float32Array.from(kv), minus = Float32Array.from(kv);
+    plus[i] += eps;
+    minus[i] -= eps;
+    const fd = (loss(plus) - loss(minus)) / (plus[i] - minus[i]);
+    assert.ok(
+      Math.abs(fd - grad[i]) < 2e-3 * Math.max(1, Math.abs(fd)),
+      `∂kernel[${i}]: ${grad[i]} vs ${fd}`,
+    );
+  }
+});
+
+Deno.test("RepeatedInputGRU init lasagne: Normal(0, 0.1) kernels; the switches serialise, defaults stay out of the config", () => {
+  const gru = new RepeatedInputGRU({ units: 64, steps: 2, init: "lasagne", resetAfter: true });
+  gru.apply(tf.zeros([1, 200]));
+  const k = Array.from(gru.getWeights()[0].dataSync() as Float32Array);
+  const mean = k.reduce((s, v) => s + v, 0) / k.length;
+  const sd = Math.sqrt(k.reduce((s, v) => s + (v - mean) ** 2, 0) / k.length);
+  assert.ok(Math.abs(mean) < 0.005 && Math.abs(sd - 0.1) < 0.005, `mean ${mean} sd ${sd}`);
+  const config = gru.getConfig();
+  assert.equal(config.resetAfter, true);
+  assert.equal(config.init, "lasagne");
+  const back = RepeatedInputGRU.fromConfig(RepeatedInputGRU, config) as RepeatedInputGRU;
+  assert.equal(back.resetAfter, true);
+  assert.equal(back.init, "lasagne");
+  const plain = new RepeatedInputGRU({ units: 4, steps: 2 }).getConfig();
+  assert.ok(!("resetAfter" in plain) && !("init" in plain), JSON.stringify(plain));
+  assert.throws(
+    () => new RepeatedInputGRU({ units: 4, steps: 2, init: "he" as never }),
+    /init must be "glorot" or "lasagne"; got "he"/,
+  );
+  assert.throws(
+    () => new RepeatedInputGRU({ units: 4, steps: 2, resetAfter: 1 as never }),
+    /resetAfter must be a boolean; got 1/,
+  );
+});

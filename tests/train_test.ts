@@ -24,8 +24,31 @@ async function firstBatch(ds: ClutteredMnist, size: number) {
   return (await it.next()).value!;
 }
 
-Deno.test("paper schedule: lr for epochs 1..30, then ÷1.5 every 10 epochs; cosine and constant", () => {
+Deno.test("paper schedule: the authors' loop (rnn_spn.py) transcribed, epoch by epoch for 300 epochs", () => {
   const o = { learningRate: 5e-4, epochs: 300 };
+  // Their loop as written: the rate the next epoch trains at is set after each 0-based epoch.
+  let lr = 5e-4, lastDecay = 0;
+  for (let epoch = 0; epoch < 300; epoch++) {
+    const got = learningRateAt(epoch + 1, o);
+    assert.ok(Math.abs(got - lr) <= 1e-12 * lr, `1-based epoch ${epoch + 1}: ${got} vs ${lr}`);
+    if (lastDecay > 10 && epoch > 30) {
+      lastDecay = 0;
+      lr = lr / 1.5;
+    } else {
+      lastDecay += 1;
+    }
+  }
+  // The first decays fall on epochs 33, 45, 57 (not 31, 41, 51: that is "step").
+  assert.equal(learningRateAt(32, o), 5e-4);
+  assert.equal(learningRateAt(33, o), 5e-4 / 1.5);
+  assert.equal(learningRateAt(44, o), 5e-4 / 1.5);
+  assert.equal(learningRateAt(45, o), 5e-4 / 1.5 ** 2);
+  assert.equal(learningRateAt(57, o), 5e-4 / 1.5 ** 3);
+  assert.equal(learningRateAt(300, o), 5e-4 / 1.5 ** 23);
+});
+
+Deno.test("step schedule: lr for epochs 1..30, then ÷1.5 every 10 epochs; cosine and constant", () => {
+  const o = { learningRate: 5e-4, epochs: 300, schedule: "step" as const };
   assert.equal(learningRateAt(1, o), 5e-4);
   assert.equal(learningRateAt(30, o), 5e-4);
   assert.equal(learningRateAt(31, o), 5e-4 / 1.5);

@@ -211,7 +211,9 @@ export function resolveConfig<C extends object>(
   } as Required<C>;
   const rec = c as Record<string, unknown>;
   for (const [key, value] of Object.entries(rec)) {
-    if (["seed", "dropout", "inputSize", "downsampleFactor"].includes(key)) continue;
+    if (["seed", "dropout", "inputSize", "downsampleFactor", "gruResetAfter", "gruInit"].includes(key)) {
+      continue;
+    }
     positiveInt(value as number, key, where);
   }
   const inputSize = rec.inputSize as number[];

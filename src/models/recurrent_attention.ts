@@ -9,7 +9,7 @@
 import { tf } from "../tf.ts";
 import { Glimpses } from "../layers/glimpses.ts";
 import { SplitSteps } from "../layers/steps.ts";
-import { RepeatedInputGRU } from "../layers/repeated_gru.ts";
+import { type GruInit, RepeatedInputGRU } from "../layers/repeated_gru.ts";
 import { SequenceModel } from "./base.ts";
 import type { ModelSource } from "./io.ts";
 import { loadSaved, type ModelFactory } from "./restore.ts";
@@ -66,6 +66,13 @@ export interface RecurrentAttentionConfig {
   dropout?: number;
   /** Seed of the Glorot-uniform weight initialisation (default 0). */
   seed?: number;
+  /**
+   * The GRU's reset gate after its recurrent product, as the authors' Lasagne layer (default false:
+   * tfjs's form; see `RepeatedInputGRU`).
+   */
+  gruResetAfter?: boolean;
+  /** The GRU's kernel initialisation: `"glorot"` (default) or the authors' `"lasagne"` Normal(0, 0.1). */
+  gruInit?: GruInit;
 }
 
 const DEFAULTS: Required<RecurrentAttentionConfig> = {
@@ -79,6 +86,8 @@ const DEFAULTS: Required<RecurrentAttentionConfig> = {
   classes: 10,
   dropout: 0,
   seed: 0,
+  gruResetAfter: false,
+  gruInit: "glorot",
 };
 
 function build(c: Required<RecurrentAttentionConfig>): tf.LayersModel {
@@ -87,14 +96,15 @@ function build(c: Required<RecurrentAttentionConfig>): tf.LayersModel {
   // Localization: one feature vector per image, fed to the GRU at every step.
   let features = convStack(images, localizationStack(c.locFilters), "loc", seeds);
   features = tf.layers.flatten({ name: "loc_flatten" }).apply(features) as tf.SymbolicTensor;
-  // tfjs's GRU maths (sigmoid gates like Lasagne's and PyTorch's; Glorot-uniform weights, where the
-  // authors' code kept Lasagne's Normal(0.1) gates: docs/training.md), with the input projection
-  // computed once for all steps: see RepeatedInputGRU.
+  // tfjs's GRU maths by default, the authors' Lasagne form and init with the two switches
+  // (docs/training.md), with the input projection computed once for all steps: see RepeatedInputGRU.
   const hidden = new RepeatedInputGRU({
     units: c.gruUnits,
     steps: c.steps,
     kernelSeed: seeds.next(),
     recurrentSeed: seeds.next(),
+    resetAfter: c.gruResetAfter,
+    init: c.gruInit,
     name: "loc_gru",
   }).apply(features) as tf.SymbolicTensor;
   const { output: thetaSteps, layer: head } = affineHead(hidden, "loc_theta"); // [B, steps, 6]
@@ -202,5 +212,8 @@ export const RECURRENT_ATTENTION: ModelFactory<RecurrentAttention> = {
     denseUnits: read("cls_dense", "units"),
     classes: read("cls_logits", "units"),
     dropout: read("cls_dropout1", "rate", undefined, 0),
+    // Left out of the layer's config at their defaults (files from before the switches have neither).
+    gruResetAfter: read("loc_gru", "resetAfter") ?? false,
+    gruInit: read("loc_gru", "init") ?? "glorot",
   }),
 };

@@ -84,8 +84,12 @@ export function restoreModel<M extends SequenceModel<object>>(
     const value = layer.config?.[key];
     return index === undefined ? value : Array.isArray(value) ? value[index] : undefined;
   };
+  const filled: Record<string, unknown> = { ...config };
   for (const [key, inTopology] of Object.entries(factory.sizes(read))) {
-    if (config[key] !== undefined && firstDifference(config[key], inTopology) !== undefined) {
+    // A field the metadata lacks (a file older than the field) is what the topology says, not
+    // whatever the default is now.
+    if (config[key] === undefined) filled[key] = inTopology;
+    else if (firstDifference(config[key], inTopology) !== undefined) {
       throw new Error(
         `load: ${where}: its metadata says ${key} ${JSON.stringify(config[key])} but its topology has ` +
           `${JSON.stringify(inTopology)}: metadata and topology disagree (corrupt or edited file)`,
@@ -97,7 +101,7 @@ export function restoreModel<M extends SequenceModel<object>>(
   let params: number;
   let model: M;
   try {
-    params = factory.paramCount(config);
+    params = factory.paramCount(filled);
   } catch (err) {
     throw new Error(`load: ${where}: the saved config is not valid: ${(err as Error).message}`);
   }
@@ -109,7 +113,7 @@ export function restoreModel<M extends SequenceModel<object>>(
     );
   }
   try {
-    model = factory.create(config);
+    model = factory.create(filled);
   } catch (err) {
     throw new Error(`load: ${where}: the saved config is not valid: ${(err as Error).message}`);
   }

@@ -44,7 +44,7 @@ export interface TrainOptions {
   optimizer?: OptimizerName;
   /** Base learning rate (default 5e-4). */
   learningRate?: number;
-  /** `"paper"` (default: ÷1.5 every 10 epochs after epoch 30), `"cosine"` or `"constant"`. */
+  /** `"paper"` (default: the authors' loop, ÷1.5 at epochs 33, 45, 57, …), `"step"`, `"cosine"` or `"constant"`. */
   schedule?: ScheduleName;
   /** Epochs of linear learning-rate warm-up before the schedule (default 0; see `ScheduleOptions`). */
   warmupEpochs?: number;

@@ -7,13 +7,15 @@
  * path. Numerically the same sums; only the order of float additions may differ.
  *
  * Three more routes go to our own unpacked GEMM (`wasm/direct/gemm.rs`, on tfjs's heap):
- * - unbatched `a·b` while b has had few rows multiplied with it (see
- *   {@linkcode OWN_GEMM_ROW_BUDGET}). XNNPACK packs b (the weights) on the first call with a b
- *   tensor (its operator cache is keyed by b's tensor id), which after every optimizer step is a
- *   new tensor; for a wide dense layer ([100, 1620] · [1620, 768]) that packing costs about as
- *   much as the product. Our kernel reads b in place but runs ~20% slower than XNNPACK's packed
- *   one, so it pays while few rows share the packing; a b used for many more rows (a recurrent weight at many time steps) goes to XNNPACK,
- *   which packs it once and then keeps it.
+ * - unbatched `a·b` of at most {@linkcode OWN_GEMM_ROW_BUDGET} rows. XNNPACK packs b (the
+ *   weights) on the first call with a b tensor (its operator cache is keyed by b's tensor id), which
+ *   after every optimizer step is a new tensor; for a wide dense layer ([100, 1620] · [1620, 768])
+ *   that packing costs about as much as the product. Our kernel reads b in place but runs ~20%
+ *   slower than XNNPACK's packed one, so it pays for short products; long ones go to XNNPACK. The
+ *   choice depends on this product's shape alone, never on what ran before: the two kernels sum in
+ *   different orders, so a choice that followed the process's history (an evaluation pass before
+ *   the next step, absent in a resumed process) made resumed training drift from uninterrupted
+ *   training.
  * - products with a batch of more than one, for which tfjs has only its scalar loop (b of a
  *   `transposeB` product materialised transposed first; `transposeA` is a stride of the kernel).
  * - unbatched `aᵀ·b` (∂W) with a reduction of at least `ownGemm.transposedAMinK` rows: a
@@ -42,11 +44,10 @@ export function transposeLastTwo(x: tf.TensorInfo, backend: KernelArgs["backend"
 }
 
 /**
- * Unbatched `a·b` runs on our GEMM while the rows of all products with that b, this one included,
- * are at most this many; after that (and for every later product) on XNNPACK. Packing b costs
- * XNNPACK about as much as ~70 rows of its product, and our kernel is ~20% slower per row
- * (bench/matmul_ab.ts), so skipping the packing pays up to ~300 rows: one product of 300 rows,
- * or three of the RNN-SPN's 100 (its recurrent weights at two or three time steps).
+ * Unbatched `a·b` of at most this many rows runs on our GEMM, longer ones on XNNPACK. Packing b
+ * costs XNNPACK about as much as ~70 rows of its product, and our kernel is ~20% slower per row
+ * (bench/matmul_ab.ts), so skipping the packing pays up to ~300 rows: the RNN-SPN's products with a
+ * fresh weight tensor each step are 100 rows (its batch) at a time.
  */
 export const OWN_GEMM_ROW_BUDGET = 300;
 
@@ -63,12 +64,6 @@ export const OWN_GEMM_ROW_BUDGET = 300;
  * 1877 → 1975 ms, hence 100.
  */
 export const ownGemm = { enabled: true, transposedAMinK: 100, calls: 0 };
-
-/**
- * Rows multiplied so far with each b (by data id) of an unbatched `a·b` on our GEMM, or `Infinity`
- * once XNNPACK has it (packed and cached: it stays there).
- */
-const rowsWithB = new WeakMap<tf.DataId, number>();
 
 /** A `BatchMatMul` kernel for wasm that feeds `original` untransposed operands. */
 export function fastBatchMatMulConfig(original: tf.KernelConfig): tf.KernelConfig {
@@ -101,9 +96,7 @@ export function fastBatchMatMulConfig(original: tf.KernelConfig): tf.KernelConfi
           wasm.disposeData(at.dataId);
         }
       } else if (!transposeA && !transposeB && a.shape.length === b.shape.length) {
-        const rows = (rowsWithB.get(b.dataId) ?? 0) + m;
-        rowsWithB.set(b.dataId, rows <= OWN_GEMM_ROW_BUDGET ? rows : Infinity);
-        if (rows <= OWN_GEMM_ROW_BUDGET && k === b.shape[b.shape.length - 2]) {
+        if (m <= OWN_GEMM_ROW_BUDGET && k === b.shape[b.shape.length - 2]) {
           return gemm(direct, a, b, false, backend, [
             ...a.shape.slice(0, -2),
             m,
