@@ -113,8 +113,13 @@ interface Summary {
 
 /** A damaged row file: one line naming it (no stack), exit code 1, nothing written. */
 function damaged(what: string, err: unknown): never {
-  const why = String((err as Error)?.message ?? err).split(/[,\n]/)[0].replace(/[^\x20-\x7e]/g, "?").slice(0, 80);
-  console.error(`reproduce.ts: ${what} is not valid JSON (truncated or corrupt? ${why}); repair or remove it`);
+  const why = String((err as Error)?.message ?? err).split(/[,\n]/)[0].replace(/[^\x20-\x7e]/g, "?").slice(
+    0,
+    80,
+  );
+  console.error(
+    `reproduce.ts: ${what} is not valid JSON (truncated or corrupt? ${why}); repair or remove it`,
+  );
   Deno.exit(1);
 }
 

@@ -59,7 +59,9 @@ export async function readSummaries(results: string): Promise<{ dir: string; sum
       rows.push({ dir, summary: JSON.parse(text) as Summary });
     } catch (err) {
       throw new Error(
-        `${dir}/summary.json is not valid JSON (truncated or corrupt? ${(err as Error).message.split(/[,\n]/)[0]})`,
+        `${dir}/summary.json is not valid JSON (truncated or corrupt? ${
+          (err as Error).message.split(/[,\n]/)[0]
+        })`,
       );
     }
   }

@@ -59,7 +59,11 @@ const CASES: [string, string[], RegExp][] = [
   ["train.ts", ["--steps", "0"], /^train\.ts: --steps must be an integer >= 1 and <= 64; got "0"$/],
   // Sizes past what memory holds: refused before run.json is written (were: allocation failures after).
   ["train.ts", ["--steps", "100000"], /^train\.ts: --steps must be an integer >= 1 and <= 64; got "100000"$/],
-  ["train.ts", ["--train-size", "99999999999"], /^train\.ts: --train-size must be <= 4294967295; got 99999999999$/],
+  [
+    "train.ts",
+    ["--train-size", "99999999999"],
+    /^train\.ts: --train-size must be <= 4294967295; got 99999999999$/,
+  ],
   [
     "train.ts",
     ["--batch", "4000000", "--out", "$D/new"],

@@ -73,7 +73,10 @@ Deno.test({
     await Deno.writeTextFile(`${dir}/metrics.jsonl`, metrics.split("\n")[0] + "\n");
     const repaired = await train(["--resume", dir, "--epochs", "2"]).output();
     assert.equal(repaired.code, 0, new TextDecoder().decode(repaired.stderr));
-    assert.match(new TextDecoder().decode(repaired.stderr), /metrics\.jsonl \(1 line\(s\)\) did not match .* rewritten/);
+    assert.match(
+      new TextDecoder().decode(repaired.stderr),
+      /metrics\.jsonl \(1 line\(s\)\) did not match .* rewritten/,
+    );
     assert.equal(await Deno.readTextFile(`${dir}/metrics.jsonl`), metrics);
 
     // run.json edited (another data set): refused naming the field, before any epoch; nothing changes.

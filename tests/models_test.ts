@@ -128,7 +128,14 @@ Deno.test("bad input and bad config give errors naming the argument", () => {
 Deno.test("paramCount(config) equals the built model's countParams, for every kind and odd sizes", () => {
   const odd = { inputSize: [71, 67], classifierFilters: 5, denseUnits: 7, classes: 4, dropout: 0.1 };
   const cases = [
-    [RECURRENT_ATTENTION, { ...odd, steps: 2, downsampleFactor: 2, locFilters: 3, gruUnits: 5, gruResetAfter: true }],
+    [RECURRENT_ATTENTION, {
+      ...odd,
+      steps: 2,
+      downsampleFactor: 2,
+      locFilters: 3,
+      gruUnits: 5,
+      gruResetAfter: true,
+    }],
     [SPN_BASELINE, { ...odd, digits: 2, downsampleFactor: 1.7, locFilters: 3, locDenseUnits: 9 }],
     [CNN_BASELINE, { ...odd, digits: 4 }],
   ] as const;

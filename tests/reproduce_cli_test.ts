@@ -90,10 +90,18 @@ Deno.test("reproduce.ts: a corrupt summary.json or metrics.jsonl is one line nam
     const dir = await fakeRow(`${cwd}/results`, "rnn-spn-ds3", [0.05, 0.04], 60, "running");
     const before = await Deno.readTextFile(`${dir}/metrics.jsonl`);
     await Deno.writeTextFile(`${dir}/metrics.jsonl`, before + '{"epoch": 3, "lea\n');
-    for (const [file, pattern] of [
-      ["metrics.jsonl", /^reproduce\.ts: .*\/rnn-spn-ds3\/metrics\.jsonl line 3 is not valid JSON \(truncated or corrupt\?/],
-      ["summary.json", /^reproduce\.ts: .*\/rnn-spn-ds3\/summary\.json is not valid JSON \(truncated or corrupt\?/],
-    ] as const) {
+    for (
+      const [file, pattern] of [
+        [
+          "metrics.jsonl",
+          /^reproduce\.ts: .*\/rnn-spn-ds3\/metrics\.jsonl line 3 is not valid JSON \(truncated or corrupt\?/,
+        ],
+        [
+          "summary.json",
+          /^reproduce\.ts: .*\/rnn-spn-ds3\/summary\.json is not valid JSON \(truncated or corrupt\?/,
+        ],
+      ] as const
+    ) {
       if (file === "summary.json") {
         await Deno.writeTextFile(`${dir}/metrics.jsonl`, before);
         await Deno.writeTextFile(`${dir}/summary.json`, '{"row": "rnn-spn-ds3", "sta');

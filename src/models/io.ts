@@ -158,10 +158,12 @@ export async function checkSaveDir(dir: string): Promise<void> {
   if (!stat) {
     // A missing directory is created with its parents: the nearest existing one must be a directory.
     const path = await import("node:path");
-    for (let up = path.dirname(dir); ; up = path.dirname(up)) {
+    for (let up = path.dirname(dir);; up = path.dirname(up)) {
       const s = await fs.stat(up).catch(() => undefined);
       if (s && !s.isDirectory()) {
-        throw new Error(`save model: cannot create ${dir}: ${up} is a file, not a directory; nothing was written`);
+        throw new Error(
+          `save model: cannot create ${dir}: ${up} is a file, not a directory; nothing was written`,
+        );
       }
       if (s || up === path.dirname(up)) break;
     }

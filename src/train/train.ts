@@ -80,12 +80,17 @@ export interface TrainOptions {
   /**
    * Continue from the newest loadable checkpoint in `outDir` (default false); a fresh start when it
    * has none. The checkpoint's recipe (batch size, optimizer, learning rate, schedule, clipping, data
-   * seed) must match these options.
+   * seed), data split sizes and `runInfo` must match these options; a `metrics.jsonl` that disagrees
+   * with the checkpoint's history is rewritten from it.
    */
   resume?: boolean;
   /** Start over in an `outDir` that holds a run, removing that run first (default false). */
   overwrite?: boolean;
-  /** Saved as `outDir/run.json` when a run starts (not on resume): how to rebuild it. */
+  /**
+   * Saved as `outDir/run.json` when a run starts (not on resume): how to rebuild it. Every checkpoint
+   * records it too; on resume the one given here must equal the checkpoint's record (pass the run.json
+   * as read back), else the resume is refused naming the first field that differs.
+   */
   runInfo?: Record<string, unknown>;
   /** Draw a progress bar on stderr (default: when stderr is a terminal). */
   progress?: boolean;
