@@ -115,12 +115,12 @@ export async function readResponseBytes(
   what: string,
   maxBytes: number,
 ): Promise<Uint8Array> {
-  const tooLarge = (seen: string) =>
-    new TooLargeError(`${what}: ${where} sends ${seen} bytes, more than the ${maxBytes} expected`);
   const declared = Number(res.headers.get("content-length") ?? NaN);
   if (declared > maxBytes) {
     await res.body?.cancel();
-    throw tooLarge(String(declared));
+    throw new TooLargeError(
+      `${what}: ${where} has ${declared} bytes (Content-Length), more than the ${maxBytes} expected`,
+    );
   }
   if (res.body === null) return new Uint8Array(0);
   const reader = res.body.getReader();
@@ -132,7 +132,9 @@ export async function readResponseBytes(
     total += value.byteLength;
     if (total > maxBytes) {
       await reader.cancel();
-      throw tooLarge(`more than ${maxBytes}`);
+      throw new TooLargeError(
+        `${what}: ${where} sends more than the ${maxBytes} bytes expected; stopped reading`,
+      );
     }
     chunks.push(value);
   }

@@ -81,7 +81,10 @@ export async function readArtifacts(reader: Reader): Promise<tf.io.ModelArtifact
     ).files;
   } catch (err) {
     // Saved before manifests existed: model.json is then checked by its structure and content alone.
-    if (!(err instanceof NotFoundError)) throw new Error(`load model: ${(err as Error).message}`);
+    const message = (err as Error).message;
+    if (!(err instanceof NotFoundError)) {
+      throw new Error(message.startsWith("load model: ") ? message : `load model: ${message}`);
+    }
   }
   if (manifest && !manifest[MODEL_FILE]) {
     throw new Error(`load model: ${reader.where(MANIFEST_FILE)} has no ${MODEL_FILE} entry`);
