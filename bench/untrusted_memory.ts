@@ -15,6 +15,8 @@ import { encode } from "fast-png";
 import { loadModel, RecurrentAttention, selectBackend } from "../mod.ts";
 
 const root = new URL("..", import.meta.url).pathname;
+// deno-lint-ignore no-explicit-any
+type Json = Record<string, any>;
 const LIMIT_MB = 1024;
 
 /** The cases run inside a child process (`--case NAME DIR`). */
@@ -37,7 +39,7 @@ async function childCase(name: string, dir: string): Promise<void> {
 }
 
 /** A saved tiny RNN-SPN in `dir/name` with `edit` applied to model.json and the manifest removed. */
-async function editedModel(dir: string, name: string, edit: (json: Record<string, any>) => void) {
+async function editedModel(dir: string, name: string, edit: (json: Json) => void) {
   const model = new RecurrentAttention({ locFilters: 4, gruUnits: 16, classifierFilters: 6, denseUnits: 32 });
   await model.save(`${dir}/${name}`);
   model.dispose();
@@ -47,7 +49,7 @@ async function editedModel(dir: string, name: string, edit: (json: Record<string
   await Deno.remove(`${dir}/${name}/manifest.json`);
 }
 
-function setLayer(json: Record<string, any>, layer: string, key: string, field: string, value: number) {
+function setLayer(json: Json, layer: string, key: string, field: string, value: number) {
   json.userDefinedMetadata.rnnspn.config[field] = value;
   json.modelTopology.config.layers.find((l: { name: string }) => l.name === layer).config[key] = value;
 }
