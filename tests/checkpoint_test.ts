@@ -217,6 +217,37 @@ Deno.test("a truncated newest checkpoint is a clear error; the previous one stil
     () => train(probe, other, { ...OPTS, epochs: 3, outDir: dir, resume: true }),
     /resume: data\.train: 65 vs 64 \(this run's data vs the checkpoint .*epoch-0002\)/,
   );
+  // A checkpoint written before its manifest covered state.json and optimizer.bin still loads, with a
+  // warning; a manifest listing anything else is refused naming it.
+  const newest = (await listCheckpoints(dir))[0];
+  const manifest = JSON.parse(await Deno.readTextFile(`${newest}/manifest.json`));
+  const { "model.json": m, "weights.bin": w, ...rest } = manifest.files;
+  assert.deepEqual(Object.keys(rest).sort(), ["optimizer.bin", "state.json"]);
+  await Deno.writeTextFile(
+    `${newest}/manifest.json`,
+    JSON.stringify({ ...manifest, files: { "model.json": m, "weights.bin": w } }),
+  );
+  const heard: string[] = [];
+  const legacy = await loadCheckpoint(
+    newest,
+    probe,
+    createOptimizer("rmsprop", 5e-4),
+    {},
+    (m) => heard.push(m),
+  );
+  assert.equal(legacy.state.epoch, 2);
+  assert.match(
+    heard.join(),
+    /epoch-0002 predates checkpoints whose manifest covers state\.json and optimizer\.bin/,
+  );
+  await Deno.writeTextFile(
+    `${newest}/manifest.json`,
+    JSON.stringify({ ...manifest, files: { ...manifest.files, "x.bin": w } }),
+  );
+  await assert.rejects(
+    () => loadCheckpoint(newest, probe, createOptimizer("rmsprop", 5e-4)),
+    /manifest\.json lists model\.json, optimizer\.bin, state\.json, weights\.bin, x\.bin/,
+  );
   model.dispose();
   probe.dispose();
   await Deno.remove(dir, { recursive: true });
