@@ -15,7 +15,7 @@ import { ProgressBar, stderrIsTerminal } from "./progress.ts";
 import { learningRateAt, type ScheduleName } from "./schedule.ts";
 import { trainStep } from "./step.ts";
 import { DataParallelStep } from "./data_parallel.ts";
-import { openRunDir, runDirHost, writeRunFile, writing } from "./run_dir.ts";
+import { openRunDir, repairMetrics, writeMetrics, writeRunFile, writing } from "./run_dir.ts";
 
 /**
  * Options of {@linkcode train}; all optional (defaults: the paper's recipe).
@@ -251,31 +251,6 @@ const RECIPE_KEYS = [
   "dataSeed",
 ];
 
-const METRICS_FILE = "metrics.jsonl";
-
-/** metrics.jsonl for `history`: one JSON line per epoch. */
-function metricsText(history: EpochMetrics[]): string {
-  return history.map((m) => JSON.stringify(m) + "\n").join("");
-}
-
-/**
- * Rewrites `outDir/metrics.jsonl` from the resumed checkpoint's `history` when it says something
- * else: a kill between a checkpoint and the metrics write leaves it an epoch short, and a damaged
- * newest checkpoint leaves it an epoch ahead of the one resumed from.
- */
-async function repairMetrics(outDir: string, history: EpochMetrics[]): Promise<void> {
-  const { fs } = await runDirHost();
-  const path = `${outDir}/${METRICS_FILE}`;
-  const text = await fs.readFile(path, "utf8").catch(() => undefined);
-  const expected = metricsText(history);
-  if (text === expected) return;
-  const lines = text === undefined ? "missing" : `${text.split("\n").filter((l) => l !== "").length} line(s)`;
-  await writeRunFile(outDir, METRICS_FILE, expected);
-  console.warn(
-    `resume: ${path} (${lines}) did not match the checkpoint's ${history.length} epoch(s); rewritten from it`,
-  );
-}
-
 async function runEpochs(
   model: SequenceModel<object>,
   data: TrainingData,
@@ -322,7 +297,7 @@ async function runEpochs(
     best = { epoch: state.best.epoch, validDigitError: state.best.validDigitError ?? Infinity };
     start = state.rng.nextEpoch;
     log(`resumed from ${resumed.checkpoint.dir} (epoch ${state.epoch})`);
-    await repairMetrics(o.outDir!, history);
+    await repairMetrics(o.outDir!, history, console.warn);
   } else {
     optimizer = createOptimizer(o.optimizer, o.learningRate);
   }
@@ -407,7 +382,7 @@ async function runEpochs(
           ...(o.runInfo ? { run: o.runInfo } : {}),
         };
         await writing(`${o.outDir}/checkpoints`, saveCheckpoint(o.outDir, model, optimizer, state));
-        await writeRunFile(o.outDir, METRICS_FILE, metricsText(history));
+        await writeMetrics(o.outDir, history);
       }
       log(formatEpoch(metrics));
       const more = (await o.onEpoch?.(metrics)) !== false;
