@@ -111,18 +111,44 @@ interface Summary {
   firstReached: Record<string, { epoch: number; seconds: number } | null>;
 }
 
+/** A damaged row file: one line naming it (no stack), exit code 1, nothing written. */
+function damaged(what: string, err: unknown): never {
+  const why = String((err as Error)?.message ?? err).split(/[,\n]/)[0].replace(/[^\x20-\x7e]/g, "?").slice(
+    0,
+    80,
+  );
+  console.error(
+    `reproduce.ts: ${what} is not valid JSON (truncated or corrupt? ${why}); repair or remove it`,
+  );
+  Deno.exit(1);
+}
+
 async function readJson<T>(path: string): Promise<T | undefined> {
+  let text: string;
   try {
-    return JSON.parse(await readFile(path, "utf8")) as T;
+    text = await readFile(path, "utf8");
   } catch (err) {
     if ((err as { code?: string }).code === "ENOENT" || err instanceof Deno.errors.NotFound) return undefined;
-    throw new Error(`${path}: ${(err as Error).message}`);
+    console.error(`reproduce.ts: cannot read ${path}: ${(err as Error).message}`);
+    Deno.exit(1);
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    damaged(path, err);
   }
 }
 
 async function readHistory(dir: string): Promise<EpochMetrics[]> {
   const text = await readFile(`${dir}/metrics.jsonl`, "utf8").catch(() => "");
-  return text.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as EpochMetrics);
+  return text.split("\n").flatMap((line, i) => {
+    if (line.trim() === "") return [];
+    try {
+      return [JSON.parse(line) as EpochMetrics];
+    } catch (err) {
+      damaged(`${dir}/metrics.jsonl line ${i + 1}`, err);
+    }
+  });
 }
 
 /** What a row has achieved so far, from its metrics: the best epoch is the one with the lowest valid error. */

@@ -12,7 +12,7 @@
  * @module
  */
 import { readdir, readFile, stat } from "node:fs/promises";
-import { hostname } from "node:os";
+import { hostname, totalmem } from "node:os";
 import process from "node:process";
 import {
   type BackendName,
@@ -185,6 +185,38 @@ async function readSetup(dir: string): Promise<RunSetup> {
   return raw;
 }
 
+/** The largest value a size flag takes: sample indices are 32-bit. */
+const MAX_SIZE = 2 ** 32 - 1;
+/** The most glimpses per sequence (the models' limit). */
+const MAX_STEPS = 64;
+
+/**
+ * Refuses sizes whose arrays would not fit in memory, before anything is written: each epoch holds the
+ * order of its split (4 bytes a sequence) and each batch its images (100×100 float32 per sequence);
+ * either past a quarter of this machine's memory is refused, naming the flag (`fromRunJson`: the field
+ * of run.json).
+ */
+function checkMemory(setup: RunSetup, fromRunJson?: string): void {
+  const budget = totalmem() / 4;
+  const gb = (bytes: number) => `${(bytes / 1e9).toPrecision(3)} GB`;
+  const uses: [string, string, number, number][] = [
+    ["train-size", "data.sizes.train", setup.data.sizes.train, 4],
+    ["valid-size", "data.sizes.valid", setup.data.sizes.valid, 4],
+    ["test-size", "data.sizes.test", setup.data.sizes.test, 4],
+    ["batch", "train.batchSize", setup.train.batchSize, 100 * 100 * 4 * 2],
+  ];
+  for (const [flag, field, value, perItem] of uses) {
+    const name = fromRunJson ? `${fromRunJson}: ${field}` : `--${flag}`;
+    if (value > MAX_SIZE) throw new UsageError(`${name} must be <= ${MAX_SIZE}; got ${value}`);
+    if (value * perItem > budget) {
+      throw new UsageError(
+        `${name} ${value} needs about ${gb(value * perItem)} of memory, more than a quarter of this ` +
+          `machine's ${gb(totalmem())}; nothing was written`,
+      );
+    }
+  }
+}
+
 /** The run's setup and directory from the flags; throws a UsageError before anything is written. */
 async function plan(args: Record<string, string | boolean | undefined>) {
   const str = (name: string, fallback: string) => (args[name] as string | undefined) ?? fallback;
@@ -215,13 +247,17 @@ async function plan(args: Record<string, string | boolean | undefined>) {
           `its setup (run.json); only --epochs, --backend, --workers and --micro-batch may change`,
       );
     }
+    checkMemory(setup, `--resume ${outDir}: ${outDir}/run.json`);
+    // run.json as written, compared with the checkpoint's record of it by train(); --epochs changes
+    // only this process's target.
+    const runInfo = structuredClone(setup) as unknown as Record<string, unknown>;
     if (epochs !== undefined) setup.train.epochs = epochs;
-    return { setup, outDir, resume: true, overwrite: false, workers, microBatch, backend };
+    return { setup, runInfo, outDir, resume: true, overwrite: false, workers, microBatch, backend };
   }
 
   const model = choiceFlag("model", str("model", "rnn-spn"), MODEL_KINDS);
   const seed = intFlag("seed", str("seed", "1"), { min: 0, max: 2 ** 32 - 1 });
-  const steps = intFlag("steps", str("steps", "3"), { min: 1 });
+  const steps = intFlag("steps", str("steps", "3"), { min: 1, max: MAX_STEPS });
   const modelConfig: Record<string, number> = {
     seed,
     dropout: numberFlag("dropout", str("dropout", "0"), { min: 0, below: 1 }, false),
@@ -251,6 +287,7 @@ async function plan(args: Record<string, string | boolean | undefined>) {
       trainEvalSize: intFlag("train-eval-size", str("train-eval-size", "10000"), { min: 1 }),
     },
   };
+  checkMemory(setup);
   const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
   const outDir = ((args.out as string | undefined) ?? `runs/${model}-${stamp}`).replace(/(.)\/$/, "$1");
   const kind = await kindOf(outDir);
@@ -267,7 +304,16 @@ async function plan(args: Record<string, string | boolean | undefined>) {
       );
     }
   }
-  return { setup, outDir, resume: false, overwrite: args.overwrite === true, workers, microBatch, backend };
+  return {
+    setup,
+    runInfo: setup as unknown as Record<string, unknown>,
+    outDir,
+    resume: false,
+    overwrite: args.overwrite === true,
+    workers,
+    microBatch,
+    backend,
+  };
 }
 
 /**
@@ -337,7 +383,7 @@ await runCli("train.ts", async () => {
     outDir,
     resume: p.resume,
     overwrite: p.overwrite,
-    runInfo: setup as unknown as Record<string, unknown>,
+    runInfo: p.runInfo,
   });
   const best = result.history.find((m) => m.epoch === result.best.epoch);
   console.log(

@@ -93,6 +93,37 @@ if (!["wasm", "cpu", "webgpu"].includes(args.backend)) {
 
 const exists = (path: string) => stat(path).then(() => true, () => false);
 
+// The picture's folder must exist before any work is done (was: a stack trace after the work).
+const outDir = args.out.includes("/") ? args.out.slice(0, args.out.lastIndexOf("/")) || "/" : ".";
+const outDirStat = await stat(outDir).catch(() => undefined);
+if (!outDirStat?.isDirectory()) {
+  fail(`--out ${args.out}: the folder ${outDir} ${outDirStat ? "is not a directory" : "does not exist"}`);
+}
+
+/** The most bytes an --image file may have (a 100×100 PNG has a few kB). */
+const MAX_PNG_BYTES = 16 * 2 ** 20;
+const PNG_SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
+
+/**
+ * The PNG file at `path`, refused unless its header says `w × h` pixels: read from the IHDR chunk before
+ * anything is decoded, so that a small file claiming a huge image (a "PNG bomb") allocates nothing.
+ */
+async function readPngChecked(path: string, [h, w]: readonly [number, number]): Promise<Uint8Array> {
+  const info = await stat(path).catch((e) => fail(`--image ${path}: cannot read it (${e.message})`));
+  if (!info.isFile()) fail(`--image ${path}: not a regular file`);
+  if (info.size > MAX_PNG_BYTES) fail(`--image ${path}: ${info.size} bytes, more than ${MAX_PNG_BYTES}`);
+  const bytes = await Deno.readFile(path);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const isPng = bytes.length >= 24 && PNG_SIGNATURE.every((b, i) => bytes[i] === b) &&
+    String.fromCharCode(...bytes.subarray(12, 16)) === "IHDR";
+  if (!isPng) fail(`--image ${path}: not a PNG file (no PNG signature and IHDR header)`);
+  const [width, height] = [view.getUint32(16), view.getUint32(20)];
+  if (width !== w || height !== h) {
+    fail(`--image ${path}: the model takes ${w}×${h} images; this one is ${width}×${height}`);
+  }
+  return bytes;
+}
+
 async function resolveModel(spec: string | undefined): Promise<{ model: RecurrentAttention; from: string }> {
   spec ??= "pretrained";
   if (spec === "random") return { model: new RecurrentAttention(), from: "untrained weights (seed 0)" };
@@ -112,9 +143,10 @@ async function resolveModel(spec: string | undefined): Promise<{ model: Recurren
 
 /** A PNG file as grey pixels in [0, 1] (alpha multiplied in, colour by luma). */
 async function readGrey(path: string, [h, w]: readonly [number, number]): Promise<Float32Array> {
+  const bytes = await readPngChecked(path, [h, w]);
   let png: ReturnType<typeof decode>;
   try {
-    png = decode(await Deno.readFile(path));
+    png = decode(bytes);
   } catch (e) {
     fail(`--image ${path}: not a readable PNG file (${e instanceof Error ? e.message : e})`);
   }
@@ -255,7 +287,8 @@ function renderPng(): Uint8Array {
       if (st.truth !== null) img.text(`TRUE ${st.truth}`, gx, y0 + textTop + 31, 3, wrong ? RED : GREY);
     });
     img.text(
-      names[i].replace(/[a-z]/g, (c) => c.toUpperCase()).replace(/[^0-9A-Z %.?:-]/g, "?").slice(0, 16),
+      // The file name (not its folders), as far as it fits; the font draws any character.
+      [...names[i].slice(names[i].lastIndexOf("/") + 1)].slice(0, 16).join(""),
       x0 + PAD,
       y0 + PAD + H * IN_SCALE + 4,
       2,

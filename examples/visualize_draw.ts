@@ -8,8 +8,8 @@
 /** An RGB colour, each channel 0..255. */
 export type Rgb = readonly [number, number, number];
 
-// A 3×5 bitmap font, one string per row ("#" = ink): digits, a few capitals and signs are all the
-// picture needs.
+// A 3×5 bitmap font, one string per row ("#" = ink): digits, capitals and a few signs. Lower case is
+// drawn as capitals and any other character as "?", so that any caption (a file name) can be drawn.
 const GLYPHS: Record<string, string[]> = {
   "0": ["###", "#.#", "#.#", "#.#", "###"],
   "1": [".#.", "##.", ".#.", ".#.", "###"],
@@ -27,19 +27,47 @@ const GLYPHS: Record<string, string[]> = {
   "?": ["###", "..#", ".##", "...", ".#."],
   ":": ["...", ".#.", "...", ".#.", "..."],
   " ": ["...", "...", "...", "...", "..."],
+  "/": ["..#", "..#", ".#.", "#..", "#.."],
+  _: ["...", "...", "...", "...", "###"],
+  "(": [".#.", "#..", "#..", "#..", ".#."],
+  ")": [".#.", "..#", "..#", "..#", ".#."],
   A: [".#.", "#.#", "###", "#.#", "#.#"],
+  B: ["##.", "#.#", "##.", "#.#", "##."],
+  C: [".##", "#..", "#..", "#..", ".##"],
+  D: ["##.", "#.#", "#.#", "#.#", "##."],
   E: ["###", "#..", "##.", "#..", "###"],
+  F: ["###", "#..", "##.", "#..", "#.."],
+  G: [".##", "#..", "#.#", "#.#", ".##"],
+  H: ["#.#", "#.#", "###", "#.#", "#.#"],
+  I: ["###", ".#.", ".#.", ".#.", "###"],
+  J: ["..#", "..#", "..#", "#.#", ".#."],
+  K: ["#.#", "#.#", "##.", "#.#", "#.#"],
+  L: ["#..", "#..", "#..", "#..", "###"],
+  M: ["#.#", "###", "###", "#.#", "#.#"],
+  N: ["##.", "#.#", "#.#", "#.#", "#.#"],
+  O: [".#.", "#.#", "#.#", "#.#", ".#."],
   P: ["##.", "#.#", "##.", "#..", "#.."],
+  Q: [".#.", "#.#", "#.#", "##.", ".##"],
   R: ["##.", "#.#", "##.", "#.#", "#.#"],
   S: [".##", "#..", ".#.", "..#", "##."],
   T: ["###", ".#.", ".#.", ".#.", ".#."],
   U: ["#.#", "#.#", "#.#", "#.#", "###"],
+  V: ["#.#", "#.#", "#.#", "#.#", ".#."],
+  W: ["#.#", "#.#", "###", "###", "#.#"],
   X: ["#.#", "#.#", ".#.", "#.#", "#.#"],
+  Y: ["#.#", "#.#", ".#.", ".#.", ".#."],
+  Z: ["###", "..#", ".#.", "#..", "###"],
 };
+
+/** The glyph drawn for `ch`: its own, its capital's, or "?" for a character the font lacks. */
+function glyphOf(ch: string): string[] {
+  return GLYPHS[ch] ?? GLYPHS[ch.toUpperCase()] ?? GLYPHS["?"];
+}
 
 /** Width in pixels of `text` drawn at `scale` (3 cells per glyph plus one of spacing). */
 export function textWidth(text: string, scale: number): number {
-  return text.length === 0 ? 0 : (text.length * 4 - 1) * scale;
+  const n = [...text].length; // characters, as text() draws them (not UTF-16 units)
+  return n === 0 ? 0 : (n * 4 - 1) * scale;
 }
 
 /** A width × height RGB image (row-major, 3 bytes per pixel). */
@@ -119,14 +147,13 @@ export class RgbCanvas {
     });
   }
 
-  /** `text` with its top-left at (x, y), each font cell `scale` pixels; unknown characters throw. */
+  /**
+   * `text` with its top-left at (x, y), each font cell `scale` pixels; lower case is drawn as capitals,
+   * characters the font lacks as "?".
+   */
   text(text: string, x: number, y: number, scale: number, c: Rgb): void {
     for (const ch of text) {
-      const glyph = GLYPHS[ch];
-      if (!glyph) {
-        throw new Error(`RgbCanvas.text: no glyph for ${JSON.stringify(ch)} in ${JSON.stringify(text)}`);
-      }
-      glyph.forEach((row, r) => {
+      glyphOf(ch).forEach((row, r) => {
         [...row].forEach((cell, col) => {
           if (cell === "#") this.fillRect(x + col * scale, y + r * scale, scale, scale, c);
         });

@@ -54,7 +54,16 @@ export async function readSummaries(results: string): Promise<{ dir: string; sum
     if (!entry.isDirectory()) continue;
     const dir = `${results}/${entry.name}`;
     const text = await readFile(`${dir}/summary.json`, "utf8").catch(() => undefined);
-    if (text !== undefined) rows.push({ dir, summary: JSON.parse(text) as Summary });
+    if (text === undefined) continue;
+    try {
+      rows.push({ dir, summary: JSON.parse(text) as Summary });
+    } catch (err) {
+      throw new Error(
+        `${dir}/summary.json is not valid JSON (truncated or corrupt? ${
+          (err as Error).message.split(/[,\n]/)[0]
+        })`,
+      );
+    }
   }
   return rows;
 }

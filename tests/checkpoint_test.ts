@@ -86,6 +86,12 @@ Deno.test("a truncated or corrupt weights.bin / model.json gives an error naming
   await assert.rejects(() => SpnBaseline.load(`${dir}/m`), /weights\.bin is corrupt: SHA-256/);
   const text = await Deno.readTextFile(`${dir}/m/model.json`);
   await Deno.writeTextFile(`${dir}/m/model.json`, text.slice(0, text.length / 2));
+  // The manifest names the damage before model.json is parsed; without one, the parser does.
+  await assert.rejects(
+    () => SpnBaseline.load(`${dir}/m`),
+    /model\.json has \d+ bytes but manifest\.json records \d+ \(truncated\?\)/,
+  );
+  await Deno.remove(`${dir}/m/manifest.json`);
   await assert.rejects(
     () => SpnBaseline.load(`${dir}/m`),
     /model\.json is not valid JSON \(truncated or corrupt/,
@@ -168,7 +174,15 @@ Deno.test("a truncated newest checkpoint is a clear error; the previous one stil
   await Deno.writeTextFile(state, stateText.slice(0, 50));
   await assert.rejects(
     () => loadCheckpoint(dirs[1], probe, createOptimizer("rmsprop", 5e-4)),
-    /state\.json is not valid JSON/,
+    /state\.json has 50 bytes but manifest\.json records \d+ \(truncated\?\)/,
+  );
+  // One digit of state.json changed (nextEpoch 2 → 4 would skip two epochs): its SHA-256 catches it.
+  const edited = stateText.replace('"nextEpoch":2', '"nextEpoch":4');
+  assert.notEqual(edited, stateText);
+  await Deno.writeTextFile(state, edited);
+  await assert.rejects(
+    () => loadCheckpoint(dirs[1], probe, createOptimizer("rmsprop", 5e-4)),
+    /state\.json is corrupt: SHA-256 [0-9a-f]+ != [0-9a-f]+ recorded in manifest\.json/,
   );
   await Deno.writeTextFile(state, stateText);
   const opt = `${dirs[1]}/optimizer.bin`;
@@ -176,7 +190,7 @@ Deno.test("a truncated newest checkpoint is a clear error; the previous one stil
   await Deno.writeFile(opt, optBytes.subarray(0, 8));
   await assert.rejects(
     () => loadCheckpoint(dirs[1], probe, createOptimizer("rmsprop", 5e-4)),
-    /optimizer\.bin is damaged/,
+    /optimizer\.bin has 8 bytes but manifest\.json records \d+/,
   );
   await Deno.writeFile(opt, optBytes);
   // Resume skips the damaged epoch 2 (with a warning) and redoes it from epoch 1's checkpoint.
@@ -190,8 +204,50 @@ Deno.test("a truncated newest checkpoint is a clear error; the previous one stil
   } finally {
     console.warn = warn;
   }
-  assert.equal(warnings.length, 1);
+  assert.equal(warnings.length, 2, warnings.join("\n"));
   assert.match(warnings[0], /resume: skipping .*epoch-0002: .*weights\.bin has 1000 bytes/);
+  // metrics.jsonl held epoch 2 of the skipped checkpoint: rewritten from epoch 1's history.
+  assert.match(
+    warnings[1],
+    /metrics\.jsonl \(2 line\(s\)\) did not match the checkpoint's 1 epoch\(s\); rewritten/,
+  );
+  // Intact checkpoints of another setup stop the resume, naming the field (no fallback to older ones).
+  const other = new ClutteredMnist(mnist, { seed: 9, sizes: { train: 65, valid: 32, test: 32 } });
+  await assert.rejects(
+    () => train(probe, other, { ...OPTS, epochs: 3, outDir: dir, resume: true }),
+    /resume: data\.train: 65 vs 64 \(this run's data vs the checkpoint .*epoch-0002\)/,
+  );
+  // A checkpoint written before its manifest covered state.json and optimizer.bin still loads, with a
+  // warning; a manifest listing anything else is refused naming it.
+  const newest = (await listCheckpoints(dir))[0];
+  const manifest = JSON.parse(await Deno.readTextFile(`${newest}/manifest.json`));
+  const { "model.json": m, "weights.bin": w, ...rest } = manifest.files;
+  assert.deepEqual(Object.keys(rest).sort(), ["optimizer.bin", "state.json"]);
+  await Deno.writeTextFile(
+    `${newest}/manifest.json`,
+    JSON.stringify({ ...manifest, files: { "model.json": m, "weights.bin": w } }),
+  );
+  const heard: string[] = [];
+  const legacy = await loadCheckpoint(
+    newest,
+    probe,
+    createOptimizer("rmsprop", 5e-4),
+    {},
+    (m) => heard.push(m),
+  );
+  assert.equal(legacy.state.epoch, 2);
+  assert.match(
+    heard.join(),
+    /epoch-0002 predates checkpoints whose manifest covers state\.json and optimizer\.bin/,
+  );
+  await Deno.writeTextFile(
+    `${newest}/manifest.json`,
+    JSON.stringify({ ...manifest, files: { ...manifest.files, "x.bin": w } }),
+  );
+  await assert.rejects(
+    () => loadCheckpoint(newest, probe, createOptimizer("rmsprop", 5e-4)),
+    /manifest\.json lists model\.json, optimizer\.bin, state\.json, weights\.bin, x\.bin/,
+  );
   model.dispose();
   probe.dispose();
   await Deno.remove(dir, { recursive: true });

@@ -56,7 +56,24 @@ const CASES: [string, string[], RegExp][] = [
   ["train.ts", ["--model", "big"], /^train\.ts: --model must be one of rnn-spn, spn, cnn; got "big"$/],
   ["train.ts", ["--optimizer", "sgd"], /^train\.ts: --optimizer must be one of rmsprop, adam; got "sgd"$/],
   ["train.ts", ["--backend", "gpu"], /^train\.ts: --backend must be one of wasm, cpu, webgpu; got "gpu"$/],
-  ["train.ts", ["--steps", "0"], /^train\.ts: --steps must be an integer >= 1; got "0"$/],
+  ["train.ts", ["--steps", "0"], /^train\.ts: --steps must be an integer >= 1 and <= 64; got "0"$/],
+  // Sizes past what memory holds: refused before run.json is written (were: allocation failures after).
+  ["train.ts", ["--steps", "100000"], /^train\.ts: --steps must be an integer >= 1 and <= 64; got "100000"$/],
+  [
+    "train.ts",
+    ["--train-size", "99999999999"],
+    /^train\.ts: --train-size must be <= 4294967295; got 99999999999$/,
+  ],
+  [
+    "train.ts",
+    ["--batch", "4000000", "--out", "$D/new"],
+    /^train\.ts: --batch 4000000 needs about 320 GB of memory, more than a quarter of this machine's .*; nothing was written$/,
+  ],
+  [
+    "train.ts",
+    ["--resume", "$D/huge"],
+    /^train\.ts: --resume .*\/huge: .*\/huge\/run\.json: data\.sizes\.valid must be <= 4294967295; got 99999999999$/,
+  ],
   ["train.ts", ["--train-size", "-5"], /^train\.ts: --train-size must be an integer >= 1; got "-5"$/],
   ["train.ts", ["--frobnicate"], /^train\.ts: Unknown option '--frobnicate'/],
   ["train.ts", ["--workers", "2", "--micro-batch", "4"], /^train\.ts: --workers 2 does not combine with/],
@@ -135,6 +152,7 @@ Deno.test("CLI: bad flag values are one line naming the flag, exit code 2, nothi
   await fakeRun(`${dir}/run`, RUN_JSON);
   await fakeRun(`${dir}/truncated`, RUN_JSON.slice(0, 40));
   await fakeRun(`${dir}/foreign`, JSON.stringify({ model: "resnet", data: {} }));
+  await fakeRun(`${dir}/huge`, RUN_JSON.replace('"valid":16', '"valid":99999999999'));
   const before = await listing(dir);
   // Two at a time: each starts a Deno process that imports tfjs.
   const results: { code: number; stderr: string }[] = [];

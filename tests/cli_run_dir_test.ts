@@ -65,6 +65,31 @@ Deno.test({
     assert.equal(resumed.code, 0, err);
     assert.match(err, new RegExp(`taking over the stale lock ${dir}/run\\.lock of process ${first.pid}`));
     assert.ok(!(await exists(`${dir}/run.lock`)), "released at the end");
+
+    // A kill between the last checkpoint and the metrics write leaves metrics.jsonl a line short:
+    // --resume of the finished run rewrites it from the checkpoint's history.
+    const metrics = await Deno.readTextFile(`${dir}/metrics.jsonl`);
+    assert.equal(metrics.trim().split("\n").length, 2);
+    await Deno.writeTextFile(`${dir}/metrics.jsonl`, metrics.split("\n")[0] + "\n");
+    const repaired = await train(["--resume", dir, "--epochs", "2"]).output();
+    assert.equal(repaired.code, 0, new TextDecoder().decode(repaired.stderr));
+    assert.match(
+      new TextDecoder().decode(repaired.stderr),
+      /metrics\.jsonl \(1 line\(s\)\) did not match .* rewritten/,
+    );
+    assert.equal(await Deno.readTextFile(`${dir}/metrics.jsonl`), metrics);
+
+    // run.json edited (another data set): refused naming the field, before any epoch; nothing changes.
+    const runJson = await Deno.readTextFile(`${dir}/run.json`);
+    await Deno.writeTextFile(`${dir}/run.json`, runJson.replace('"train": 64', '"train": 48'));
+    const edited = await train(["--resume", dir, "--epochs", "3"]).output();
+    const editedErr = new TextDecoder().decode(edited.stderr);
+    assert.equal(edited.code, 1, editedErr);
+    assert.match(
+      editedErr,
+      /^train\.ts: resume: run\.data\.sizes\.train: 48 vs 64 \(run\.json vs the checkpoint .*epoch-0002\)/m,
+    );
+    assert.equal(await Deno.readTextFile(`${dir}/metrics.jsonl`), metrics);
     await Deno.remove(dir, { recursive: true });
   },
 });

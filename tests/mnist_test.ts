@@ -81,6 +81,13 @@ Deno.test("a missing directory, and missing files, say what was looked for where
     assert.match(e.message, /Set MNIST_DIR to a folder holding the four official files/);
     return true;
   });
+  // A file where the directory should be is named as such (was: "does not exist").
+  const file = join(root, "a-file");
+  await Deno.writeTextFile(file, "x");
+  await assert.rejects(
+    () => loadMnist({ dir: file }),
+    new RegExp(`^Error: loadMnist: MNIST directory ${file} \\(options.dir\\) is a file, not a directory$`),
+  );
   const partial = await copyWith();
   await Deno.remove(join(partial, TEST_LABELS));
   await assert.rejects(

@@ -199,6 +199,17 @@ Deno.test("save writes only into a missing or empty directory or one holding a s
   assert.equal(await Deno.readTextFile(`${dir}/notes/keep.txt`), "mine");
   await Deno.writeTextFile(`${dir}/file`, "x");
   await assert.rejects(() => model.save(`${dir}/file`), /file exists and is not a directory/);
+  // An empty path, or one under a file: one line naming the path asked for (was: OS errors on temp names).
+  await assert.rejects(
+    () => model.save(""),
+    /^Error: save model: the directory path is empty; nothing was written$/,
+  );
+  await assert.rejects(
+    () => model.save(`${dir}/file/sub`),
+    new RegExp(
+      `^Error: save model: cannot create ${dir}/file/sub: ${dir}/file is a file, not a directory; nothing was written$`,
+    ),
+  );
   // A model.json of someone else's tfjs model is not ours.
   await Deno.mkdir(`${dir}/theirs`);
   await Deno.writeTextFile(`${dir}/theirs/model.json`, '{"modelTopology":{}}');
@@ -457,5 +468,116 @@ Deno.test("fileIO: any tfjs LayersModel (Sequential too) round-trips with a mani
   );
   seq.dispose();
   again.dispose();
+  await Deno.remove(dir, { recursive: true });
+});
+
+/** Sets `key` in the layer `layer`'s topology config and the metadata config alike (edited consistently). */
+function setSize(json: Json, layer: string, key: string, field: string, value: unknown): void {
+  json.userDefinedMetadata.rnnspn.config[field] = value;
+  const l = json.modelTopology.config.layers.find((l: Json) => l.name === layer);
+  l.config[key] = value;
+}
+
+Deno.test("edited sizes are refused before any layer is built: bounds, then the parameter count against the weights", async () => {
+  const dir = await tmp("bounds");
+  const model = tinyModel("rnn-spn");
+  const before = tf.memory().numBytes;
+  // gruUnits 1e6 in metadata and topology alike, the manifest removed (no hash to recompute): was 7 GB
+  // and growing while building. steps 1e8 (no weight shape changes) loaded, then predict grew past 4 GB.
+  for (
+    const [layer, key, field, value, pattern] of [
+      ["loc_gru", "units", "gruUnits", 1e6, /gruUnits must be an integer in \[1, 8192\]; got 1000000/],
+      ["loc_gru", "units", "gruUnits", 1e7, /gruUnits must be an integer in \[1, 8192\]; got 10000000/],
+      ["logits", "steps", "steps", 1e8, /steps must be an integer in \[1, 64\]; got 100000000/],
+      // Within the bounds: the config's parameter count differs from the weights' (16 units were saved).
+      [
+        "loc_gru",
+        "units",
+        "gruUnits",
+        8000,
+        /describes a rnn-spn model of \d+ parameters but its weights hold \d+/,
+      ],
+    ] as const
+  ) {
+    await model.save(`${dir}/m`);
+    await editJson(`${dir}/m`, (json) => setSize(json, layer, key, field, value));
+    await Deno.remove(`${dir}/m/manifest.json`);
+    await rejectsFast(() => loadModel(`${dir}/m`), pattern, 500);
+  }
+  assert.equal(tf.memory().numBytes, before, "nothing was allocated");
+  // Weight specs claiming more than a model may have: refused before weights.bin is read.
+  await model.save(`${dir}/m`);
+  await editJson(`${dir}/m`, (json) => json.weightsManifest[0].weights[0].shape = [1e5, 1e5]);
+  await rejectsFast(
+    () => loadModel(`${dir}/m`),
+    /its weight specs need \d+ bytes, more than the 268435456 a model may have/,
+  );
+  model.dispose();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("swapped model.json and weights.bin: one line naming the file, no raw bytes", async () => {
+  const dir = await tmp("swap");
+  const model = tinyModel("cnn");
+  await model.save(`${dir}/m`);
+  await Deno.rename(`${dir}/m/model.json`, `${dir}/m/tmp`);
+  await Deno.rename(`${dir}/m/weights.bin`, `${dir}/m/model.json`);
+  await Deno.rename(`${dir}/m/tmp`, `${dir}/m/weights.bin`);
+  const oneLine = async (pattern: RegExp) => {
+    const err = await loadModel(`${dir}/m`).then(() => undefined, (e: Error) => e);
+    assert.ok(err, "refused");
+    assert.match(err.message, pattern);
+    assert.ok(/^[\x20-\x7e]*$/.test(err.message), `one printable line: ${JSON.stringify(err.message)}`);
+  };
+  // Refused by the size manifest.json records, before it is read.
+  await oneLine(/m\/model\.json has \d+ bytes, more than the \d+ expected; nothing was read/);
+  await Deno.remove(`${dir}/m/manifest.json`);
+  await oneLine(
+    /m\/model\.json is not valid JSON \(truncated or corrupt\? \d+ bytes\): binary data, not JSON/,
+  );
+  model.dispose();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("network reads are capped: an endless manifest.json or model.json stops at its limit", async () => {
+  const dir = await tmp("endless");
+  const model = tinyModel("cnn");
+  await model.save(`${dir}/m`);
+  const chunk = new Uint8Array(1 << 16).fill(32);
+  let sent = 0;
+  const endless = () =>
+    new ReadableStream<Uint8Array>({
+      pull(c) {
+        sent += chunk.length;
+        c.enqueue(chunk);
+      },
+    });
+  let endlessFile = "manifest.json";
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    const name = new URL(req.url).pathname.split("/").pop()!;
+    if (name === endlessFile) return new Response(endless());
+    return new Response(await Deno.readFile(`${dir}/m/${name}`));
+  });
+  try {
+    const base = `http://127.0.0.1:${server.addr.port}/m/`;
+    await rejectsFast(
+      () => loadModel(base),
+      /^Error: load model: http:.*\/m\/manifest\.json sends more than the 1048576 bytes expected; stopped reading$/,
+      5000,
+    );
+    assert.ok(sent < 16 << 20, `${sent} bytes sent before the reader stopped`);
+    // A model.json larger than its manifest records is cut at that size.
+    endlessFile = "model.json";
+    sent = 0;
+    const recorded = JSON.parse(await Deno.readTextFile(`${dir}/m/manifest.json`)).files["model.json"].bytes;
+    await rejectsFast(
+      () => loadModel(base),
+      new RegExp(`model\\.json sends more than the ${recorded} bytes expected`),
+      5000,
+    );
+  } finally {
+    await server.shutdown();
+  }
+  model.dispose();
   await Deno.remove(dir, { recursive: true });
 });

@@ -11,6 +11,9 @@ import {
 import { gradientsOf } from "../src/train/step.ts";
 import { BACKENDS, WEBGPU_AVAILABLE } from "./_backends.ts";
 import { TINY, tinyModel, weightArrays } from "./_models.ts";
+import { RECURRENT_ATTENTION } from "../src/models/recurrent_attention.ts";
+import { SPN_BASELINE } from "../src/models/spn_baseline.ts";
+import { CNN_BASELINE } from "../src/models/cnn_baseline.ts";
 
 await selectBackend("cpu");
 
@@ -116,10 +119,59 @@ Deno.test("bad input and bad config give errors naming the argument", () => {
   assert.throws(() => model.predict(wrong), /images must be float32 \[B, 100, 100, 1\]; got \[2,64,64,1\]/);
   wrong.dispose();
   model.dispose();
-  assert.throws(() => new RecurrentAttention({ steps: 0 }), /steps must be a positive integer; got 0/);
+  assert.throws(() => new RecurrentAttention({ steps: 0 }), /steps must be an integer in \[1, 64\]; got 0/);
   assert.throws(() => new SpnBaseline({ dropout: 1.5 }), /dropout must be in \[0, 1\); got 1.5/);
   assert.throws(() => new RecurrentAttention({ downsampleFactor: -1 }), /downsampleFactor/);
   assert.throws(() => createModel("foo" as "cnn"), /kind must be one of rnn-spn, spn, cnn; got "foo"/);
+});
+
+Deno.test("paramCount(config) equals the built model's countParams, for every kind and odd sizes", () => {
+  const odd = { inputSize: [71, 67], classifierFilters: 5, denseUnits: 7, classes: 4, dropout: 0.1 };
+  const cases = [
+    [RECURRENT_ATTENTION, {
+      ...odd,
+      steps: 2,
+      downsampleFactor: 2,
+      locFilters: 3,
+      gruUnits: 5,
+      gruResetAfter: true,
+    }],
+    [SPN_BASELINE, { ...odd, digits: 2, downsampleFactor: 1.7, locFilters: 3, locDenseUnits: 9 }],
+    [CNN_BASELINE, { ...odd, digits: 4 }],
+  ] as const;
+  for (const [factory, config] of cases) {
+    for (const c of [{}, config as Record<string, unknown>]) {
+      const model = factory.create(c);
+      assert.equal(factory.paramCount(c), model.countParams(), `${factory.kind} ${JSON.stringify(c)}`);
+      model.dispose();
+    }
+  }
+});
+
+Deno.test("configs past the size limits fail at once, naming the field and the limit (nothing built)", () => {
+  const before = tf.memory().numBytes;
+  assert.throws(
+    () => new RecurrentAttention({ gruUnits: 1e7 }),
+    /gruUnits must be an integer in \[1, 8192\]; got 10000000/,
+  );
+  assert.throws(
+    () => new RecurrentAttention({ steps: 1e8 }),
+    /steps must be an integer in \[1, 64\]; got 100000000/,
+  );
+  assert.throws(
+    () => new CnnBaseline({ inputSize: [40000, 40000] }),
+    /inputSize\[0\] must be an integer in \[1, 4096\]/,
+  );
+  assert.throws(
+    () => new SpnBaseline({ classifierFilters: 5000 }),
+    /classifierFilters must be an integer in \[1, 1024\]/,
+  );
+  // Each field within its limit, the whole too big: the parameter count is bounded before building.
+  assert.throws(
+    () => new RecurrentAttention({ gruUnits: 8192, inputSize: [4096, 4096] }),
+    /this config has \d+ parameters, more than the 67108864 a model may have/,
+  );
+  assert.equal(tf.memory().numBytes, before);
 });
 
 // One training step's loss and gradients agree across backends (the same weights copied everywhere).

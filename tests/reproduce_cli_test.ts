@@ -85,6 +85,34 @@ Deno.test("reproduce.ts --list: each row's state, best error and time left come 
     assert.deepEqual(await entries(results), ["rnn-spn-ds2", "rnn-spn-ds4"]);
   }));
 
+Deno.test("reproduce.ts: a corrupt summary.json or metrics.jsonl is one line naming the file, exit 1, no stack", () =>
+  inScratch(async (cwd) => {
+    const dir = await fakeRow(`${cwd}/results`, "rnn-spn-ds3", [0.05, 0.04], 60, "running");
+    const before = await Deno.readTextFile(`${dir}/metrics.jsonl`);
+    await Deno.writeTextFile(`${dir}/metrics.jsonl`, before + '{"epoch": 3, "lea\n');
+    for (
+      const [file, pattern] of [
+        [
+          "metrics.jsonl",
+          /^reproduce\.ts: .*\/rnn-spn-ds3\/metrics\.jsonl line 3 is not valid JSON \(truncated or corrupt\?/,
+        ],
+        [
+          "summary.json",
+          /^reproduce\.ts: .*\/rnn-spn-ds3\/summary\.json is not valid JSON \(truncated or corrupt\?/,
+        ],
+      ] as const
+    ) {
+      if (file === "summary.json") {
+        await Deno.writeTextFile(`${dir}/metrics.jsonl`, before);
+        await Deno.writeTextFile(`${dir}/summary.json`, '{"row": "rnn-spn-ds3", "sta');
+      }
+      const { code, stderr } = await reproduce(["--list"], cwd);
+      assert.equal(code, 1, stderr);
+      assert.equal(stderr.trim().split("\n").length, 1, stderr);
+      assert.match(stderr, pattern);
+    }
+  }));
+
 Deno.test("reproduce.ts: a finished row is skipped, and a budget under one epoch starts nothing", () =>
   inScratch(async (cwd) => {
     const results = `${cwd}/results`;

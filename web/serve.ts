@@ -24,7 +24,8 @@ export const MIME_TYPES: Record<string, string> = {
 
 /**
  * A handler serving the files under `root` (GET and HEAD only); `/` is `index.html`. Paths that leave
- * `root` are refused.
+ * `root` are refused, through `..` or through a symbolic link that resolves outside it (a link inside
+ * the root to a file inside it is served).
  *
  * @example
  * ```ts
@@ -34,6 +35,7 @@ export const MIME_TYPES: Record<string, string> = {
  */
 export function staticHandler(root: string): (request: Request) => Promise<Response> {
   const base = root.replace(/\/$/, "");
+  let realRoot: Promise<string> | undefined;
   return async (request) => {
     if (request.method !== "GET" && request.method !== "HEAD") {
       return new Response("method not allowed", { status: 405 });
@@ -50,6 +52,12 @@ export function staticHandler(root: string): (request: Request) => Promise<Respo
     }
     let body: Uint8Array;
     try {
+      // Where the path really leads, links followed: it must stay under the root's own real path.
+      realRoot ??= Deno.realPath(base);
+      const [rootReal, fileReal] = await Promise.all([realRoot, Deno.realPath(`${base}${path}`)]);
+      if (!fileReal.startsWith(rootReal.endsWith("/") ? rootReal : `${rootReal}/`)) {
+        return new Response("bad path: it leaves the served folder", { status: 403 });
+      }
       body = await Deno.readFile(`${base}${path}`);
     } catch {
       return new Response(`not found: ${path}`, { status: 404 });

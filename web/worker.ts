@@ -14,6 +14,7 @@ import {
   RecurrentAttention,
   selectBackend,
 } from "../mod.ts";
+import { readResponseBytes } from "../src/data/files.ts";
 import { addClutter, demoDataset, parseSubset } from "./subset.ts";
 import type { Reply, Request, Result } from "./protocol.ts";
 
@@ -34,10 +35,13 @@ const scope = globalThis as unknown as {
 };
 const post = (reply: Reply) => scope.postMessage(reply);
 
+/** The most bytes the MNIST subset may have (it has 64 kB): a broken server cannot fill the tab's memory. */
+const MAX_SUBSET_BYTES = 16 * 2 ** 20;
+
 async function fetchBytes(url: string): Promise<Uint8Array> {
   const response = await fetch(url);
   if (!response.ok) throw new Error(`fetch ${url}: HTTP ${response.status}`);
-  return new Uint8Array(await response.arrayBuffer());
+  return readResponseBytes(response, url, "fetch", MAX_SUBSET_BYTES);
 }
 
 async function init(r: Extract<Request, { type: "init" }>): Promise<void> {

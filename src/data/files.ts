@@ -48,30 +48,106 @@ export function fileUrlToPath(url: URL): string {
 }
 
 /**
- * Reads the file at `path` as bytes; the error names `what` and the path.
- *
- * @example
- * ```ts
- * import { readFileBytes } from "./files.ts";
- * const bytes = await readFileBytes("deno.json", "read config");
- * ```
+ * The most bytes a read takes when its caller names no limit (256 MiB): no file this library reads
+ * (MNIST's largest is 9.9 MB, the largest model's weights 68 MB) comes near it.
  */
-export async function readFileBytes(path: string, what: string): Promise<Uint8Array> {
-  const fs = await fileSystem(what);
-  try {
-    const b = await fs.readFile(path);
-    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-  } catch (err) {
-    throw new Error(`${what}: cannot read ${path}: ${(err as Error).message}`);
-  }
-}
+export const DEFAULT_MAX_BYTES = 256 * 2 ** 20;
 
 /** Thrown by {@linkcode readUrlBytes} when the resource does not exist (HTTP 403/404/410 or no such file). */
 export class NotFoundError extends Error {}
 
+/** Thrown by the reads here when a file or response is larger than the limit the caller gave. */
+export class TooLargeError extends Error {}
+
 /**
- * The bytes at `url`: `file:` through the file system, anything else through `fetch`. A missing
- * resource throws {@linkcode NotFoundError}; other failures an `Error` naming `what` and the URL.
+ * The regular file at `path`, refused before it is read when it is larger than `maxBytes` (or is not
+ * a regular file: a FIFO or device would never end). `ENOENT` becomes {@linkcode NotFoundError}.
+ */
+async function readRegularFile(fs: Fs, path: string, what: string, maxBytes: number): Promise<Uint8Array> {
+  try {
+    const stat = await fs.stat(path);
+    if (!stat.isFile()) throw new Error("not a regular file");
+    if (stat.size > maxBytes) {
+      throw new TooLargeError(
+        `${what}: ${path} has ${stat.size} bytes, more than the ${maxBytes} expected; nothing was read`,
+      );
+    }
+    const b = await fs.readFile(path);
+    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  } catch (err) {
+    if (err instanceof TooLargeError) throw err;
+    const message = `${what}: cannot read ${path}: ${(err as Error).message}`;
+    throw (err as { code?: string }).code === "ENOENT" ? new NotFoundError(message) : new Error(message);
+  }
+}
+
+/**
+ * Reads the file at `path` as bytes, at most `maxBytes` of them (a larger file is refused before it
+ * is read); the error names `what` and the path.
+ *
+ * @example
+ * ```ts
+ * import { readFileBytes } from "./files.ts";
+ * const bytes = await readFileBytes("deno.json", "read config", 1 << 20);
+ * ```
+ */
+export async function readFileBytes(
+  path: string,
+  what: string,
+  maxBytes: number = DEFAULT_MAX_BYTES,
+): Promise<Uint8Array> {
+  return readRegularFile(await fileSystem(what), path, what, maxBytes);
+}
+
+/**
+ * The body of `res`, streamed, refused as soon as it passes `maxBytes` (or when its Content-Length
+ * says it would): an endless or oversized response never grows past the limit in memory.
+ *
+ * @example
+ * ```ts
+ * import { readResponseBytes } from "./files.ts";
+ * const bytes = await readResponseBytes(new Response("hello"), "https://example.org/x", "read x", 1024);
+ * ```
+ */
+export async function readResponseBytes(
+  res: Response,
+  where: string,
+  what: string,
+  maxBytes: number,
+): Promise<Uint8Array> {
+  const declared = Number(res.headers.get("content-length") ?? NaN);
+  if (declared > maxBytes) {
+    await res.body?.cancel();
+    throw new TooLargeError(
+      `${what}: ${where} has ${declared} bytes (Content-Length), more than the ${maxBytes} expected`,
+    );
+  }
+  if (res.body === null) return new Uint8Array(0);
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel();
+      throw new TooLargeError(
+        `${what}: ${where} sends more than the ${maxBytes} bytes expected; stopped reading`,
+      );
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  chunks.reduce((offset, c) => (out.set(c, offset), offset + c.byteLength), 0);
+  return out;
+}
+
+/**
+ * The bytes at `url`: `file:` through the file system, anything else through `fetch`, at most
+ * `maxBytes` of them (a larger file or response is refused with {@linkcode TooLargeError} before it is
+ * held in memory). A missing resource throws {@linkcode NotFoundError}; other failures an `Error`
+ * naming `what` and the URL.
  *
  * @example
  * ```ts
@@ -79,17 +155,13 @@ export class NotFoundError extends Error {}
  * const bytes = await readUrlBytes(new URL("../../deno.json", import.meta.url), "read config");
  * ```
  */
-export async function readUrlBytes(url: URL, what: string): Promise<Uint8Array> {
+export async function readUrlBytes(
+  url: URL,
+  what: string,
+  maxBytes: number = DEFAULT_MAX_BYTES,
+): Promise<Uint8Array> {
   if (url.protocol === "file:") {
-    const path = fileUrlToPath(url);
-    const fs = await fileSystem(what);
-    try {
-      const b = await fs.readFile(path);
-      return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-    } catch (err) {
-      const message = `${what}: cannot read ${path}: ${(err as Error).message}`;
-      throw (err as { code?: string }).code === "ENOENT" ? new NotFoundError(message) : new Error(message);
-    }
+    return readRegularFile(await fileSystem(what), fileUrlToPath(url), what, maxBytes);
   }
   let res: Response;
   try {
@@ -103,7 +175,7 @@ export async function readUrlBytes(url: URL, what: string): Promise<Uint8Array> 
     // 403 too: static hosts such as S3 answer it for a missing object.
     throw [403, 404, 410].includes(res.status) ? new NotFoundError(message) : new Error(message);
   }
-  return new Uint8Array(await res.arrayBuffer());
+  return readResponseBytes(res, url.href, what, maxBytes);
 }
 
 /**
@@ -120,10 +192,16 @@ export async function readUrlBytes(url: URL, what: string): Promise<Uint8Array> 
  */
 export async function writeDirAtomic(dir: string, files: Record<string, Uint8Array | string>): Promise<void> {
   const f = await fileSystem("write " + dir);
+  if (dir === "") throw new Error("cannot write a directory with an empty path");
   dir = dir.length > 1 && dir.endsWith("/") ? dir.slice(0, -1) : dir;
   const suffix = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
   const tmp = `${dir}.tmp-${suffix}`;
-  await f.mkdir(tmp, { recursive: true });
+  try {
+    await f.mkdir(tmp, { recursive: true });
+  } catch (err) {
+    // Named by the directory asked for, not the temp name beside it.
+    throw new Error(`cannot write ${dir}: ${(err as Error).message.replaceAll(tmp, dir)}`);
+  }
   try {
     for (const [name, content] of Object.entries(files)) {
       const handle = await f.open(`${tmp}/${name}`, "w");
@@ -145,6 +223,6 @@ export async function writeDirAtomic(dir: string, files: Record<string, Uint8Arr
     }
   } catch (err) {
     await f.rm(tmp, { recursive: true, force: true });
-    throw err;
+    throw new Error(`cannot write ${dir}: ${(err as Error).message.replaceAll(tmp, dir)}`);
   }
 }

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { fileSystem, readUrlBytes } from "./files.ts";
+import { fileSystem, readResponseBytes, readUrlBytes } from "./files.ts";
 import { gunzip, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, parseIdx } from "./idx.ts";
 import { md5Hex } from "./md5.ts";
 
@@ -153,14 +153,17 @@ export async function loadMnist(options: LoadMnistOptions = {}): Promise<Mnist> 
   const fs = await fileSystem("loadMnist");
   const path = await import("node:path");
   const { dir, source } = await resolveDir(options.dir);
+  const dirStat = await fs.stat(dir).catch(() => undefined);
+  if (dirStat !== undefined && !dirStat.isDirectory()) {
+    throw new Error(`loadMnist: MNIST directory ${dir} (${source}) is a file, not a directory`);
+  }
   const paths = MNIST_FILES.map((f) => path.join(dir, f.name));
   const exists = await Promise.all(paths.map((p) => fs.stat(p).then((s) => s.isFile(), () => false)));
   const missing = MNIST_FILES.filter((_, i) => !exists[i]);
 
   if (missing.length > 0) {
     if (!options.download) {
-      const dirExists = await fs.stat(dir).then((s) => s.isDirectory(), () => false);
-      throw new Error(missingMessage(dir, source, dirExists, missing.map((f) => f.name)));
+      throw new Error(missingMessage(dir, source, dirStat !== undefined, missing.map((f) => f.name)));
     }
     await fs.mkdir(dir, { recursive: true });
     const names = missing.map((f) => f.name).join(", ");
@@ -285,7 +288,7 @@ async function download(
         await res.body?.cancel();
         throw new Error(`HTTP ${res.status} ${res.statusText}`.trim());
       }
-      bytes = new Uint8Array(await res.arrayBuffer());
+      bytes = await readResponseBytes(res, url, "loadMnist", file.bytes);
       checkFile(file, bytes, url);
     } catch (e) {
       failures.push(`  ${url}: ${describe(e)}`);

@@ -128,12 +128,63 @@ export function stackOutputSize(h: number, w: number, items: readonly StackItem[
   return [h, w];
 }
 
-/** Checks a positive integer config value. */
+/**
+ * The largest value of each integer config field. Far above the paper's (3 steps, 256 GRU units, 96
+ * filters, 100×100 inputs), low enough that no config read from a file can ask for gigabytes before
+ * its weights are compared (the parameter count has its own bound, {@linkcode MAX_PARAMS}).
+ */
+export const CONFIG_LIMITS: Readonly<Record<string, number>> = {
+  steps: 64,
+  digits: 64,
+  classes: 10_000,
+  locFilters: 1024,
+  classifierFilters: 1024,
+  gruUnits: 8192,
+  locDenseUnits: 8192,
+  denseUnits: 8192,
+  inputSize: 4096,
+};
+
+/** The most parameters a model may have (64 Mi: 256 MiB of float32 weights; the paper's largest has 17 M). */
+export const MAX_PARAMS = 64 * 2 ** 20;
+
+/** Checks a positive integer config value (at most `CONFIG_LIMITS[name]` where there is one). */
 export function positiveInt(value: number, name: string, where: string): number {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new Error(`${where}: ${name} must be a positive integer; got ${value}`);
+  const max = CONFIG_LIMITS[name.replace(/\[\d+\]$/, "")];
+  if (!Number.isInteger(value) || value < 1 || (max !== undefined && value > max)) {
+    const range = max === undefined ? "a positive integer" : `an integer in [1, ${max}]`;
+    throw new Error(`${where}: ${name} must be ${range}; got ${JSON.stringify(value) ?? String(value)}`);
   }
   return value;
+}
+
+/** Parameters of a conv/pool stack on `channels` input channels (3×3 kernels plus biases). */
+export function stackParams(items: readonly StackItem[], channels: number): number {
+  let params = 0;
+  for (const item of items) {
+    if (item === "pool") continue;
+    params += 9 * channels * item + item;
+    channels = item;
+  }
+  return params;
+}
+
+/** Parameters of a dense layer (kernel plus bias). */
+export function denseParams(inputs: number, units: number): number {
+  return inputs * units + units;
+}
+
+/**
+ * Throws when `params` (a config's parameter count, computed before anything is built) exceeds
+ * {@linkcode MAX_PARAMS}.
+ */
+export function checkParams(params: number, where: string): number {
+  if (!(params <= MAX_PARAMS)) {
+    throw new Error(
+      `${where}: this config has ${params} parameters, more than the ${MAX_PARAMS} a model may have`,
+    );
+  }
+  return params;
 }
 
 /** Fills defaults into `config` and checks the shared fields; `where` names the model in errors. */
@@ -198,6 +249,24 @@ export function checkStackFits(
       `${where}: ${what} is ${h}×${w}, too small for its conv/pool stack (it would leave ${oh}×${ow} pixels)`,
     );
   }
+}
+
+/**
+ * The glimpse size of `downsampleFactor` on an `h × w` image, after checking that the factor is a
+ * finite number > 0 (`where` names the model in the error).
+ */
+export function checkGlimpse(
+  h: number,
+  w: number,
+  downsampleFactor: number,
+  where: string,
+): [number, number] {
+  if (typeof downsampleFactor !== "number" || !Number.isFinite(downsampleFactor) || !(downsampleFactor > 0)) {
+    throw new Error(
+      `${where}: downsampleFactor must be a finite number > 0; got ${JSON.stringify(downsampleFactor)}`,
+    );
+  }
+  return glimpseSize(h, w, downsampleFactor);
 }
 
 /** The glimpse size the sampler gives for `downsampleFactor` on an `h × w` image (floor(h / f)). */

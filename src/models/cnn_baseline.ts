@@ -8,13 +8,17 @@ import { tf } from "../tf.ts";
 import { SequenceModel } from "./base.ts";
 import {
   buildOrDispose,
+  checkParams,
   checkStackFits,
   classifierStack,
   convStack,
   dense,
+  denseParams,
   maybeDropout,
   resolveConfig,
   Seeds,
+  stackOutputSize,
+  stackParams,
 } from "./blocks.ts";
 import type { ModelSource } from "./io.ts";
 import { loadSaved, type ModelFactory } from "./restore.ts";
@@ -84,6 +88,14 @@ export function baselineClassifier(
   ) as tf.SymbolicTensor;
 }
 
+/** Parameters of {@linkcode baselineClassifier} on an `h × w` input, from the config alone. */
+export function baselineClassifierParams(h: number, w: number, c: ClassifierConfig): number {
+  const f = c.classifierFilters;
+  const [oh, ow] = stackOutputSize(h, w, classifierStack(f));
+  return stackParams(classifierStack(f), 1) + denseParams(oh * ow * f, c.denseUnits) +
+    c.digits * denseParams(c.denseUnits, c.classes);
+}
+
 const DEFAULTS: Required<CnnBaselineConfig> = {
   digits: 3,
   inputSize: [100, 100],
@@ -130,9 +142,7 @@ export class CnnBaseline extends SequenceModel<CnnBaselineConfig> {
    */
   constructor(config: CnnBaselineConfig = {}, model?: tf.LayersModel) {
     const c = resolveConfig(DEFAULTS, config, "CnnBaseline");
-    if (!model) {
-      checkStackFits(c.inputSize[0], c.inputSize[1], classifierStack(1), "inputSize", "CnnBaseline");
-    }
+    if (!model) checkParams(paramCount(c), "CnnBaseline");
     super(c, model ?? buildOrDispose(() => build(c)));
     this.inputSize = [c.inputSize[0], c.inputSize[1]];
   }
@@ -151,10 +161,17 @@ export class CnnBaseline extends SequenceModel<CnnBaselineConfig> {
   }
 }
 
+/** The parameter count of config `c`, from the config alone (nothing is built). */
+function paramCount(c: Required<CnnBaselineConfig>): number {
+  checkStackFits(c.inputSize[0], c.inputSize[1], classifierStack(1), "inputSize", "CnnBaseline");
+  return baselineClassifierParams(c.inputSize[0], c.inputSize[1], c);
+}
+
 /** How {@linkcode loadSaved} rebuilds a CnnBaseline (and where its sizes sit in the topology). */
 export const CNN_BASELINE: ModelFactory<CnnBaseline> = {
   kind: "cnn",
   create: (config) => new CnnBaseline(config as CnnBaselineConfig),
+  paramCount: (config) => paramCount(resolveConfig(DEFAULTS, config, "CnnBaseline")),
   sizes: (read) => ({
     digits: read("logits", "target_shape", 0),
     inputSize: [read("images", "batch_input_shape", 1), read("images", "batch_input_shape", 2)],

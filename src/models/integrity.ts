@@ -23,6 +23,20 @@ export interface FileRecord {
 
 /** Name of the manifest file beside `model.json`. */
 export const MANIFEST_FILE = "manifest.json";
+/** The most bytes a manifest may have (one read never holds more; a real one has a few hundred). */
+export const MAX_MANIFEST_BYTES = 2 ** 20;
+
+/**
+ * Why `bytes` did not parse as JSON, in one printable line: the parser's message without the quoted
+ * input it may carry (raw bytes of a binary file, line breaks), plus whether the bytes look binary.
+ */
+export function jsonProblem(err: unknown, bytes: Uint8Array): string {
+  const message = String((err as Error)?.message ?? err).split(/[,\n]/)[0];
+  const head = bytes.subarray(0, 512);
+  const binary = head.some((b) => b === 0 || (b < 32 && b !== 9 && b !== 10 && b !== 13));
+  const printable = message.replace(/[^\x20-\x7e]/g, "?").slice(0, 80);
+  return binary ? `binary data, not JSON (${printable})` : printable;
+}
 const MANIFEST_FORMAT = "rnnspn-manifest";
 
 /** `manifest.json`: every other file of a saved model with its length and SHA-256. */
@@ -58,7 +72,7 @@ export function parseManifest(bytes: Uint8Array, where: string): Manifest {
   try {
     m = JSON.parse(new TextDecoder().decode(bytes));
   } catch (err) {
-    throw new Error(`${where} is not valid JSON (truncated or corrupt?): ${(err as Error).message}`);
+    throw new Error(`${where} is not valid JSON (truncated or corrupt?): ${jsonProblem(err, bytes)}`);
   }
   const ok = m !== null && typeof m === "object" && m.format === MANIFEST_FORMAT && m.version === 1 &&
     m.files !== null && typeof m.files === "object" &&

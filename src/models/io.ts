@@ -31,11 +31,12 @@ import {
   readArtifacts,
   readModelArtifacts,
   specBytes,
+  specElements,
   urlReader,
   WEIGHTS_FILE,
 } from "./read.ts";
 
-export { MODEL_FILE, readModelArtifacts, specBytes, WEIGHTS_FILE, writeDirAtomic };
+export { MODEL_FILE, readModelArtifacts, specBytes, specElements, WEIGHTS_FILE, writeDirAtomic };
 
 /**
  * Where a model is saved to or loaded from: a directory path (Deno, Node), a URL (`file:`, `http(s):`
@@ -149,9 +150,25 @@ export async function loadArtifacts(source: ModelSource): Promise<tf.io.ModelArt
  * this library. Anything else is refused, so that a save never deletes a user's files.
  */
 export async function checkSaveDir(dir: string): Promise<void> {
+  if (typeof dir !== "string" || dir.trim() === "") {
+    throw new Error(`save model: the directory path is empty; nothing was written`);
+  }
   const fs = await fileSystem("save model");
   const stat = await fs.stat(dir).catch(() => undefined);
-  if (!stat) return;
+  if (!stat) {
+    // A missing directory is created with its parents: the nearest existing one must be a directory.
+    const path = await import("node:path");
+    for (let up = path.dirname(dir);; up = path.dirname(up)) {
+      const s = await fs.stat(up).catch(() => undefined);
+      if (s && !s.isDirectory()) {
+        throw new Error(
+          `save model: cannot create ${dir}: ${up} is a file, not a directory; nothing was written`,
+        );
+      }
+      if (s || up === path.dirname(up)) break;
+    }
+    return;
+  }
   if (!stat.isDirectory()) {
     throw new Error(`save model: ${dir} exists and is not a directory; nothing was written`);
   }

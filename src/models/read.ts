@@ -6,8 +6,16 @@
  * @module
  */
 import { tf } from "../tf.ts";
-import { fileSystem, NotFoundError, readUrlBytes } from "../data/files.ts";
-import { checkRecord, checkTopology, type FileRecord, MANIFEST_FILE, parseManifest } from "./integrity.ts";
+import { NotFoundError, readFileBytes, readUrlBytes } from "../data/files.ts";
+import {
+  checkRecord,
+  checkTopology,
+  type FileRecord,
+  jsonProblem,
+  MANIFEST_FILE,
+  MAX_MANIFEST_BYTES,
+  parseManifest,
+} from "./integrity.ts";
 
 /** Name of the weights file inside a model directory. */
 export const WEIGHTS_FILE = "weights.bin";
@@ -22,34 +30,29 @@ export function joinWeightData(data: tf.io.WeightData | undefined): Uint8Array {
   return new Uint8Array(tf.io.concatenateArrayBuffers(data));
 }
 
-/** Reads one file of a saved model by name (relative to `model.json`); `where` names it in errors. */
+/** The most bytes a `model.json` may have when no manifest records its size (the largest is 10 kB). */
+export const MAX_MODEL_JSON_BYTES = 16 * 2 ** 20;
+/** The most bytes of weights a model file may claim (4 bytes for each of the most parameters a model may have). */
+export const MAX_WEIGHTS_BYTES = 4 * 64 * 2 ** 20;
+
+/**
+ * Reads one file of a saved model by name (relative to `model.json`), at most `maxBytes` of it (a
+ * larger file or response is refused before it is held); `where` names it in errors.
+ */
 export interface Reader {
-  read(name: string): Promise<Uint8Array>;
+  read(name: string, maxBytes: number): Promise<Uint8Array>;
   where(name: string): string;
 }
 
 function dirReader(dir: string): Reader {
   const where = (name: string) => (dir.endsWith("/") ? dir + name : `${dir}/${name}`);
-  return {
-    where,
-    read: async (name) => {
-      const fs = await fileSystem("load model");
-      const path = where(name);
-      try {
-        const b = await fs.readFile(path);
-        return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-      } catch (err) {
-        const message = `load model: cannot read ${path}: ${(err as Error).message}`;
-        throw (err as { code?: string }).code === "ENOENT" ? new NotFoundError(message) : new Error(message);
-      }
-    },
-  };
+  return { where, read: (name, maxBytes) => readFileBytes(where(name), "load model", maxBytes) };
 }
 
 /** Reads the files beside a `model.json` URL (`base`). */
 export function urlReader(base: URL): Reader {
   const where = (name: string) => new URL(name, base).href;
-  return { where, read: (name) => readUrlBytes(new URL(name, base), "load model") };
+  return { where, read: (name, maxBytes) => readUrlBytes(new URL(name, base), "load model", maxBytes) };
 }
 
 /** A weights path from a weights manifest: a plain file name beside `model.json`, nothing else. */
@@ -72,31 +75,34 @@ export async function readArtifacts(reader: Reader): Promise<tf.io.ModelArtifact
   const jsonWhere = reader.where(MODEL_FILE);
   let manifest: Record<string, FileRecord> | undefined;
   try {
-    manifest = parseManifest(await reader.read(MANIFEST_FILE), reader.where(MANIFEST_FILE)).files;
+    manifest = parseManifest(
+      await reader.read(MANIFEST_FILE, MAX_MANIFEST_BYTES),
+      reader.where(MANIFEST_FILE),
+    ).files;
   } catch (err) {
     // Saved before manifests existed: model.json is then checked by its structure and content alone.
-    if (!(err instanceof NotFoundError)) throw new Error(`load model: ${(err as Error).message}`);
+    const message = (err as Error).message;
+    if (!(err instanceof NotFoundError)) {
+      throw new Error(message.startsWith("load model: ") ? message : `load model: ${message}`);
+    }
   }
-  const jsonBytes = await reader.read(MODEL_FILE);
+  if (manifest && !manifest[MODEL_FILE]) {
+    throw new Error(`load model: ${reader.where(MANIFEST_FILE)} has no ${MODEL_FILE} entry`);
+  }
+  // Checked against the manifest before it is parsed: a swapped or damaged file is named by its
+  // size or digest, never by what its bytes look like to a JSON parser.
+  const jsonBytes = await reader.read(MODEL_FILE, manifest?.[MODEL_FILE].bytes ?? MAX_MODEL_JSON_BYTES);
+  if (manifest) await checkRecord(jsonBytes, manifest[MODEL_FILE], `load model: ${jsonWhere}`, MANIFEST_FILE);
   const text = new TextDecoder().decode(jsonBytes);
   let json: tf.io.ModelJSON & { rnnspn?: { weightsBytes: number; weightsSha256: string } };
   try {
     json = JSON.parse(text);
   } catch (err) {
-    const recorded = manifest?.[MODEL_FILE]
-      ? `; ${MANIFEST_FILE} records ${manifest[MODEL_FILE].bytes} bytes`
-      : "";
     throw new Error(
-      `load model: ${jsonWhere} is not valid JSON (truncated or corrupt? ${jsonBytes.byteLength} bytes${recorded}): ${
-        (err as Error).message
+      `load model: ${jsonWhere} is not valid JSON (truncated or corrupt? ${jsonBytes.byteLength} bytes): ${
+        jsonProblem(err, jsonBytes)
       }`,
     );
-  }
-  if (manifest) {
-    if (!manifest[MODEL_FILE]) {
-      throw new Error(`load model: ${reader.where(MANIFEST_FILE)} has no ${MODEL_FILE} entry`);
-    }
-    await checkRecord(jsonBytes, manifest[MODEL_FILE], `load model: ${jsonWhere}`, MANIFEST_FILE);
   }
   if (
     json === null || typeof json !== "object" || json.modelTopology == null ||
@@ -113,8 +119,16 @@ export async function readArtifacts(reader: Reader): Promise<tf.io.ModelArtifact
   checkTopology(json.modelTopology, `load model: ${jsonWhere}`);
   const specs = groups.flatMap((g) => g.weights);
   const names = groups.flatMap((g) => g.paths.map((p) => weightsName(p, jsonWhere)));
+  // The size the specs claim bounds every read below: no weights file is held past it.
+  const need = specBytes(specs, jsonWhere);
+  if (need > MAX_WEIGHTS_BYTES) {
+    throw new Error(
+      `load model: ${jsonWhere}: its weight specs need ${need} bytes, more than the ${MAX_WEIGHTS_BYTES} ` +
+        `a model may have (corrupt or edited file?)`,
+    );
+  }
   const parts: Uint8Array[] = [];
-  for (const name of names) parts.push(await reader.read(name));
+  for (const name of names) parts.push(await reader.read(name, manifest?.[name]?.bytes ?? need));
   const weights = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
   parts.reduce((offset, p) => (weights.set(p, offset), offset + p.byteLength), 0);
   const weightsWhere = `load model: ${reader.where(names.join("+"))}`;
@@ -136,7 +150,6 @@ export async function readArtifacts(reader: Reader): Promise<tf.io.ModelArtifact
       await checkRecord(parts[i], record, `load model: ${reader.where(name)}`, MANIFEST_FILE);
     }
   }
-  const need = specBytes(specs, jsonWhere);
   if (weights.byteLength !== need) {
     throw new Error(
       `${weightsWhere} has ${weights.byteLength} bytes but the weight specs in ${MODEL_FILE} need ${need}` +
@@ -166,7 +179,18 @@ const DTYPE_BYTES: Record<string, number> = {
 
 /** Bytes the weight specs need (quantized specs by their quantized dtype). */
 export function specBytes(specs: tf.io.WeightsManifestEntry[], where: string): number {
+  return specSizes(specs, where).bytes;
+}
+
+/** Elements (parameters) the weight specs hold. */
+export function specElements(specs: tf.io.WeightsManifestEntry[], where: string): number {
+  return specSizes(specs, where).elements;
+}
+
+function specSizes(specs: tf.io.WeightsManifestEntry[], where: string): { bytes: number; elements: number } {
+  if (!Array.isArray(specs)) throw new Error(`load model: ${where}: the weight specs are not an array`);
   let total = 0;
+  let elements = 0;
   for (const s of specs) {
     const dtype = s?.quantization?.dtype ?? s?.dtype;
     const size = Array.isArray(s?.shape) && s.shape.every((d) => Number.isSafeInteger(d) && d >= 0)
@@ -176,8 +200,9 @@ export function specBytes(specs: tf.io.WeightsManifestEntry[], where: string): n
       throw new Error(`load model: ${where}: bad weight spec ${JSON.stringify(s)?.slice(0, 120)}`);
     }
     total += size * DTYPE_BYTES[dtype];
+    elements += size;
   }
-  return total;
+  return { bytes: total, elements };
 }
 
 /**

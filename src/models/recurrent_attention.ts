@@ -16,16 +16,20 @@ import { loadSaved, type ModelFactory } from "./restore.ts";
 import {
   affineHead,
   buildOrDispose,
+  checkGlimpse,
+  checkParams,
   checkStackFits,
   classifierStack,
   convStack,
   dense,
-  glimpseSize,
+  denseParams,
   localizationStack,
   maybeDropout,
   resolveConfig,
   Seeds,
   setIdentity,
+  stackOutputSize,
+  stackParams,
 } from "./blocks.ts";
 
 /**
@@ -150,7 +154,7 @@ export class RecurrentAttention extends SequenceModel<RecurrentAttentionConfig> 
    */
   constructor(config: RecurrentAttentionConfig = {}, model?: tf.LayersModel) {
     const c = resolveConfig(DEFAULTS, config, "RecurrentAttention");
-    if (!model) checkSizes(c);
+    if (!model) checkParams(paramCount(c), "RecurrentAttention");
     super(c, model ?? buildOrDispose(() => build(c)));
     this.inputSize = [c.inputSize[0], c.inputSize[1]];
   }
@@ -169,25 +173,35 @@ export class RecurrentAttention extends SequenceModel<RecurrentAttentionConfig> 
   }
 }
 
-function checkSizes(c: Required<RecurrentAttentionConfig>): void {
+/**
+ * The parameter count of config `c`, from the config alone (nothing is built), after checking that
+ * its sizes fit their conv/pool stacks.
+ */
+function paramCount(c: Required<RecurrentAttentionConfig>): number {
   const [h, w] = c.inputSize;
   checkStackFits(h, w, localizationStack(1), "inputSize", "RecurrentAttention");
-  if (c.downsampleFactor > 0) {
-    const [gh, gw] = glimpseSize(h, w, c.downsampleFactor);
-    checkStackFits(
-      gh,
-      gw,
-      classifierStack(1),
-      `the glimpse (downsampleFactor ${c.downsampleFactor})`,
-      "RecurrentAttention",
-    );
-  }
+  const [gh, gw] = checkGlimpse(h, w, c.downsampleFactor, "RecurrentAttention");
+  checkStackFits(
+    gh,
+    gw,
+    classifierStack(1),
+    `the glimpse (downsampleFactor ${c.downsampleFactor})`,
+    "RecurrentAttention",
+  );
+  const [lh, lw] = stackOutputSize(h, w, localizationStack(c.locFilters));
+  const [ch, cw] = stackOutputSize(gh, gw, classifierStack(c.classifierFilters));
+  const u = c.gruUnits;
+  const gru = lh * lw * c.locFilters * 3 * u + u * 3 * u + 3 * u; // kernel, recurrent kernel, bias
+  return stackParams(localizationStack(c.locFilters), 1) + gru + denseParams(u, 6) +
+    stackParams(classifierStack(c.classifierFilters), 1) +
+    denseParams(ch * cw * c.classifierFilters, c.denseUnits) + denseParams(c.denseUnits, c.classes);
 }
 
 /** How {@linkcode loadSaved} rebuilds a RecurrentAttention (and where its sizes sit in the topology). */
 export const RECURRENT_ATTENTION: ModelFactory<RecurrentAttention> = {
   kind: "rnn-spn",
   create: (config) => new RecurrentAttention(config as RecurrentAttentionConfig),
+  paramCount: (config) => paramCount(resolveConfig(DEFAULTS, config, "RecurrentAttention")),
   sizes: (read) => ({
     steps: read("logits", "steps"),
     downsampleFactor: read("glimpses", "downsample_factor"),

@@ -11,7 +11,7 @@
 import { tf } from "../tf.ts";
 import { METADATA_KEY, type ModelKind, type SequenceModel } from "./base.ts";
 import { checkTopology, firstDifference } from "./integrity.ts";
-import { describeSource, loadArtifacts, type ModelSource, specBytes } from "./io.ts";
+import { describeSource, loadArtifacts, type ModelSource, specBytes, specElements } from "./io.ts";
 
 /** Reads `config[key]` (or `config[key][index]`) of the layer `layer`; `absent` when there is no such layer. */
 export type TopologyReader = (layer: string, key: string, index?: number, absent?: unknown) => unknown;
@@ -24,6 +24,8 @@ export interface ModelFactory<M extends SequenceModel<object>> {
   create(config: Record<string, unknown>): M;
   /** The config fields that size the weights, as the topology states them. */
   sizes(read: TopologyReader): Record<string, unknown>;
+  /** The parameter count of `config`, computed from it alone (nothing built); throws on a bad config. */
+  paramCount(config: Record<string, unknown>): number;
 }
 
 /**
@@ -94,7 +96,22 @@ export function restoreModel<M extends SequenceModel<object>>(
       );
     }
   }
+  // The weights' size was verified against their files; the config must ask for exactly that many
+  // parameters before anything is built, so that no edited config can make the rebuild allocate more.
+  let params: number;
   let model: M;
+  try {
+    params = factory.paramCount(filled);
+  } catch (err) {
+    throw new Error(`load: ${where}: the saved config is not valid: ${(err as Error).message}`);
+  }
+  const saved = specElements(artifacts.weightSpecs ?? [], where);
+  if (params !== saved) {
+    throw new Error(
+      `load: ${where}: its config describes a ${meta.kind} model of ${params} parameters but its weights ` +
+        `hold ${saved}: corrupt or edited file`,
+    );
+  }
   try {
     model = factory.create(filled);
   } catch (err) {

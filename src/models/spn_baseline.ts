@@ -13,17 +13,21 @@ import { loadSaved, type ModelFactory } from "./restore.ts";
 import {
   affineHead,
   buildOrDispose,
+  checkGlimpse,
+  checkParams,
   checkStackFits,
   classifierStack,
   convStack,
   dense,
-  glimpseSize,
+  denseParams,
   localizationStack,
   resolveConfig,
   Seeds,
   setIdentity,
+  stackOutputSize,
+  stackParams,
 } from "./blocks.ts";
-import { baselineClassifier } from "./cnn_baseline.ts";
+import { baselineClassifier, baselineClassifierParams } from "./cnn_baseline.ts";
 
 /**
  * Config of {@linkcode SpnBaseline}; every field is optional (defaults: the paper's).
@@ -120,7 +124,7 @@ export class SpnBaseline extends SequenceModel<SpnBaselineConfig> {
    */
   constructor(config: SpnBaselineConfig = {}, model?: tf.LayersModel) {
     const c = resolveConfig(DEFAULTS, config, "SpnBaseline");
-    if (!model) checkSizes(c);
+    if (!model) checkParams(paramCount(c), "SpnBaseline");
     super(c, model ?? buildOrDispose(() => build(c)));
     this.inputSize = [c.inputSize[0], c.inputSize[1]];
   }
@@ -139,25 +143,32 @@ export class SpnBaseline extends SequenceModel<SpnBaselineConfig> {
   }
 }
 
-function checkSizes(c: Required<SpnBaselineConfig>): void {
+/**
+ * The parameter count of config `c`, from the config alone (nothing is built), after checking that
+ * its sizes fit their conv/pool stacks.
+ */
+function paramCount(c: Required<SpnBaselineConfig>): number {
   const [h, w] = c.inputSize;
   checkStackFits(h, w, localizationStack(1), "inputSize", "SpnBaseline");
-  if (c.downsampleFactor > 0) {
-    const [gh, gw] = glimpseSize(h, w, c.downsampleFactor);
-    checkStackFits(
-      gh,
-      gw,
-      classifierStack(1),
-      `the glimpse (downsampleFactor ${c.downsampleFactor})`,
-      "SpnBaseline",
-    );
-  }
+  const [gh, gw] = checkGlimpse(h, w, c.downsampleFactor, "SpnBaseline");
+  checkStackFits(
+    gh,
+    gw,
+    classifierStack(1),
+    `the glimpse (downsampleFactor ${c.downsampleFactor})`,
+    "SpnBaseline",
+  );
+  const [lh, lw] = stackOutputSize(h, w, localizationStack(c.locFilters));
+  return stackParams(localizationStack(c.locFilters), 1) +
+    denseParams(lh * lw * c.locFilters, c.locDenseUnits) + denseParams(c.locDenseUnits, 6) +
+    baselineClassifierParams(gh, gw, c);
 }
 
 /** How {@linkcode loadSaved} rebuilds an SpnBaseline (and where its sizes sit in the topology). */
 export const SPN_BASELINE: ModelFactory<SpnBaseline> = {
   kind: "spn",
   create: (config) => new SpnBaseline(config as SpnBaselineConfig),
+  paramCount: (config) => paramCount(resolveConfig(DEFAULTS, config, "SpnBaseline")),
   sizes: (read) => ({
     digits: read("logits", "target_shape", 0),
     downsampleFactor: read("glimpses", "downsample_factor"),

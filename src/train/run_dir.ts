@@ -1,7 +1,8 @@
 /**
  * Ownership and housekeeping of a run directory (`train({ outDir })`): an exclusive lock file, the
  * refusal to start over an existing run unless told to resume or overwrite, and the clean-up of what
- * a killed run leaves behind (temp directories, a `best/` caught between its two renames).
+ * a killed run leaves behind (temp directories, a `best/` caught between its two renames), and
+ * `metrics.jsonl` written, or on resume repaired, from the checkpoint's history.
  *
  * The lock is `outDir/run.lock`: JSON `{ pid, host, started }`, created complete (written under a
  * temp name, then hard-linked into place, which fails when the name exists), so a reader never sees
@@ -13,6 +14,8 @@
  *
  * @module
  */
+
+import type { EpochMetrics } from "./checkpoint.ts";
 
 /** Name of the lock file inside a run directory. */
 export const LOCK_FILE = "run.lock";
@@ -278,5 +281,39 @@ export async function writeRunFile(dir: string, name: string, text: string): Pro
         throw err;
       }
     })(),
+  );
+}
+
+const METRICS_FILE = "metrics.jsonl";
+
+/** metrics.jsonl for `history`: one JSON line per epoch. */
+function metricsText(history: EpochMetrics[]): string {
+  return history.map((m) => JSON.stringify(m) + "\n").join("");
+}
+
+/** Replaces `dir/metrics.jsonl` with `history`, one JSON line per epoch (atomically). */
+export function writeMetrics(dir: string, history: EpochMetrics[]): Promise<void> {
+  return writeRunFile(dir, METRICS_FILE, metricsText(history));
+}
+
+/**
+ * Rewrites `dir/metrics.jsonl` from a resumed checkpoint's `history` when it says something else,
+ * telling `warn`: a kill between a checkpoint and the metrics write leaves it an epoch short, and a
+ * damaged newest checkpoint skipped on resume leaves it an epoch ahead.
+ */
+export async function repairMetrics(
+  dir: string,
+  history: EpochMetrics[],
+  warn: (message: string) => void,
+): Promise<void> {
+  const { fs } = await runDirHost();
+  const path = `${dir}/${METRICS_FILE}`;
+  const text = await fs.readFile(path, "utf8").catch(() => undefined);
+  const expected = metricsText(history);
+  if (text === expected) return;
+  const lines = text === undefined ? "missing" : `${text.split("\n").filter((l) => l !== "").length} line(s)`;
+  await writeRunFile(dir, METRICS_FILE, expected);
+  warn(
+    `resume: ${path} (${lines}) did not match the checkpoint's ${history.length} epoch(s); rewritten from it`,
   );
 }

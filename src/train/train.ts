@@ -15,7 +15,7 @@ import { ProgressBar, stderrIsTerminal } from "./progress.ts";
 import { learningRateAt, type ScheduleName } from "./schedule.ts";
 import { trainStep } from "./step.ts";
 import { DataParallelStep } from "./data_parallel.ts";
-import { openRunDir, writeRunFile, writing } from "./run_dir.ts";
+import { openRunDir, repairMetrics, writeMetrics, writeRunFile, writing } from "./run_dir.ts";
 
 /**
  * Options of {@linkcode train}; all optional (defaults: the paper's recipe).
@@ -80,12 +80,17 @@ export interface TrainOptions {
   /**
    * Continue from the newest loadable checkpoint in `outDir` (default false); a fresh start when it
    * has none. The checkpoint's recipe (batch size, optimizer, learning rate, schedule, clipping, data
-   * seed) must match these options.
+   * seed), data split sizes and `runInfo` must match these options; a `metrics.jsonl` that disagrees
+   * with the checkpoint's history is rewritten from it.
    */
   resume?: boolean;
   /** Start over in an `outDir` that holds a run, removing that run first (default false). */
   overwrite?: boolean;
-  /** Saved as `outDir/run.json` when a run starts (not on resume): how to rebuild it. */
+  /**
+   * Saved as `outDir/run.json` when a run starts (not on resume): how to rebuild it. Every checkpoint
+   * records it too; on resume the one given here must equal the checkpoint's record (pass the run.json
+   * as read back), else the resume is refused naming the first field that differs.
+   */
   runInfo?: Record<string, unknown>;
   /** Draw a progress bar on stderr (default: when stderr is a terminal). */
   progress?: boolean;
@@ -260,8 +265,15 @@ async function runEpochs(
   let history: EpochMetrics[] = [];
   let best = { epoch: 0, validDigitError: Infinity };
   let start = 1;
+  const sizes = { train: data.size("train"), valid: data.size("valid"), test: data.size("test") };
   const resumed = o.resume
-    ? await loadLatestCheckpoint(o.outDir!, model, () => createOptimizer(o.optimizer, o.learningRate))
+    ? await loadLatestCheckpoint(
+      o.outDir!,
+      model,
+      () => createOptimizer(o.optimizer, o.learningRate),
+      console.warn,
+      { run: o.runInfo, data: sizes },
+    )
     : undefined;
   if (resumed) {
     const { state } = resumed.checkpoint;
@@ -285,6 +297,7 @@ async function runEpochs(
     best = { epoch: state.best.epoch, validDigitError: state.best.validDigitError ?? Infinity };
     start = state.rng.nextEpoch;
     log(`resumed from ${resumed.checkpoint.dir} (epoch ${state.epoch})`);
+    await repairMetrics(o.outDir!, history, console.warn);
   } else {
     optimizer = createOptimizer(o.optimizer, o.learningRate);
   }
@@ -365,13 +378,11 @@ async function runEpochs(
           rng: { dataSeed: o.dataSeed, nextEpoch: epoch + 1 },
           history,
           options: recorded,
+          data: sizes,
+          ...(o.runInfo ? { run: o.runInfo } : {}),
         };
         await writing(`${o.outDir}/checkpoints`, saveCheckpoint(o.outDir, model, optimizer, state));
-        await writeRunFile(
-          o.outDir,
-          "metrics.jsonl",
-          history.map((m) => JSON.stringify(m)).join("\n") + "\n",
-        );
+        await writeMetrics(o.outDir, history);
       }
       log(formatEpoch(metrics));
       const more = (await o.onEpoch?.(metrics)) !== false;

@@ -98,6 +98,19 @@ Deno.test("serve: MIME types (application/wasm), index.html for /, 404, 405, and
     const escape = await get("/..%2f..%2fetc/passwd");
     assert.equal(escape.status, 400);
     await escape.body?.cancel();
+    // Symbolic links: one leaving the root (a file or a folder outside) is refused; one inside is served.
+    const outside = await mkdtemp(join(Deno.makeTempDirSync(), "outside-"));
+    await writeFile(join(outside, "secret.txt"), "secret");
+    await Deno.symlink(join(outside, "secret.txt"), join(root, "leak.txt"));
+    await Deno.symlink(outside, join(root, "dir"));
+    await Deno.symlink(join(root, "main.js"), join(root, "alias.js"));
+    for (const path of ["/leak.txt", "/dir/secret.txt"]) {
+      const r = await get(path);
+      assert.equal(r.status, 403, path);
+      assert.doesNotMatch(await r.text(), /secret$/);
+    }
+    assert.equal(await (await get("/alias.js")).text(), "export {};");
+    await rm(outside, { recursive: true, force: true });
   } finally {
     await rm(root, { recursive: true, force: true });
   }
