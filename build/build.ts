@@ -5,6 +5,8 @@
  *   bundled), `rnnspn_worker.js` (the data-parallel Worker, used only in cross-origin-isolated
  *   pages), and tfjs-backend-wasm's three `.wasm` files, which `selectBackend` finds beside the
  *   module itself (no CDN, no import map).
+ * - In both: `pretrained/` (the weights `loadPretrained()` fetches relative to the module, and their
+ *   provenance), copied from `src/models/pretrained/`.
  * - `dist/node/`: `rnnspn.js` (the same API and `tf`; + a shared chunk and `rnnspn_worker.js`)
  *   with tfjs left as npm dependencies, a `package.json` pinning them, and — unless `--no-install`
  *   — `npm install` run there, so that `import("./dist/node/rnnspn.js")` works from Node ≥ 20.
@@ -35,6 +37,10 @@ export const WASM_FILES: readonly string[] = [
 ];
 
 const TFJS_VERSION = "4.22.0";
+
+/** The pretrained models' folder in the source, and how `src/models/pretrained.ts` names its URL. */
+const PRETRAINED_SRC = "src/models/pretrained";
+const PRETRAINED_LITERAL = '"./pretrained/rnn-spn-ds3/model.json"';
 
 async function run(cmd: string, args: string[], cwd = ROOT): Promise<void> {
   const { spawn } = await import("node:child_process");
@@ -72,6 +78,22 @@ async function renameWorker(dir: string): Promise<void> {
   if (count !== 1) {
     throw new Error(`build: expected ${WORKER_LITERAL} once in ${dir}/*.js, found it ${count} times`);
   }
+}
+
+/**
+ * Copies the pretrained models into `dir/pretrained/`, where `PRETRAINED_URL` (resolved against the
+ * bundle that holds it, which lies in `dir`) points; fails unless a `.js` file of `dir` holds that URL.
+ */
+async function copyPretrained(dir: string): Promise<void> {
+  const { cp, readdir } = await import("node:fs/promises");
+  let found = false;
+  for (const name of await readdir(dir)) {
+    if (name.endsWith(".js") && (await readFile(join(dir, name), "utf8")).includes(PRETRAINED_LITERAL)) {
+      found = true;
+    }
+  }
+  if (!found) throw new Error(`build: no ${dir}/*.js holds ${PRETRAINED_LITERAL} (PRETRAINED_URL moved?)`);
+  await cp(resolve(ROOT, PRETRAINED_SRC), join(dir, "pretrained"), { recursive: true });
 }
 
 /**
@@ -127,6 +149,7 @@ export async function buildBrowser(out = "dist"): Promise<void> {
   await bundleBrowser("build/rnnspn.ts", join(dir, "rnnspn.js"));
   await bundleBrowser("build/rnnspn_worker.ts", join(dir, "rnnspn_worker.js"));
   await renameWorker(resolve(ROOT, dir));
+  await copyPretrained(resolve(ROOT, dir));
   await copyWasmFiles(dir);
 }
 
@@ -166,6 +189,7 @@ export async function buildNode(out = "dist", install = true): Promise<void> {
     "build/rnnspn_worker.ts",
   ]);
   await renameWorker(abs);
+  await copyPretrained(abs);
   const config = JSON.parse(await readFile(join(ROOT, "deno.json"), "utf8"));
   const pkg = {
     name: config.name,

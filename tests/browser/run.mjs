@@ -45,10 +45,10 @@ const MIME = {
  */
 const MINIMAL = `<!doctype html><meta charset="utf-8"><title>minimal</title>
 <script type="module">
-import { RecurrentAttention, selectBackend, tf } from "./rnnspn.js";
+import { loadPretrained, selectBackend, tf } from "./rnnspn.js";
 try {
   const backend = await selectBackend();
-  const model = new RecurrentAttention();
+  const model = await loadPretrained();
   const { digits } = model.predict(tf.zeros([1, 100, 100, 1]));
   globalThis.result = { backend, digits: await digits.array() };
 } catch (error) {
@@ -172,7 +172,7 @@ try {
     });
     const result = await page.evaluate(() => globalThis.result);
     verdict(
-      "a page beside rnnspn.js, one import line, no options: selects a backend and predicts",
+      "a page beside rnnspn.js, one import line, no options: selects a backend, loadPretrained() predicts",
       !result.error && result.digits?.[0]?.length === 3,
       JSON.stringify(result),
     );
@@ -193,6 +193,8 @@ try {
     "selectBackend() with no options picks a backend and RecurrentAttention predicts",
     "auto skips a software WebGPU adapter and says why",
     "loadMnist by URL, ClutteredMnist samples hash to Deno's, train() without outDir",
+    "loadPretrained() with no options: Deno's digits on 200 test sequences, error as recorded",
+    "loadMnist() without a URL: a clear error, no node:fs import",
     "golden sampler cases (wasm)",
     "golden sampler cases (cpu)",
     "golden sampler cases (webgpu)",
@@ -209,6 +211,11 @@ try {
   await onPage("/coi" + PAGE, [
     "cross-origin isolated: threaded wasm, golden cases, one training step (1 and 2 workers)",
   ]);
+  verdict(
+    "no console message about a node: module (loadMnist() without a URL imports none)",
+    !problems.some((p) => /node:/.test(p)),
+    problems.filter((p) => /node:/.test(p)).join("\n     ") || "none",
+  );
   verdict(
     "no uncaught errors or console errors",
     problems.length === 0,
