@@ -6,7 +6,8 @@
  *   pages), and tfjs-backend-wasm's three `.wasm` files, which `selectBackend` finds beside the
  *   module itself (no CDN, no import map).
  * - In both: `pretrained/` (the weights `loadPretrained()` fetches relative to the module, and their
- *   provenance), copied from `src/models/pretrained/`.
+ *   provenance), copied from `src/models/pretrained/`; and `rnnspn.d.ts` with `types/`, the type
+ *   declarations TypeScript's compiler (npm `typescript`) emits from the same source.
  * - `dist/node/`: `rnnspn.js` (the same API and `tf`; + a shared chunk and `rnnspn_worker.js`)
  *   with tfjs left as npm dependencies, a `package.json` pinning them, and — unless `--no-install`
  *   — `npm install` run there, so that `import("./dist/node/rnnspn.js")` works from Node ≥ 20.
@@ -96,6 +97,63 @@ async function copyPretrained(dir: string): Promise<void> {
   await cp(resolve(ROOT, PRETRAINED_SRC), join(dir, "pretrained"), { recursive: true });
 }
 
+/** Relative `.ts` specifiers (`from "./x.ts"`, `import("../y.ts")`) → `.js`, as in the bundles. */
+function jsSpecifiers(text: string): string {
+  return text.replace(/((?:\bfrom|\bimport)\s*\(?\s*["'])(\.\.?\/[^"']+)\.ts(["'])/g, "$1$2.js$3");
+}
+
+/**
+ * Writes the type declarations of `build/rnnspn.ts` and everything it imports into `dir/types/`
+ * (the source tree's layout) and `dir/rnnspn.d.ts`, which re-exports them beside `rnnspn.js`, where
+ * TypeScript looks for a module's types. The source is written for isolated declarations (what JSR
+ * requires too), so the emit needs no type checking and no tfjs install: the declarations import
+ * `@tensorflow/tfjs` as the user's project resolves it.
+ *
+ * @example
+ * ```ts
+ * import { emitDeclarations } from "./build.ts";
+ * await emitDeclarations("dist/node"); // dist/node/rnnspn.d.ts, dist/node/types/…
+ * ```
+ */
+export async function emitDeclarations(dir: string): Promise<void> {
+  const { default: ts } = await import("typescript");
+  const abs = resolve(ROOT, dir);
+  const options: import("typescript").CompilerOptions = {
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    lib: ["lib.es2022.d.ts", "lib.dom.d.ts"],
+    types: [],
+    declaration: true,
+    emitDeclarationOnly: true,
+    isolatedDeclarations: true,
+    noCheck: true,
+    allowImportingTsExtensions: true,
+    rootDir: ROOT,
+    outDir: join(abs, "types"),
+  };
+  const program = ts.createProgram([join(ROOT, "build/rnnspn.ts")], options);
+  const written: Promise<void>[] = [];
+  const result = program.emit(undefined, (file, text) => {
+    written.push(mkdir(dirname(file), { recursive: true }).then(() => writeFile(file, jsSpecifiers(text))));
+  });
+  await Promise.all(written);
+  const problems = [...result.diagnostics, ...program.getDeclarationDiagnostics()];
+  if (problems.length > 0 || result.emitSkipped) {
+    const host = {
+      getCanonicalFileName: (f: string) => f,
+      getCurrentDirectory: () => ROOT,
+      getNewLine: () => "\n",
+    };
+    throw new Error(`build: declaration emit failed:\n${ts.formatDiagnostics(problems, host)}`);
+  }
+  await writeFile(
+    join(abs, "rnnspn.d.ts"),
+    "// Types of rnnspn.js, emitted from the source by `deno task build` (build/build.ts).\n" +
+      'export * from "./types/build/rnnspn.js";\n',
+  );
+}
+
 /**
  * Bundles `entry` for browsers into `outFile` (everything inlined, tfjs included).
  *
@@ -151,6 +209,7 @@ export async function buildBrowser(out = "dist"): Promise<void> {
   await renameWorker(resolve(ROOT, dir));
   await copyPretrained(resolve(ROOT, dir));
   await copyWasmFiles(dir);
+  await emitDeclarations(dir);
 }
 
 /**
@@ -190,6 +249,7 @@ export async function buildNode(out = "dist", install = true): Promise<void> {
   ]);
   await renameWorker(abs);
   await copyPretrained(abs);
+  await emitDeclarations(dir);
   const config = JSON.parse(await readFile(join(ROOT, "deno.json"), "utf8"));
   const pkg = {
     name: config.name,
@@ -198,7 +258,8 @@ export async function buildNode(out = "dist", install = true): Promise<void> {
     license: config.license,
     type: "module",
     main: "./rnnspn.js",
-    exports: { ".": "./rnnspn.js" },
+    types: "./rnnspn.d.ts",
+    exports: { ".": { types: "./rnnspn.d.ts", default: "./rnnspn.js" } },
     engines: { node: ">=20" },
     dependencies: {
       "@tensorflow/tfjs": TFJS_VERSION,

@@ -155,11 +155,12 @@ export abstract class SequenceModel<C extends object> {
    * `weights.bin`, `manifest.json`, written atomically, and only into a missing or empty directory or
    * one that already holds a saved model — anything else is refused and nothing is written), to a URL
    * tfjs's router knows (`indexeddb://…`, `downloads://…`, `http(s)://…` as a POST), or to any
-   * `tf.io.IOHandler`.
+   * `tf.io.IOHandler`. Resolves to tfjs's `SaveResult`: the handler's own, or for a directory the
+   * sizes of what was written (`modelArtifactsInfo`), as `tf.LayersModel.save` does.
    */
-  async save(target: ModelSource): Promise<void> {
+  async save(target: ModelSource): Promise<tf.io.SaveResult> {
     this.model.setUserDefinedMetadata({ [METADATA_KEY]: { kind: this.kind, config: this.config } });
-    await saveArtifacts(target, await captureArtifacts(this.model));
+    return await saveArtifacts(target, await captureArtifacts(this.model));
   }
 
   /** Frees the model's weights. */
