@@ -82,6 +82,33 @@ async function renameWorker(dir: string): Promise<void> {
 }
 
 /**
+ * The Node build's `tf_prelude.js` (`src/tf_prelude.ts`, which must run before tfjs is evaluated), and
+ * `import "./tf_prelude.js";` as the first line of each bundle file that imports tfjs. Inlined in the
+ * bundle it would run too late: a module's imports (tfjs, external here) are evaluated before its body.
+ */
+async function preludeFirst(dir: string): Promise<void> {
+  const { readdir } = await import("node:fs/promises");
+  await denoBundle([
+    "--platform",
+    "deno",
+    "--format",
+    "esm",
+    "-o",
+    join(dir, "tf_prelude.js"),
+    "src/tf_prelude.ts",
+  ]);
+  let count = 0;
+  for (const name of await readdir(dir)) {
+    if (!name.endsWith(".js") || name === "tf_prelude.js") continue;
+    const text = await readFile(join(dir, name), "utf8");
+    if (!/^import (\* as \w+ from )?"@tensorflow\/tfjs";$/m.test(text)) continue;
+    await writeFile(join(dir, name), 'import "./tf_prelude.js";\n' + text);
+    count++;
+  }
+  if (count === 0) throw new Error(`build: no ${dir}/*.js imports "@tensorflow/tfjs" (for tf_prelude.js)`);
+}
+
+/**
  * Copies the pretrained models into `dir/pretrained/`, where `PRETRAINED_URL` (resolved against the
  * bundle that holds it, which lies in `dir`) points; fails unless a `.js` file of `dir` holds that URL.
  */
@@ -247,6 +274,7 @@ export async function buildNode(out = "dist", install = true): Promise<void> {
     "build/rnnspn.ts",
     "build/rnnspn_worker.ts",
   ]);
+  await preludeFirst(abs);
   await renameWorker(abs);
   await copyPretrained(abs);
   await emitDeclarations(dir);

@@ -6,6 +6,7 @@
  * @module
  */
 import { tf } from "../tf.ts";
+import { checkTensor } from "../tf_copies.ts";
 import { captureArtifacts, type ModelSource, saveArtifacts } from "./io.ts";
 
 /**
@@ -170,12 +171,14 @@ export abstract class SequenceModel<C extends object> {
 }
 
 function checkImages(images: tf.Tensor4D, inputSize: readonly [number, number], where: string): void {
+  checkTensor(images, `${where}: images`);
   const [h, w] = inputSize;
   if (
-    !(images instanceof tf.Tensor) || images.rank !== 4 || images.shape[1] !== h || images.shape[2] !== w ||
-    images.shape[3] !== 1 || images.dtype !== "float32"
+    images.rank !== 4 || images.shape[1] !== h || images.shape[2] !== w || images.shape[3] !== 1 ||
+    images.dtype !== "float32"
   ) {
-    const got = images instanceof tf.Tensor ? `[${images.shape}] (${images.dtype})` : String(images);
-    throw new Error(`${where}: images must be float32 [B, ${h}, ${w}, 1]; got ${got}`);
+    throw new Error(
+      `${where}: images must be float32 [B, ${h}, ${w}, 1]; got [${images.shape}] (${images.dtype})`,
+    );
   }
 }
