@@ -50,6 +50,17 @@ Deno.test("deno task build: dist/browser and dist/node hold what the runtimes ne
       "@tensorflow/tfjs-backend-wasm",
       "@tensorflow/tfjs-backend-webgpu",
     ]);
+    // src/tf_prelude.ts runs before tfjs: a module of its own, imported first where tfjs is imported.
+    assert.ok(files.includes("tf_prelude.js"), files.join(", "));
+    for (const name of files.filter((f) => f.endsWith(".js"))) {
+      const text = await readFile(join(node, name), "utf8");
+      if (/^import (\* as \w+ from )?"@tensorflow\/tfjs";$/m.test(text)) {
+        assert.ok(
+          text.startsWith('import "./tf_prelude.js";\n'),
+          `${name} imports tfjs before tf_prelude.js`,
+        );
+      }
+    }
     const pkg = JSON.parse(await readFile(join(node, "package.json"), "utf8"));
     assert.equal(pkg.type, "module");
     assert.deepEqual(pkg.exports["."], { types: "./rnnspn.d.ts", default: "./rnnspn.js" });
