@@ -3,7 +3,8 @@
 // drives Debian's chromium through playwright-core (no browser download). Prints
 // "browser: N passed, N failed"; exits 1 if any failed. A screenshot goes to .ci/out/browser.png.
 //
-// Usage: node tests/browser/run.mjs   (after `deno task build` and `deno run -A tests/node/fixture.ts`)
+// Usage: node tests/browser/run.mjs   (after `deno task build`, `deno run -A tests/node/fixture.ts` and
+//        `npm ci --prefix tests/node/second_tfjs`, the second tfjs copy of the two-copies page)
 // Env: CHROMIUM (default /usr/bin/chromium), FIXTURE_DIR (default .ci/out/fixture), MNIST_DIR,
 //      RNNSPN_SHARED (default ../shared), OUT_DIR (default .ci/out).
 import http from "node:http";
