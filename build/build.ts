@@ -5,6 +5,9 @@
  *   bundled), `rnnspn_worker.js` (the data-parallel Worker, used only in cross-origin-isolated
  *   pages), and tfjs-backend-wasm's three `.wasm` files, which `selectBackend` finds beside the
  *   module itself (no CDN, no import map).
+ * - In both: `pretrained/` (the weights `loadPretrained()` fetches relative to the module, and their
+ *   provenance), copied from `src/models/pretrained/`; and `rnnspn.d.ts` with `types/`, the type
+ *   declarations TypeScript's compiler (npm `typescript`) emits from the same source.
  * - `dist/node/`: `rnnspn.js` (the same API and `tf`; + a shared chunk and `rnnspn_worker.js`)
  *   with tfjs left as npm dependencies, a `package.json` pinning them, and — unless `--no-install`
  *   — `npm install` run there, so that `import("./dist/node/rnnspn.js")` works from Node ≥ 20.
@@ -35,6 +38,10 @@ export const WASM_FILES: readonly string[] = [
 ];
 
 const TFJS_VERSION = "4.22.0";
+
+/** The pretrained models' folder in the source, and how `src/models/pretrained.ts` names its URL. */
+const PRETRAINED_SRC = "src/models/pretrained";
+const PRETRAINED_LITERAL = '"./pretrained/rnn-spn-ds3/model.json"';
 
 async function run(cmd: string, args: string[], cwd = ROOT): Promise<void> {
   const { spawn } = await import("node:child_process");
@@ -72,6 +79,106 @@ async function renameWorker(dir: string): Promise<void> {
   if (count !== 1) {
     throw new Error(`build: expected ${WORKER_LITERAL} once in ${dir}/*.js, found it ${count} times`);
   }
+}
+
+/**
+ * The Node build's `tf_prelude.js` (`src/tf_prelude.ts`, which must run before tfjs is evaluated), and
+ * `import "./tf_prelude.js";` as the first line of each bundle file that imports tfjs. Inlined in the
+ * bundle it would run too late: a module's imports (tfjs, external here) are evaluated before its body.
+ */
+async function preludeFirst(dir: string): Promise<void> {
+  const { readdir } = await import("node:fs/promises");
+  await denoBundle([
+    "--platform",
+    "deno",
+    "--format",
+    "esm",
+    "-o",
+    join(dir, "tf_prelude.js"),
+    "src/tf_prelude.ts",
+  ]);
+  let count = 0;
+  for (const name of await readdir(dir)) {
+    if (!name.endsWith(".js") || name === "tf_prelude.js") continue;
+    const text = await readFile(join(dir, name), "utf8");
+    if (!/^import (\* as \w+ from )?"@tensorflow\/tfjs";$/m.test(text)) continue;
+    await writeFile(join(dir, name), 'import "./tf_prelude.js";\n' + text);
+    count++;
+  }
+  if (count === 0) throw new Error(`build: no ${dir}/*.js imports "@tensorflow/tfjs" (for tf_prelude.js)`);
+}
+
+/**
+ * Copies the pretrained models into `dir/pretrained/`, where `PRETRAINED_URL` (resolved against the
+ * bundle that holds it, which lies in `dir`) points; fails unless a `.js` file of `dir` holds that URL.
+ */
+async function copyPretrained(dir: string): Promise<void> {
+  const { cp, readdir } = await import("node:fs/promises");
+  let found = false;
+  for (const name of await readdir(dir)) {
+    if (name.endsWith(".js") && (await readFile(join(dir, name), "utf8")).includes(PRETRAINED_LITERAL)) {
+      found = true;
+    }
+  }
+  if (!found) throw new Error(`build: no ${dir}/*.js holds ${PRETRAINED_LITERAL} (PRETRAINED_URL moved?)`);
+  await cp(resolve(ROOT, PRETRAINED_SRC), join(dir, "pretrained"), { recursive: true });
+}
+
+/** Relative `.ts` specifiers (`from "./x.ts"`, `import("../y.ts")`) → `.js`, as in the bundles. */
+function jsSpecifiers(text: string): string {
+  return text.replace(/((?:\bfrom|\bimport)\s*\(?\s*["'])(\.\.?\/[^"']+)\.ts(["'])/g, "$1$2.js$3");
+}
+
+/**
+ * Writes the type declarations of `build/rnnspn.ts` and everything it imports into `dir/types/`
+ * (the source tree's layout) and `dir/rnnspn.d.ts`, which re-exports them beside `rnnspn.js`, where
+ * TypeScript looks for a module's types. The source is written for isolated declarations (what JSR
+ * requires too), so the emit needs no type checking and no tfjs install: the declarations import
+ * `@tensorflow/tfjs` as the user's project resolves it.
+ *
+ * @example
+ * ```ts
+ * import { emitDeclarations } from "./build.ts";
+ * await emitDeclarations("dist/node"); // dist/node/rnnspn.d.ts, dist/node/types/…
+ * ```
+ */
+export async function emitDeclarations(dir: string): Promise<void> {
+  const { default: ts } = await import("typescript");
+  const abs = resolve(ROOT, dir);
+  const options: import("typescript").CompilerOptions = {
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    lib: ["lib.es2022.d.ts", "lib.dom.d.ts"],
+    types: [],
+    declaration: true,
+    emitDeclarationOnly: true,
+    isolatedDeclarations: true,
+    noCheck: true,
+    allowImportingTsExtensions: true,
+    rootDir: ROOT,
+    outDir: join(abs, "types"),
+  };
+  const program = ts.createProgram([join(ROOT, "build/rnnspn.ts")], options);
+  const written: Promise<void>[] = [];
+  const result = program.emit(undefined, (file, text) => {
+    written.push(mkdir(dirname(file), { recursive: true }).then(() => writeFile(file, jsSpecifiers(text))));
+  });
+  await Promise.all(written);
+  const problems = [...result.diagnostics, ...program.getDeclarationDiagnostics()];
+  if (problems.length > 0 || result.emitSkipped) {
+    const host = {
+      getCanonicalFileName: (f: string) => f,
+      getCurrentDirectory: () => ROOT,
+      getNewLine: () => "\n",
+    };
+    throw new Error(`build: declaration emit failed:\n${ts.formatDiagnostics(problems, host)}`);
+  }
+  await writeFile(
+    join(abs, "rnnspn.d.ts"),
+    "// Types of rnnspn.js, emitted from the source by `deno task build` (build/build.ts).\n" +
+      'export * from "./types/build/rnnspn.js";\n',
+  );
 }
 
 /**
@@ -127,7 +234,9 @@ export async function buildBrowser(out = "dist"): Promise<void> {
   await bundleBrowser("build/rnnspn.ts", join(dir, "rnnspn.js"));
   await bundleBrowser("build/rnnspn_worker.ts", join(dir, "rnnspn_worker.js"));
   await renameWorker(resolve(ROOT, dir));
+  await copyPretrained(resolve(ROOT, dir));
   await copyWasmFiles(dir);
+  await emitDeclarations(dir);
 }
 
 /**
@@ -165,7 +274,10 @@ export async function buildNode(out = "dist", install = true): Promise<void> {
     "build/rnnspn.ts",
     "build/rnnspn_worker.ts",
   ]);
+  await preludeFirst(abs);
   await renameWorker(abs);
+  await copyPretrained(abs);
+  await emitDeclarations(dir);
   const config = JSON.parse(await readFile(join(ROOT, "deno.json"), "utf8"));
   const pkg = {
     name: config.name,
@@ -174,7 +286,8 @@ export async function buildNode(out = "dist", install = true): Promise<void> {
     license: config.license,
     type: "module",
     main: "./rnnspn.js",
-    exports: { ".": "./rnnspn.js" },
+    types: "./rnnspn.d.ts",
+    exports: { ".": { types: "./rnnspn.d.ts", default: "./rnnspn.js" } },
     engines: { node: ">=20" },
     dependencies: {
       "@tensorflow/tfjs": TFJS_VERSION,

@@ -9,6 +9,8 @@
  *
  * @module
  */
+// First: quiets a second tfjs copy's duplicate-kernel warnings before this copy registers its kernels.
+import "./tf_prelude.ts";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 

@@ -1,8 +1,10 @@
 /**
  * `deno task build`'s output, built into a temporary folder: the browser module is self-contained
  * (tfjs inlined, no bare import left, its Worker and the three tfjs `.wasm` files beside it), the
- * Node build keeps tfjs as npm imports and pins it in package.json, and both point `DataParallelStep`
- * at their own Worker module. (Running them is the Node and browser test groups' job.)
+ * Node build keeps tfjs as npm imports and pins it in package.json, both point `DataParallelStep`
+ * at their own Worker module, and both hold the pretrained model where `PRETRAINED_URL` resolves and
+ * type declarations beside the module. (Running and type-checking them is the Node, consumer and
+ * browser test groups' job.)
  */
 import assert from "node:assert/strict";
 import { readdir, readFile, rm } from "node:fs/promises";
@@ -25,7 +27,7 @@ Deno.test("deno task build: dist/browser and dist/node hold what the runtimes ne
     const browser = join(out, "browser");
     assert.deepEqual(
       (await readdir(browser)).sort(),
-      ["rnnspn.js", "rnnspn_worker.js", ...WASM_FILES].sort(),
+      ["pretrained", "rnnspn.d.ts", "rnnspn.js", "rnnspn_worker.js", "types", ...WASM_FILES].sort(),
     );
     const module = await readFile(join(browser, "rnnspn.js"), "utf8");
     // Only node: builtins may stay (behind feature detection, never reached in a browser); tfjs and
@@ -48,14 +50,49 @@ Deno.test("deno task build: dist/browser and dist/node hold what the runtimes ne
       "@tensorflow/tfjs-backend-wasm",
       "@tensorflow/tfjs-backend-webgpu",
     ]);
+    // src/tf_prelude.ts runs before tfjs: a module of its own, imported first where tfjs is imported.
+    assert.ok(files.includes("tf_prelude.js"), files.join(", "));
+    for (const name of files.filter((f) => f.endsWith(".js"))) {
+      const text = await readFile(join(node, name), "utf8");
+      if (/^import (\* as \w+ from )?"@tensorflow\/tfjs";$/m.test(text)) {
+        assert.ok(
+          text.startsWith('import "./tf_prelude.js";\n'),
+          `${name} imports tfjs before tf_prelude.js`,
+        );
+      }
+    }
     const pkg = JSON.parse(await readFile(join(node, "package.json"), "utf8"));
     assert.equal(pkg.type, "module");
-    assert.equal(pkg.exports["."], "./rnnspn.js");
+    assert.deepEqual(pkg.exports["."], { types: "./rnnspn.d.ts", default: "./rnnspn.js" });
     assert.deepEqual(pkg.dependencies, {
       "@tensorflow/tfjs": "4.22.0",
       "@tensorflow/tfjs-backend-wasm": "4.22.0",
     });
     assert.equal(pkg.peerDependenciesMeta["@tensorflow/tfjs-backend-webgpu"].optional, true);
+
+    for (const dir of [browser, node]) {
+      // PRETRAINED_URL is "./pretrained/rnn-spn-ds3/model.json" against the module: the same bytes there.
+      for (const name of ["rnn-spn-ds3/model.json", "rnn-spn-ds3/weights.bin", "rnn-spn-ds3.json"]) {
+        assert.deepEqual(
+          await readFile(join(dir, "pretrained", name)),
+          await readFile(new URL(name, new URL("../src/models/pretrained/", import.meta.url))),
+          `${dir}/pretrained/${name}`,
+        );
+      }
+      // Declarations: rnnspn.d.ts re-exports types/build/rnnspn.d.ts, and relative specifiers name .js files.
+      assert.match(
+        await readFile(join(dir, "rnnspn.d.ts"), "utf8"),
+        /export \* from "\.\/types\/build\/rnnspn\.js";/,
+      );
+      const mod = await readFile(join(dir, "types", "mod.d.ts"), "utf8");
+      assert.match(
+        mod,
+        /export \{ loadPretrained, PRETRAINED_URL, type PretrainedOptions \} from "\.\/src\/models\/pretrained\.js";/,
+      );
+      assert.doesNotMatch(mod, /from "\.[^"]*\.ts"/);
+      const save = await readFile(join(dir, "types", "src", "models", "base.d.ts"), "utf8");
+      assert.match(save, /save\(target: ModelSource\): Promise<tf\.io\.SaveResult>;/);
+    }
   } finally {
     await rm(out, { recursive: true, force: true });
   }

@@ -61,7 +61,7 @@ async function rejectsFast(load: () => Promise<unknown>, pattern: RegExp, ms = 1
 Deno.test("save writes model.json, weights.bin and manifest.json; the manifest records both files", async () => {
   const dir = await tmp("manifest");
   const model = tinyModel("rnn-spn");
-  await model.save(`${dir}/m`);
+  const result = await model.save(`${dir}/m`);
   assert.deepEqual((await Array.fromAsync(Deno.readDir(`${dir}/m`))).map((e) => e.name).sort(), [
     "manifest.json",
     "model.json",
@@ -72,6 +72,17 @@ Deno.test("save writes model.json, weights.bin and manifest.json; the manifest r
     const bytes = await Deno.readFile(`${dir}/m/${name}`);
     assert.deepEqual(manifest.files[name], { bytes: bytes.length, sha256: await sha256Hex(bytes) }, name);
   }
+  // tfjs's SaveResult, as tf.LayersModel.save gives it: the sizes of what was written.
+  const info = result.modelArtifactsInfo;
+  assert.equal(info.modelTopologyType, "JSON");
+  assert.equal(info.weightDataBytes, (await Deno.stat(`${dir}/m/weights.bin`)).size);
+  const json = JSON.parse(await Deno.readTextFile(`${dir}/m/model.json`));
+  assert.equal(info.weightSpecsBytes, JSON.stringify(json.weightsManifest[0].weights).length);
+  assert.equal(info.modelTopologyBytes, JSON.stringify(json.modelTopology).length);
+  assert.ok(info.dateSaved instanceof Date);
+  // A tfjs IOHandler's own result comes back unchanged.
+  const own: tf.io.SaveResult = { modelArtifactsInfo: { ...info, dateSaved: new Date(0) } };
+  assert.equal(await model.save({ save: () => Promise.resolve(own) }), own);
   // Nothing left beside it (no temp or aside directories).
   assert.deepEqual((await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name), ["m"]);
   model.dispose();

@@ -13,7 +13,23 @@ export type Fs = typeof import("node:fs/promises");
 let fsPromise: Promise<Fs> | undefined;
 
 /**
- * The file system, imported on first use; a clear error where the runtime has none (a browser).
+ * Whether this runtime has `node:fs` (Deno, Node, Bun). Asked before importing it: a browser would
+ * otherwise try to fetch `node:fs/promises` as a URL and log a CORS error before this library's own.
+ *
+ * @example
+ * ```ts
+ * import { hasFileSystem } from "./files.ts";
+ * console.log(hasFileSystem()); // true in Deno and Node, false in a browser
+ * ```
+ */
+export function hasFileSystem(): boolean {
+  const g = globalThis as { Deno?: unknown; process?: { versions?: { node?: unknown } } };
+  return g.Deno !== undefined || typeof g.process?.versions?.node === "string";
+}
+
+/**
+ * The file system, imported on first use; a clear error where the runtime has none (a browser),
+ * without trying to import it there.
  *
  * @example
  * ```ts
@@ -23,12 +39,15 @@ let fsPromise: Promise<Fs> | undefined;
  * ```
  */
 export function fileSystem(what: string): Promise<Fs> {
+  const advice = "give a URL (or, where accepted, bytes or a tfjs IOHandler) instead of a path";
+  if (!hasFileSystem()) {
+    return Promise.reject(new Error(`${what}: this runtime (a browser?) has no file system; ${advice}`));
+  }
   fsPromise ??= import("node:fs/promises");
   return fsPromise.catch((err) => {
     fsPromise = undefined;
     throw new Error(
-      `${what}: this runtime has no file system (node:fs/promises: ${(err as Error).message}); ` +
-        `give a URL (or, where accepted, bytes or a tfjs IOHandler) instead of a path`,
+      `${what}: this runtime has no file system (node:fs/promises: ${(err as Error).message}); ${advice}`,
     );
   });
 }

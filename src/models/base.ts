@@ -6,6 +6,7 @@
  * @module
  */
 import { tf } from "../tf.ts";
+import { checkTensor } from "../tf_copies.ts";
 import { captureArtifacts, type ModelSource, saveArtifacts } from "./io.ts";
 
 /**
@@ -155,11 +156,12 @@ export abstract class SequenceModel<C extends object> {
    * `weights.bin`, `manifest.json`, written atomically, and only into a missing or empty directory or
    * one that already holds a saved model — anything else is refused and nothing is written), to a URL
    * tfjs's router knows (`indexeddb://…`, `downloads://…`, `http(s)://…` as a POST), or to any
-   * `tf.io.IOHandler`.
+   * `tf.io.IOHandler`. Resolves to tfjs's `SaveResult`: the handler's own, or for a directory the
+   * sizes of what was written (`modelArtifactsInfo`), as `tf.LayersModel.save` does.
    */
-  async save(target: ModelSource): Promise<void> {
+  async save(target: ModelSource): Promise<tf.io.SaveResult> {
     this.model.setUserDefinedMetadata({ [METADATA_KEY]: { kind: this.kind, config: this.config } });
-    await saveArtifacts(target, await captureArtifacts(this.model));
+    return await saveArtifacts(target, await captureArtifacts(this.model));
   }
 
   /** Frees the model's weights. */
@@ -169,12 +171,14 @@ export abstract class SequenceModel<C extends object> {
 }
 
 function checkImages(images: tf.Tensor4D, inputSize: readonly [number, number], where: string): void {
+  checkTensor(images, `${where}: images`);
   const [h, w] = inputSize;
   if (
-    !(images instanceof tf.Tensor) || images.rank !== 4 || images.shape[1] !== h || images.shape[2] !== w ||
-    images.shape[3] !== 1 || images.dtype !== "float32"
+    images.rank !== 4 || images.shape[1] !== h || images.shape[2] !== w || images.shape[3] !== 1 ||
+    images.dtype !== "float32"
   ) {
-    const got = images instanceof tf.Tensor ? `[${images.shape}] (${images.dtype})` : String(images);
-    throw new Error(`${where}: images must be float32 [B, ${h}, ${w}, 1]; got ${got}`);
+    throw new Error(
+      `${where}: images must be float32 [B, ${h}, ${w}, 1]; got [${images.shape}] (${images.dtype})`,
+    );
   }
 }

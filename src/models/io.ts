@@ -197,15 +197,27 @@ export async function checkSaveDir(dir: string): Promise<void> {
   }
 }
 
-/** Writes `artifacts` to `target` (see the module doc for the routes). */
-export async function saveArtifacts(target: ModelSource, artifacts: tf.io.ModelArtifacts): Promise<void> {
+/**
+ * Writes `artifacts` into the directory `dir` (after {@linkcode checkSaveDir}, atomically) and says
+ * what was written the way tfjs's own file handlers do.
+ */
+async function saveToDir(dir: string, artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
+  await checkSaveDir(dir);
+  await writeDirAtomic(dir, await modelFiles(artifacts));
+  return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+}
+
+/**
+ * Writes `artifacts` to `target` (see the module doc for the routes); resolves to the route's
+ * `SaveResult` (for a directory: tfjs's artifact sizes, as its file handlers report them).
+ */
+export async function saveArtifacts(
+  target: ModelSource,
+  artifacts: tf.io.ModelArtifacts,
+): Promise<tf.io.SaveResult> {
   if (typeof target === "string" && /^file:/i.test(target)) target = new URL(target);
   if (target instanceof URL && target.protocol === "file:") target = fileUrlToPath(target);
-  if (typeof target === "string" && !hasScheme(target)) {
-    await checkSaveDir(target);
-    await writeDirAtomic(target, await modelFiles(artifacts));
-    return;
-  }
+  if (typeof target === "string" && !hasScheme(target)) return await saveToDir(target, artifacts);
   if (target instanceof URL) target = target.href;
   let handler: tf.io.IOHandler;
   if (typeof target === "string") {
@@ -218,7 +230,7 @@ export async function saveArtifacts(target: ModelSource, artifacts: tf.io.ModelA
   if (typeof handler?.save !== "function") {
     throw new Error(`save model: ${describeSource(target)} has no save() method`);
   }
-  await handler.save(await withWeightsRecord(artifacts));
+  return await handler.save(await withWeightsRecord(artifacts));
 }
 
 /** The artifacts of `model` (what `model.save` would hand an IOHandler). */
@@ -251,16 +263,7 @@ export function fileIO(dir: string): tf.io.IOHandler {
       if (artifacts.modelTopology instanceof ArrayBuffer) {
         throw new Error("fileIO: only LayersModel artifacts (JSON topology) can be saved");
       }
-      await checkSaveDir(dir);
-      const files = await modelFiles(artifacts);
-      await writeDirAtomic(dir, files);
-      return {
-        modelArtifactsInfo: {
-          dateSaved: new Date(),
-          modelTopologyType: "JSON",
-          weightDataBytes: (files[WEIGHTS_FILE] as Uint8Array).byteLength,
-        },
-      };
+      return await saveToDir(dir, artifacts);
     },
     load(): Promise<tf.io.ModelArtifacts> {
       return readModelArtifacts(dir);

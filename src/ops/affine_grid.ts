@@ -5,6 +5,7 @@
  * @module
  */
 import { tf } from "../tf.ts";
+import { checkTensor } from "../tf_copies.ts";
 import { baseCoords } from "../kernels/cpu/spatial_transform_common.ts";
 import { checkAllocation } from "./allocation.ts";
 
@@ -32,7 +33,7 @@ export function affineGrid(
   outputSize: [number, number],
   alignCorners = true,
 ): tf.Tensor4D {
-  if (!(theta instanceof tf.Tensor)) throw new Error("affineGrid: theta must be a tf.Tensor");
+  checkTensor(theta, "affineGrid: theta");
   const ok = theta.dtype === "float32" &&
     ((theta.rank === 2 && theta.shape[1] === 6) ||
       (theta.rank === 3 && theta.shape[1] === 2 && theta.shape[2] === 3));

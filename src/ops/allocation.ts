@@ -13,14 +13,14 @@ import { tf } from "../tf.ts";
  * (cpu and others keep a tensor in one; V8 allows larger ones, but a 2 GiB tensor from an op
  * argument is a mistake far more often than an intention).
  */
-export const DEFAULT_TENSOR_BYTES_LIMIT = 2 ** 31;
+export const DEFAULT_TENSOR_BYTES_LIMIT: number = 2 ** 31;
 
 /**
  * tfjs-backend-wasm keeps every tensor in one WebAssembly memory of at most 4 GiB (emscripten's heap
  * maximum in its 4.22 build); one tensor from one argument is capped at half of that, the same cap
  * as on cpu.
  */
-export const WASM_TENSOR_BYTES_LIMIT = 2 ** 31;
+export const WASM_TENSOR_BYTES_LIMIT: number = 2 ** 31;
 
 interface WebGpuBackendLike {
   device?: { limits?: { maxStorageBufferBindingSize?: number; maxBufferSize?: number } };

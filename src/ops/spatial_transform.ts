@@ -5,6 +5,7 @@
  * @module
  */
 import { tf } from "../tf.ts";
+import { checkTensor } from "../tf_copies.ts";
 import {
   type PaddingMode,
   SPATIAL_TRANSFORM,
@@ -117,8 +118,8 @@ export function resolveSpatialTransformAttrs(
 
 /** Checks `image` and `theta` and returns the number of glimpses per image, k = M / N. */
 function checkInputs(image: tf.Tensor, theta: tf.Tensor): number {
-  if (!(image instanceof tf.Tensor)) throw new Error("spatialTransform: image must be a tf.Tensor");
-  if (!(theta instanceof tf.Tensor)) throw new Error("spatialTransform: theta must be a tf.Tensor");
+  checkTensor(image, "spatialTransform: image");
+  checkTensor(theta, "spatialTransform: theta");
   if (image.rank !== 4 || image.dtype !== "float32") {
     throw new Error(`spatialTransform: image must be a float32 [N, H, W, C] tensor; got ${describe(image)}`);
   }

@@ -7,6 +7,7 @@
  * @module
  */
 import { tf } from "../tf.ts";
+import { fileSystem } from "../data/files.ts";
 import { METADATA_KEY, type SequenceModel } from "../models/base.ts";
 import { MODEL_FILE, modelFiles, readModelArtifacts, WEIGHTS_FILE, writeDirAtomic } from "../models/io.ts";
 import {
@@ -163,7 +164,7 @@ export async function saveCheckpoint(
 
 /** Checkpoint directories of a run, newest first (temp dirs of interrupted writes are ignored). */
 export async function listCheckpoints(runDir: string): Promise<string[]> {
-  const fs = await import("node:fs/promises");
+  const fs = await fileSystem("checkpoint");
   let names: string[];
   try {
     names = await fs.readdir(`${runDir}/${CHECKPOINTS}`);
@@ -176,7 +177,7 @@ export async function listCheckpoints(runDir: string): Promise<string[]> {
 }
 
 async function prune(runDir: string): Promise<void> {
-  const fs = await import("node:fs/promises");
+  const fs = await fileSystem("checkpoint");
   const all = await listCheckpoints(runDir);
   for (const dir of all.slice(KEEP)) await fs.rm(dir, { recursive: true, force: true });
   // Leftovers of writes killed mid-way.

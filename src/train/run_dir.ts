@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { fileSystem } from "../data/files.ts";
 
 import type { EpochMetrics } from "./checkpoint.ts";
 
@@ -44,11 +45,9 @@ let hostPromise: Promise<RunDirHost> | undefined;
 /** The runtime's file system and process information (Deno, Node, Bun); loaded on first use. */
 export function runDirHost(): Promise<RunDirHost> {
   hostPromise ??= (async () => {
-    const [fs, process, os] = await Promise.all([
-      import("node:fs/promises"),
-      import("node:process"),
-      import("node:os"),
-    ]);
+    // fileSystem first: in a browser it fails clearly, before any node: import is tried.
+    const fs = await fileSystem("train: outDir (a run directory)");
+    const [process, os] = await Promise.all([import("node:process"), import("node:os")]);
     return {
       fs,
       pid: process.default.pid,

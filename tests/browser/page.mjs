@@ -272,6 +272,55 @@ const tests = {
       history[0].trainLoss
     }`;
   },
+  "loadPretrained() with no options: Deno's digits on 200 test sequences, error as recorded": async () => {
+    const { ClutteredMnist, loadMnist, loadPretrained, PRETRAINED_URL } = lib;
+    const backend = await selectBackend();
+    const expected = await json("../../fixture/pretrained.json");
+    const provenance = await (await fetch(new URL("../rnn-spn-ds3.json", PRETRAINED_URL))).json();
+    check(
+      PRETRAINED_URL.href ===
+        new URL("../../dist/browser/pretrained/rnn-spn-ds3/model.json", import.meta.url).href,
+      `PRETRAINED_URL ${PRETRAINED_URL.href} is not beside rnnspn.js`,
+    );
+    check(
+      JSON.stringify(expected.data) === JSON.stringify(provenance.data),
+      "fixture and provenance data differ",
+    );
+    const model = await loadPretrained();
+    const data = new ClutteredMnist(
+      await loadMnist({ url: new URL("../../mnist/", import.meta.url) }),
+      provenance.data,
+    );
+    const { images, labels } = data.batch("test", Array.from({ length: expected.samples }, (_, i) => i));
+    const p = model.predict(images);
+    const digits = Array.from(await p.digits.data());
+    const truth = Array.from(await labels.data());
+    tf.dispose([images, labels, p.logits, p.probabilities, p.digits, p.theta]);
+    model.dispose();
+    check(JSON.stringify(truth) === JSON.stringify(expected.labels), "labels differ from Deno's");
+    const error = digits.filter((d, i) => d !== truth[i]).length / digits.length;
+    // 4 binomial standard deviations of the recorded test error over these digits (0.021 for 600).
+    const p0 = provenance.testDigitError, bound = 4 * Math.sqrt(p0 * (1 - p0) / digits.length);
+    check(Math.abs(error - p0) <= bound, `digit error ${error}; recorded ${p0} ± ${bound}`);
+    check(backend === "wasm", `the default backend is ${backend}, not wasm`);
+    const key = (await describeBackend()).fma ? "wasm-fma" : "wasm-simd128";
+    check(expected[key], `the fixture has no ${key} digits`);
+    const differ = digits.filter((d, i) => d !== expected[key].digits[i]).length;
+    check(differ === 0, `${differ} of ${digits.length} digits differ from Deno's ${key}`);
+    return `${backend} (${key}): digit error ${error.toFixed(4)} on ${digits.length} digits ` +
+      `(recorded ${p0} ± ${bound.toFixed(4)}); all digits equal Deno's`;
+  },
+  "loadMnist() without a URL: a clear error, no node:fs import": async () => {
+    let message = "";
+    try {
+      await lib.loadMnist();
+    } catch (error) {
+      message = error.message;
+    }
+    check(/loadMnist: .*no file system.*give a URL/.test(message), `error: ${message || "none"}`);
+    check(!/node:fs|fetch/.test(message), `it tried to import node:fs first: ${message}`);
+    return message;
+  },
   "golden sampler cases (wasm)": () => golden("wasm"),
   "golden sampler cases (cpu)": () => golden("cpu"),
   "golden sampler cases (webgpu)": () => golden("webgpu"),

@@ -3,7 +3,8 @@
 // drives Debian's chromium through playwright-core (no browser download). Prints
 // "browser: N passed, N failed"; exits 1 if any failed. A screenshot goes to .ci/out/browser.png.
 //
-// Usage: node tests/browser/run.mjs   (after `deno task build` and `deno run -A tests/node/fixture.ts`)
+// Usage: node tests/browser/run.mjs   (after `deno task build`, `deno run -A tests/node/fixture.ts` and
+//        `npm ci --prefix tests/node/second_tfjs`, the second tfjs copy of the two-copies page)
 // Env: CHROMIUM (default /usr/bin/chromium), FIXTURE_DIR (default .ci/out/fixture), MNIST_DIR,
 //      RNNSPN_SHARED (default ../shared), OUT_DIR (default .ci/out).
 import http from "node:http";
@@ -27,6 +28,8 @@ const routes = {
   "/wasm-copy/": join(root, "dist/browser/"),
   "/mnist/": resolve(process.env.MNIST_DIR ?? join(root, "../shared/mnist")) +
     sep,
+  // A second tfjs copy (4.21.0, `npm ci --prefix tests/node/second_tfjs`) for the two-copies page.
+  "/second-tfjs/": join(root, "tests/node/second_tfjs/node_modules/@tensorflow/"),
 };
 const MIME = {
   ".html": "text/html; charset=utf-8",
@@ -45,12 +48,35 @@ const MIME = {
  */
 const MINIMAL = `<!doctype html><meta charset="utf-8"><title>minimal</title>
 <script type="module">
-import { RecurrentAttention, selectBackend, tf } from "./rnnspn.js";
+import { loadPretrained, selectBackend, tf } from "./rnnspn.js";
 try {
   const backend = await selectBackend();
-  const model = new RecurrentAttention();
+  const model = await loadPretrained();
   const { digits } = model.predict(tf.zeros([1, 100, 100, 1]));
   globalThis.result = { backend, digits: await digits.array() };
+} catch (error) {
+  globalThis.result = { error: String(error?.stack ?? error) };
+}
+</script>`;
+
+/**
+ * A page that loads another tfjs first (tfjs-core 4.21.0 and its cpu backend as <script>s, the
+ * global `tf`), then the browser build: its tensors go through the library; the console must show no
+ * "already registered" flood and one @rnnspn/core line. Served at /dist/browser/two_copies.html.
+ */
+const TWO_COPIES = `<!doctype html><meta charset="utf-8"><title>two copies</title>
+<script src="/second-tfjs/tfjs-core/dist/tf-core.min.js"></script>
+<script src="/second-tfjs/tfjs-backend-cpu/dist/tf-backend-cpu.min.js"></script>
+<script type="module">
+const theirs = globalThis.tf;
+const lib = await import("./rnnspn.js");
+try {
+  await lib.selectBackend("cpu");
+  const model = new lib.RecurrentAttention({ steps: 2, downsampleFactor: 4, seed: 1 });
+  const images = theirs.randomUniform([1, 100, 100, 1], 0, 1, "float32", 3);
+  const a = await model.predict(images).logits.data();
+  const b = await model.predict(lib.tf.tensor(await images.data(), [1, 100, 100, 1])).logits.data();
+  globalThis.result = { theirs: theirs.version_core, ours: lib.tf.version_core, same: a.every((v, i) => v === b[i]) };
 } catch (error) {
   globalThis.result = { error: String(error?.stack ?? error) };
 }
@@ -71,9 +97,9 @@ const server = http.createServer(async (request, response) => {
   }
   response.setHeader("Cross-Origin-Resource-Policy", "same-origin");
   response.setHeader("Cache-Control", "no-store");
-  if (path === "/dist/browser/minimal.html") {
+  if (path === "/dist/browser/minimal.html" || path === "/dist/browser/two_copies.html") {
     response.writeHead(200, { "Content-Type": MIME[".html"] });
-    return response.end(MINIMAL);
+    return response.end(path.endsWith("minimal.html") ? MINIMAL : TWO_COPIES);
   }
   const prefix = Object.keys(routes).find((p) => path.startsWith(p));
   const base = prefix && routes[prefix];
@@ -172,9 +198,30 @@ try {
     });
     const result = await page.evaluate(() => globalThis.result);
     verdict(
-      "a page beside rnnspn.js, one import line, no options: selects a backend and predicts",
+      "a page beside rnnspn.js, one import line, no options: selects a backend, loadPretrained() predicts",
       !result.error && result.digits?.[0]?.length === 3,
       JSON.stringify(result),
+    );
+    await page.close();
+  }
+  {
+    const page = await browser.newPage();
+    const messages = [];
+    page.on("console", (m) => messages.push(m.text()));
+    page.on("pageerror", (error) => problems.push(`two_copies.html: uncaught ${error.message}`));
+    await page.goto(`${origin}/dist/browser/two_copies.html`);
+    await page.waitForFunction(() => globalThis.result !== undefined, null, { timeout: 120_000 });
+    const result = await page.evaluate(() => globalThis.result);
+    const flood = messages.filter((m) => /already registered/.test(m)).length;
+    const notes = messages.filter((m) => m.startsWith("@rnnspn/core:"));
+    verdict(
+      "another tfjs (<script> tfjs-core 4.21.0) loaded first: no 'already registered' flood, one line, its tensors work",
+      !result.error && result.same === true && result.theirs === "4.21.0" && flood === 0 &&
+        notes.length === 1 &&
+        /loaded before this library's.*npm dedupe.*4\.22\.0 \(bundled in this module\)/.test(notes[0]),
+      `${JSON.stringify(result)}; ${flood} "already registered" lines; ${
+        notes.join(" | ") || "no @rnnspn/core line"
+      }`,
     );
     await page.close();
   }
@@ -193,6 +240,8 @@ try {
     "selectBackend() with no options picks a backend and RecurrentAttention predicts",
     "auto skips a software WebGPU adapter and says why",
     "loadMnist by URL, ClutteredMnist samples hash to Deno's, train() without outDir",
+    "loadPretrained() with no options: Deno's digits on 200 test sequences, error as recorded",
+    "loadMnist() without a URL: a clear error, no node:fs import",
     "golden sampler cases (wasm)",
     "golden sampler cases (cpu)",
     "golden sampler cases (webgpu)",
@@ -209,6 +258,11 @@ try {
   await onPage("/coi" + PAGE, [
     "cross-origin isolated: threaded wasm, golden cases, one training step (1 and 2 workers)",
   ]);
+  verdict(
+    "no console message about a node: module (loadMnist() without a URL imports none)",
+    !problems.some((p) => /node:/.test(p)),
+    problems.filter((p) => /node:/.test(p)).join("\n     ") || "none",
+  );
   verdict(
     "no uncaught errors or console errors",
     problems.length === 0,

@@ -8,7 +8,10 @@
  *   with the FMA kernels (`wasm-fma`, relaxed SIMD: Deno, Chromium, Node ≥ 22) and without
  *   (`wasm-simd128`: Node 20, Safari) — they round differently; each runtime compares bit for bit
  *   with the one it runs;
- * - `images.f32`: those 4 images, float32 little-endian `[4, 100, 100, 1]` (for the browser).
+ * - `images.f32`: those 4 images, float32 little-endian `[4, 100, 100, 1]` (for the browser);
+ * - `pretrained.json`: the digits `loadPretrained()` predicts for the first 200 test sequences of its
+ *   own data (`pretrained/rnn-spn-ds3.json`'s seed and sizes), per wasm kernel set as above (the
+ *   runtimes' default backend), their labels, and that digit error.
  *
  * Usage: `MNIST_DIR=../shared/mnist deno run -A tests/node/fixture.ts [--out .ci/out/fixture]`
  *
@@ -17,7 +20,14 @@
 import { parseArgs } from "node:util";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ClutteredMnist, createModel, loadMnist, selectBackend } from "../../mod.ts";
+import {
+  ClutteredMnist,
+  createModel,
+  loadMnist,
+  loadPretrained,
+  PRETRAINED_URL,
+  selectBackend,
+} from "../../mod.ts";
 import { tf } from "../../src/tf.ts";
 import { fmaStatus, setFmaEnabled } from "../../src/kernels/wasm/fma.ts";
 
@@ -30,6 +40,8 @@ export const FIXTURE_MODEL = {
 /** Test-split samples hashed, and how many of them are predicted. */
 export const SAMPLES = 16;
 export const PREDICTED = 4;
+/** Test sequences the pretrained model predicts in every runtime. */
+export const PRETRAINED_SAMPLES = 200;
 
 /** SHA-256 (hex) of the samples' image bytes then label bytes, in order. */
 export async function hashSamples(data: ClutteredMnist, count: number): Promise<string> {
@@ -98,5 +110,32 @@ if (import.meta.main) {
     join(out, "predictions.json"),
     JSON.stringify({ samples: PREDICTED, ...predictions }) + "\n",
   );
+
+  // The shipped model on its own test split (its provenance names the data), as each runtime will
+  // run it: loadPretrained() with no options, on the default backend's kernels.
+  const provenance = JSON.parse(
+    await Deno.readTextFile(new URL("../rnn-spn-ds3.json", PRETRAINED_URL)),
+  ) as { data: { seed: number; sizes: Record<string, number> } };
+  const pretrainedData = new ClutteredMnist(mnist, provenance.data);
+  const indices = Array.from({ length: PRETRAINED_SAMPLES }, (_, i) => i);
+  const pretrained: Record<string, unknown> = { samples: PRETRAINED_SAMPLES, data: provenance.data };
+  for (const [key, backend, fma] of runs) {
+    if (backend !== "wasm" || (fma && !fmaStatus().supported)) continue;
+    setFmaEnabled(fma);
+    await selectBackend(backend);
+    const model = await loadPretrained();
+    const { images, labels } = pretrainedData.batch("test", indices);
+    pretrained.labels ??= Array.from(await labels.data());
+    const p = model.predict(images);
+    const digits = Array.from(await p.digits.data());
+    const truth = pretrained.labels as number[];
+    pretrained[key] = {
+      digits,
+      digitError: digits.filter((d, i) => d !== truth[i]).length / digits.length,
+    };
+    tf.dispose([images, labels, p.logits, p.probabilities, p.digits, p.theta]);
+    model.dispose();
+  }
+  await writeFile(join(out, "pretrained.json"), JSON.stringify(pretrained) + "\n");
   console.log(`fixture: ${out}/ (cluttered sha256 ${cluttered.sha256.slice(0, 16)}…)`);
 }

@@ -1,7 +1,7 @@
 // Models from Node: save → load gives identical predictions; Deno's saved model gives Deno's.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fixture, lib } from "./_helpers.mjs";
@@ -31,7 +31,9 @@ for (const backend of ["wasm", "cpu"]) {
       const model = createModel("rnn-spn", CONFIG);
       const images = tf.randomUniform([3, 100, 100, 1], 0, 1, "float32", 7);
       const before = outputs(model, images);
-      await model.save(dir);
+      const result = await model.save(dir);
+      // tfjs's SaveResult, as tf.LayersModel.save gives it.
+      assert.equal(result.modelArtifactsInfo.weightDataBytes, (await stat(join(dir, "weights.bin"))).size);
       const loaded = await loadModel(dir);
       assert.equal(loaded.kind, "rnn-spn");
       assert.deepEqual(outputs(loaded, images), before);
