@@ -33,6 +33,21 @@ export function fileSystem(what: string): Promise<Fs> {
   });
 }
 
+/**
+ * Whether this runtime has a file system this module can reach (Deno or Node); false in a browser.
+ * Only looks: nothing is imported.
+ *
+ * @example
+ * ```ts
+ * import { hasFileSystem } from "./files.ts";
+ * console.log(hasFileSystem()); // true in Deno and Node
+ * ```
+ */
+export function hasFileSystem(): boolean {
+  const g = globalThis as { Deno?: { version?: unknown }; process?: { versions?: { node?: unknown } } };
+  return g.Deno?.version != null || typeof g.process?.versions?.node === "string";
+}
+
 /** True for strings with a URL scheme (`https://…`, `file:///…`, `indexeddb://…`); false for paths. */
 export function hasScheme(source: string): boolean {
   // Two letters at least, so that a Windows drive ("C:\…") stays a path.

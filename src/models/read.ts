@@ -67,9 +67,13 @@ function weightsName(path: unknown, where: string): string {
  * Reads and verifies a saved model through `reader`: `manifest.json` (when there is one) against
  * `model.json` and the weights, `model.json`'s own record of the weights, the weights' length against
  * the weight specs, and the topology's structure. Errors name the file and say what is wrong with it.
+ * `jsonName` is the topology file's name (`model.json` unless a `file://` URL names another).
  */
-export async function readArtifacts(reader: Reader): Promise<tf.io.ModelArtifacts> {
-  const jsonWhere = reader.where(MODEL_FILE);
+export async function readArtifacts(
+  reader: Reader,
+  jsonName: string = MODEL_FILE,
+): Promise<tf.io.ModelArtifacts> {
+  const jsonWhere = reader.where(jsonName);
   let manifest: Record<string, FileRecord> | undefined;
   try {
     manifest = parseManifest(await reader.read(MANIFEST_FILE), reader.where(MANIFEST_FILE)).files;
@@ -77,14 +81,14 @@ export async function readArtifacts(reader: Reader): Promise<tf.io.ModelArtifact
     // Saved before manifests existed: model.json is then checked by its structure and content alone.
     if (!(err instanceof NotFoundError)) throw new Error(`load model: ${(err as Error).message}`);
   }
-  const jsonBytes = await reader.read(MODEL_FILE);
+  const jsonBytes = await reader.read(jsonName);
   const text = new TextDecoder().decode(jsonBytes);
   let json: tf.io.ModelJSON & { rnnspn?: { weightsBytes: number; weightsSha256: string } };
   try {
     json = JSON.parse(text);
   } catch (err) {
-    const recorded = manifest?.[MODEL_FILE]
-      ? `; ${MANIFEST_FILE} records ${manifest[MODEL_FILE].bytes} bytes`
+    const recorded = manifest?.[jsonName]
+      ? `; ${MANIFEST_FILE} records ${manifest[jsonName].bytes} bytes`
       : "";
     throw new Error(
       `load model: ${jsonWhere} is not valid JSON (truncated or corrupt? ${jsonBytes.byteLength} bytes${recorded}): ${
@@ -93,10 +97,10 @@ export async function readArtifacts(reader: Reader): Promise<tf.io.ModelArtifact
     );
   }
   if (manifest) {
-    if (!manifest[MODEL_FILE]) {
-      throw new Error(`load model: ${reader.where(MANIFEST_FILE)} has no ${MODEL_FILE} entry`);
+    if (!manifest[jsonName]) {
+      throw new Error(`load model: ${reader.where(MANIFEST_FILE)} has no ${jsonName} entry`);
     }
-    await checkRecord(jsonBytes, manifest[MODEL_FILE], `load model: ${jsonWhere}`, MANIFEST_FILE);
+    await checkRecord(jsonBytes, manifest[jsonName], `load model: ${jsonWhere}`, MANIFEST_FILE);
   }
   if (
     json === null || typeof json !== "object" || json.modelTopology == null ||
@@ -120,7 +124,7 @@ export async function readArtifacts(reader: Reader): Promise<tf.io.ModelArtifact
   const weightsWhere = `load model: ${reader.where(names.join("+"))}`;
   const meta = (json.userDefinedMetadata as Record<string, { weights?: FileRecord }> | undefined)?.[KEY];
   const legacy = json.rnnspn;
-  if (meta?.weights) await checkRecord(weights, meta.weights, weightsWhere, MODEL_FILE);
+  if (meta?.weights) await checkRecord(weights, meta.weights, weightsWhere, jsonName);
   else if (legacy) {
     await checkRecord(
       weights,
@@ -139,7 +143,7 @@ export async function readArtifacts(reader: Reader): Promise<tf.io.ModelArtifact
   const need = specBytes(specs, jsonWhere);
   if (weights.byteLength !== need) {
     throw new Error(
-      `${weightsWhere} has ${weights.byteLength} bytes but the weight specs in ${MODEL_FILE} need ${need}` +
+      `${weightsWhere} has ${weights.byteLength} bytes but the weight specs in ${jsonName} need ${need}` +
         (weights.byteLength < need ? " (truncated?)" : ""),
     );
   }
@@ -184,6 +188,9 @@ export function specBytes(specs: tf.io.WeightsManifestEntry[], where: string): n
  * Reads and verifies a model directory (see {@linkcode fileIO}). Errors name the file and say what is
  * wrong with it.
  */
-export function readModelArtifacts(dir: string): Promise<tf.io.ModelArtifacts> {
-  return readArtifacts(dirReader(dir));
+export function readModelArtifacts(
+  dir: string,
+  jsonName: string = MODEL_FILE,
+): Promise<tf.io.ModelArtifacts> {
+  return readArtifacts(dirReader(dir), jsonName);
 }

@@ -35,6 +35,13 @@ export async function loadSaved<M extends SequenceModel<object>>(
   factories: readonly ModelFactory<M>[],
   expected?: ModelKind,
 ): Promise<M> {
+  checkSource(source);
+  const artifacts = await loadArtifacts(source);
+  return restoreModel(artifacts, describeSource(source), factories, expected);
+}
+
+/** Throws unless `source` is a string, a URL or an object (an IOHandler). */
+export function checkSource(source: ModelSource): void {
   if (source == null || (typeof source !== "string" && typeof source !== "object")) {
     throw new Error(
       `load: source must be a directory path, a URL or a tf.io.IOHandler; got ${
@@ -42,8 +49,6 @@ export async function loadSaved<M extends SequenceModel<object>>(
       }`,
     );
   }
-  const artifacts = await loadArtifacts(source);
-  return restoreModel(artifacts, describeSource(source), factories, expected);
 }
 
 /** Rebuilds a model from verified `artifacts`; `where` names the source in errors. */
