@@ -67,7 +67,8 @@ export function restoreModel<M extends SequenceModel<object>>(
     typeof meta?.kind !== "string" || config === null || typeof config !== "object" || Array.isArray(config)
   ) {
     throw new Error(
-      `load: ${where}/model.json has no "${METADATA_KEY}" metadata (kind and config): not saved by @rnnspn/core`,
+      `load: ${where.endsWith(".json") ? where : `${where}/model.json`} has no "${METADATA_KEY}" metadata ` +
+        `(kind and config): not saved by @rnnspn/core`,
     );
   }
   if (expected && meta.kind !== expected) {
