@@ -29,7 +29,7 @@ import {
   loadMnist,
   selectBackend,
   spatialTransform,
-  SpatialTransformer,
+  type SpatialTransformer,
   spatialTransformer,
   Xoshiro128,
 } from "../mod.ts";

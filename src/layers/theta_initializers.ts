@@ -8,16 +8,21 @@
  */
 import { tf } from "../tf.ts";
 
-/** tfjs-layers' `Initializer` base class, as a type. */
-type InitializerClass =
-  & (abstract new () => ReturnType<typeof tf.initializers.ones>)
-  & Pick<typeof tf.serialization.Serializable, "fromConfig">;
 /**
  * tfjs-layers' `Initializer` base class. tfjs exports only its instances (`tf.initializers.zeros()`),
- * yet a layer accepts an initializer object only if it is `instanceof` that class: reach it through
- * the prototype chain of one of its subclasses.
+ * yet a layer takes an initializer object only if it is `instanceof` that class: it is reached through
+ * the prototype chain of one of its subclasses, and the classes below are put under it (their declared
+ * base, `Serializable`, is its own, so their public types stay tfjs's public ones).
  */
-const Initializer = Object.getPrototypeOf(tf.initializers.zeros().constructor) as InitializerClass;
+const Initializer = Object.getPrototypeOf(
+  tf.initializers.zeros().constructor,
+) as typeof tf.serialization.Serializable;
+
+/** Puts `cls` under tfjs-layers' `Initializer` (its prototype and its statics). */
+function asInitializer(cls: typeof tf.serialization.Serializable): void {
+  Object.setPrototypeOf(cls.prototype, Initializer.prototype);
+  Object.setPrototypeOf(cls, Initializer);
+}
 
 /** θ = identity as the 2×3 affine matrix, row-major: the sampler's `[M, 6]` row. */
 const AFFINE = [1, 0, 0, 0, 1, 0];
@@ -58,7 +63,7 @@ function identity(
  * const theta = tf.layers.dense({ units: 6, kernelInitializer: "zeros", biasInitializer: new IdentityAffine() });
  * ```
  */
-export class IdentityAffine extends Initializer {
+export class IdentityAffine extends tf.serialization.Serializable {
   /** tfjs serialization name. */
   static className = "RnnspnIdentityAffine";
 
@@ -68,8 +73,13 @@ export class IdentityAffine extends Initializer {
   }
 
   /** No options: an empty config. */
-  override getConfig(): tf.serialization.ConfigDict {
+  getConfig(): tf.serialization.ConfigDict {
     return {};
+  }
+
+  /** As every tfjs initializer: its config needs no custom objects. */
+  fromConfigUsesCustomObjects(): boolean {
+    return false;
   }
 }
 
@@ -84,7 +94,7 @@ export class IdentityAffine extends Initializer {
  * const theta = tf.layers.dense({ units: 9, kernelInitializer: "zeros", biasInitializer: new IdentityProjective() });
  * ```
  */
-export class IdentityProjective extends Initializer {
+export class IdentityProjective extends tf.serialization.Serializable {
   /** tfjs serialization name. */
   static className = "RnnspnIdentityProjective";
 
@@ -94,8 +104,13 @@ export class IdentityProjective extends Initializer {
   }
 
   /** No options: an empty config. */
-  override getConfig(): tf.serialization.ConfigDict {
+  getConfig(): tf.serialization.ConfigDict {
     return {};
+  }
+
+  /** As every tfjs initializer: its config needs no custom objects. */
+  fromConfigUsesCustomObjects(): boolean {
+    return false;
   }
 }
 
@@ -127,5 +142,7 @@ export function identityProjective(): IdentityProjective {
   return new IdentityProjective();
 }
 
+asInitializer(IdentityAffine);
+asInitializer(IdentityProjective);
 tf.serialization.registerClass(IdentityAffine);
 tf.serialization.registerClass(IdentityProjective);

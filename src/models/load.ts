@@ -150,6 +150,21 @@ export function loadModel(
   source: ModelSource,
   options: LoadModelOptions & { accept: "rnnspn" },
 ): Promise<AnyModel>;
+/**
+ * Loads any saved LayersModel (see the overload above): this library's models as themselves, any other
+ * as a `tf.LayersModel`.
+ *
+ * @example
+ * ```ts
+ * import { isRnnspnModel, loadModel } from "@rnnspn/core";
+ * const model = await loadModel("runs/my-stn"); // AnyModel | tf.LayersModel
+ * if (!isRnnspnModel(model)) model.summary();
+ * ```
+ *
+ * @param source where the model is.
+ * @param options which models to accept (default: any).
+ * @returns the model.
+ */
 export function loadModel(source: ModelSource, options?: LoadModelOptions): Promise<LoadedModel>;
 export async function loadModel(source: ModelSource, options: LoadModelOptions = {}): Promise<LoadedModel> {
   const accept = options?.accept ?? "any";
