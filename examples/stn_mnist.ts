@@ -140,7 +140,8 @@ function distortedMnist(
 //    a hidden dense layer) regresses θ, a 2×3 affine map, from the canvas; the sampler reads the
 //    canvas at θ·(x, y, 1) for every output pixel (x, y), giving the classifier a glimpse half the
 //    canvas's side (T) or two thirds (RTS). θ's layer starts at the identity (zero kernel,
-//    identityAffine bias): at first the glimpse is the whole canvas, downsampled.
+//    identityAffine bias): at first the glimpse is the whole canvas, downsampled; and it learns
+//    slower than the classifier (THETA_INPUT_SCALE).
 // ---------------------------------------------------------------------------------------------
 
 /** Initial weights from the run's seed: `k` numbers the layer. */
@@ -164,6 +165,15 @@ function classifier(seed: number, inputShape?: number[]): tf.layers.Layer[] {
   ];
 }
 
+/**
+ * Adam moves every weight by about the learning rate per step whatever its gradient's size, so θ's
+ * layer, fed 50 hidden units, would move θ some 50 times faster than that: within 60 batches θ
+ * wanders off the canvas and the classifier sees nothing (the STN then stays at chance). Jaderberg et
+ * al. give the localisation network a lower learning rate; with one optimizer in `fit`, scaling the
+ * θ layer's input by 1/100 does the same for its kernel.
+ */
+const THETA_INPUT_SCALE = 0.01;
+
 /** The localisation network f_loc: canvas → θ. */
 function localization(seed: number): tf.layers.Layer[] {
   return [
@@ -173,6 +183,7 @@ function localization(seed: number): tf.layers.Layer[] {
     tf.layers.conv2d({ filters: 20, kernelSize: 5, activation: "relu", kernelInitializer: init(seed, 5) }),
     tf.layers.flatten(),
     tf.layers.dense({ units: 50, activation: "relu", kernelInitializer: init(seed, 6) }),
+    tf.layers.rescaling({ scale: THETA_INPUT_SCALE }),
     tf.layers.dense({ units: 6, kernelInitializer: "zeros", biasInitializer: identityAffine() }),
   ];
 }

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { tf } from "../src/tf.ts";
 import {
+  Glimpses,
   IdentityAffine,
   identityAffine,
   identityProjective,
@@ -256,6 +257,13 @@ Deno.test("STN layer bad inputs: θ of 5 refused when built, NCHW refused, local
     () => new SpatialTransformer({ localization: twoOut }),
     /one input \(the image\) and one output \(θ\); it has 1 and 2/,
   );
+  const net = tf.sequential({
+    layers: [tf.layers.flatten({ inputShape: [8, 8, 1] }), tf.layers.dense({ units: 6 })],
+  });
+  assert.throws(
+    () => new SpatialTransformer({ localization: net }).apply(tf.input({ shape: [SIZE, SIZE, 1] })),
+    /the localization network takes images of shape \[null,8,8,1\]; this layer's input has shape \[null,16,16,1\]/,
+  );
   const owning = new SpatialTransformer({
     localization: [tf.layers.flatten(), tf.layers.dense({ units: 6 })],
   });
@@ -263,4 +271,35 @@ Deno.test("STN layer bad inputs: θ of 5 refused when built, NCHW refused, local
     () => owning.apply([image, theta6]),
     /with a localization network the layer takes one input, the image/,
   );
+});
+
+Deno.test("Glimpses (exported): k glimpses per image as spatialTransform's rows, options forwarded, reloads", async () => {
+  await selectBackend("cpu");
+  const image = tf.input({ shape: [SIZE, SIZE, 1] });
+  const theta = tf.input({ shape: [3, 6] });
+  const layer = new Glimpses({ outputSize: [5, 5], paddingMode: "zeros", name: "g" });
+  const model = tf.model({
+    inputs: [image, theta],
+    outputs: layer.apply([image, theta]) as tf.SymbolicTensor,
+  });
+  const rand = prng(12);
+  const x = tf.tensor4d(uniform(rand, 2 * SIZE * SIZE), [2, SIZE, SIZE, 1]);
+  const t = tf.tensor3d(uniform(rand, 2 * 3 * 6, -0.8, 0.8), [2, 3, 6]);
+  const out = model.predict([x, t]) as tf.Tensor;
+  const direct = spatialTransform(x, tf.reshape(t, [6, 6]) as tf.Tensor2D, {
+    outputSize: [5, 5],
+    paddingMode: "zeros",
+  });
+  assert.deepEqual(out.shape, [6, 5, 5, 1]);
+  assert.deepEqual(await out.data(), await direct.data());
+  const reloaded = await tf.loadLayersModel(tf.io.fromMemory(await saved(model)));
+  assert.deepEqual((reloaded.getLayer("g") as Glimpses).options, {
+    outputSize: [5, 5],
+    paddingMode: "zeros",
+  });
+  const again = reloaded.predict([x, t]) as tf.Tensor;
+  assert.deepEqual(await again.data(), await out.data());
+  tf.dispose([x, t, out, direct, again]);
+  model.dispose();
+  reloaded.dispose();
 });

@@ -10,6 +10,7 @@
  * @module
  */
 import { tf } from "../tf.ts";
+import { splitLayerArgs } from "./layer_args.ts";
 import {
   resolveSpatialTransformAttrs,
   spatialTransform,
@@ -58,11 +59,9 @@ export class Glimpses extends tf.layers.Layer {
    * @param args the sampler's options and an optional layer name.
    */
   constructor(args: GlimpsesArgs = {}) {
-    // customObjects: tfjs's deserializer adds it to every config it reads; it is no sampler option.
-    const { name, customObjects: _, ...options } = args as GlimpsesArgs & { customObjects?: unknown };
-    super({ name });
-    // A reloaded config may carry null for an option that was absent: treat it as absent.
-    this.options = Object.fromEntries(Object.entries(options).filter(([, v]) => v != null));
+    const { layerArgs, options } = splitLayerArgs(args);
+    super(layerArgs);
+    this.options = options as SpatialTransformOptions;
     // Fail at construction, not at first call, on bad options (the 1×1 probe only checks them).
     resolveSpatialTransformAttrs(1 << 20, 1 << 20, this.options, "Glimpses");
   }

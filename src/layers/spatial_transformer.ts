@@ -12,6 +12,7 @@ import {
   spatialTransform,
   type SpatialTransformOptions,
 } from "../ops/spatial_transform.ts";
+import { splitLayerArgs } from "./layer_args.ts";
 import { checkImageShape, checkThetaShape } from "./shapes.ts";
 
 /**
@@ -62,18 +63,6 @@ export interface SpatialTransformerArgs extends SpatialTransformOptions {
 }
 
 const CALLER = "SpatialTransformer";
-/** The keys of a config that are the base layer's, not the sampler's (tfjs's `LayerArgs`). */
-const LAYER_KEYS = new Set([
-  "name",
-  "trainable",
-  "dtype",
-  "inputShape",
-  "batchInputShape",
-  "batchSize",
-  "inputDType",
-  "weights",
-]);
-
 /** A saved localisation network (`{ className, config }`) turned back into a model. */
 function deserializeLocalization(value: unknown, customObjects = {}): tf.LayersModel {
   const saved = value as { className?: unknown; config?: unknown } | null;
@@ -155,18 +144,8 @@ export class SpatialTransformer extends tf.layers.Layer {
    * @param args the sampler's options, an optional localisation network and the layer arguments.
    */
   constructor(args: SpatialTransformerArgs = {}) {
-    const layerArgs: Record<string, unknown> = {};
-    const options: Record<string, unknown> = {};
-    let localization: unknown;
-    let customObjects: tf.serialization.ConfigDict | undefined;
-    for (const [key, value] of Object.entries(args ?? {})) {
-      if (key === "localization") localization = value;
-      // tfjs's deserializer adds the registered custom objects to every config it reads.
-      else if (key === "customObjects") customObjects = value as tf.serialization.ConfigDict;
-      else if (LAYER_KEYS.has(key)) layerArgs[key] = value;
-      // A reloaded config may carry null for an option that was absent: treat it as absent.
-      else if (value != null) options[key] = value;
-    }
+    const { layerArgs, options, own } = splitLayerArgs(args, ["localization", "customObjects"]);
+    const { localization, customObjects } = own as { localization?: unknown; customObjects?: object };
     super(layerArgs);
     checkSpatialTransformOptions(options as SpatialTransformOptions, CALLER);
     const size = options.outputSize as number[] | undefined;
@@ -232,6 +211,13 @@ export class SpatialTransformer extends tf.layers.Layer {
   override build(inputShape: tf.Shape | tf.Shape[]): void {
     const [image, theta] = this.#shapes(inputShape);
     checkImageShape(image, CALLER);
+    const expects = this.localization?.inputs[0].shape;
+    if (expects && expects.some((d, i) => i > 0 && d != null && image[i] != null && d !== image[i])) {
+      throw new Error(
+        `${CALLER}: the localization network takes images of shape ${JSON.stringify(expects)}; ` +
+          `this layer's input has shape ${JSON.stringify(image)}`,
+      );
+    }
     checkThetaShape(theta, CALLER);
     this.built = true;
   }
