@@ -284,9 +284,9 @@ const FILE_URL = /^file:\/\//i;
  *
  * @example
  * ```ts
- * import * as tf from "@tensorflow/tfjs";
  * import { fileRouter } from "./io.ts";
- * tf.io.registerSaveRouter(fileRouter); // what registerFileRouter does on import in Deno and Node
+ * const handler = fileRouter("file://runs/tiny/model.json"); // fileIO("runs/tiny/model.json")
+ * const artifacts = await handler?.load?.();
  * ```
  */
 export function fileRouter(url: string | string[]): tf.io.IOHandler | null {

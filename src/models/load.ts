@@ -22,7 +22,7 @@ import { SPN_BASELINE, SpnBaseline, type SpnBaselineConfig } from "./spn_baselin
  * ```ts
  * import { type AnyModel, loadModel, selectBackend } from "@rnnspn/core";
  * await selectBackend("wasm");
- * const model: AnyModel = await loadModel("runs/rnn-spn/best");
+ * const model: AnyModel = await loadModel("runs/rnn-spn/best", { accept: "rnnspn" });
  * // Narrowing on `kind` gives the concrete class and its config type.
  * if (model.kind === "rnn-spn") console.log("glimpses:", model.config.steps);
  * ```
