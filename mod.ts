@@ -14,8 +14,11 @@
  * @module
  */
 import { registerKernels } from "./src/kernels/register.ts";
+import { registerFileRouter } from "./src/models/io.ts";
 
 registerKernels();
+// `model.save("file://…")` and `tf.loadLayersModel("file://…")` in Deno and Node (tfjs has them only in tfjs-node).
+registerFileRouter();
 
 export {
   type BackendInfo,
@@ -32,7 +35,19 @@ export {
   type SpatialTransformOptions,
 } from "./src/ops/spatial_transform.ts";
 export { affineGrid } from "./src/ops/affine_grid.ts";
-export { SpatialTransformer, type SpatialTransformerArgs } from "./src/layers/spatial_transformer.ts";
+export {
+  type Localization,
+  SpatialTransformer,
+  spatialTransformer,
+  type SpatialTransformerArgs,
+} from "./src/layers/spatial_transformer.ts";
+export {
+  IdentityAffine,
+  identityAffine,
+  IdentityProjective,
+  identityProjective,
+} from "./src/layers/theta_initializers.ts";
+export { Glimpses, type GlimpsesArgs } from "./src/layers/glimpses.ts";
 export { type GruInit, RepeatedInputGRU, type RepeatedInputGRUArgs } from "./src/layers/repeated_gru.ts";
 export {
   loadMnist,
@@ -58,7 +73,15 @@ export { type ModelKind, type ModelOutput, type Prediction, SequenceModel } from
 export { RecurrentAttention, type RecurrentAttentionConfig } from "./src/models/recurrent_attention.ts";
 export { SpnBaseline, type SpnBaselineConfig } from "./src/models/spn_baseline.ts";
 export { CnnBaseline, type CnnBaselineConfig } from "./src/models/cnn_baseline.ts";
-export { type AnyModel, createModel, loadModel, MODEL_KINDS } from "./src/models/load.ts";
+export {
+  type AnyModel,
+  createModel,
+  isRnnspnModel,
+  type LoadedModel,
+  loadModel,
+  type LoadModelOptions,
+  MODEL_KINDS,
+} from "./src/models/load.ts";
 export { loadPretrained, PRETRAINED_URL, type PretrainedOptions } from "./src/models/pretrained.ts";
 export { fileIO, type ModelSource } from "./src/models/io.ts";
 export { formatEpoch, train, type TrainOptions, type TrainResult } from "./src/train/train.ts";

@@ -114,7 +114,7 @@ await runCli("evaluate.ts", async () => {
 
   await selectBackend(backend);
   console.log(`backend: ${JSON.stringify(await describeBackend())}`);
-  const model = pretrained ? await loadPretrained() : await loadModel(dir);
+  const model = pretrained ? await loadPretrained() : await loadModel(dir, { accept: "rnnspn" });
   const ds = new ClutteredMnist(await loadMnist(), data);
   const t0 = performance.now();
   const m = await evaluate(model, ds, split as Split, { batchSize, limit });

@@ -133,7 +133,7 @@ async function resolveModel(spec: string | undefined): Promise<{ model: Recurren
   if (!(await exists(`${dir}/model.json`))) {
     fail(`--model ${spec}: no model.json there (nor in ${spec}/best)`);
   }
-  const model = await loadModel(dir);
+  const model = await loadModel(dir, { accept: "rnnspn" });
   if (!(model instanceof RecurrentAttention)) {
     model.dispose();
     fail(`--model ${dir} holds a "${model.kind}" model; only an RNN-SPN ("rnn-spn") has steps to draw`);

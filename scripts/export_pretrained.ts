@@ -40,7 +40,7 @@ const outDir = "src/models/pretrained/rnn-spn-ds3";
 const run = JSON.parse(await readFile(`${rowDir}/run.json`, "utf8"));
 
 await selectBackend("wasm");
-const model = await loadModel(`${rowDir}/best`);
+const model = await loadModel(`${rowDir}/best`, { accept: "rnnspn" });
 let captured: tf.io.ModelArtifacts | undefined;
 await model.save({
   save(artifacts) {
@@ -55,7 +55,7 @@ await saveArtifacts(outDir, toFloat16Artifacts(captured!));
 const data = new ClutteredMnist(await loadMnist(), { seed: run.data.seed, sizes: run.data.sizes });
 const SIZE = 1000;
 const before = await evaluate(model, data, "test", { limit: SIZE });
-const half = await loadModel(outDir);
+const half = await loadModel(outDir, { accept: "rnnspn" });
 const after = await evaluate(half, data, "test", { limit: SIZE });
 const provenance = {
   row,

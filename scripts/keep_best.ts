@@ -35,7 +35,7 @@ for (const rowDir of Deno.args) {
   }
   const run = JSON.parse(await readFile(`${rowDir}/run.json`, "utf8"));
   const data = new ClutteredMnist(mnist, { seed: run.data.seed, sizes: run.data.sizes });
-  const model = await loadModel(best);
+  const model = await loadModel(best, { accept: "rnnspn" });
   const before = await evaluate(model, data, "test", { limit: SIZE });
   let captured: tf.io.ModelArtifacts | undefined;
   await model.save({
@@ -46,7 +46,7 @@ for (const rowDir of Deno.args) {
   });
   model.dispose();
   await saveArtifacts(best, toFloat16Artifacts(captured!));
-  const half = await loadModel(best);
+  const half = await loadModel(best, { accept: "rnnspn" });
   const after = await evaluate(half, data, "test", { limit: SIZE });
   half.dispose();
   const pct = (x: number) => `${(100 * x).toFixed(2)} %`;

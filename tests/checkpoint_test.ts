@@ -44,7 +44,7 @@ for (const kind of ["rnn-spn", "spn", "cnn"] as ModelKind[]) {
     // The class's own load, the kind-agnostic loadModel, and tfjs's HTTP loader (what a browser uses) over
     // a file: URL — all three must give the same model.
     const loaded = await CLASSES[kind].load(`${dir}/m`);
-    const any = await loadModel(`${dir}/m`);
+    const any = await loadModel(`${dir}/m`, { accept: "rnnspn" });
     assert.equal(any.kind, kind);
     assert.deepEqual(any.config, model.config);
     const viaHttp = await tf.loadLayersModel(
@@ -317,7 +317,7 @@ Deno.test({
     );
     assert.deepEqual(lines.map((m) => m.epoch), [1, 2, 3]);
     await selectBackend("cpu");
-    const best = await loadModel(`${dir}/best`);
+    const best = await loadModel(`${dir}/best`, { accept: "rnnspn" });
     assert.equal(best.kind, "rnn-spn");
     best.dispose();
     await Deno.remove(dir, { recursive: true });

@@ -100,26 +100,26 @@ Deno.test("a flipped layer name in inbound_nodes fails in milliseconds on every 
   await model.save(`${dir}/b`);
   await Deno.copyFile(`${dir}/a/model.json.flipped`, `${dir}/b/model.json`);
   await rejectsFast(
-    () => loadModel(`${dir}/b`),
+    () => loadModel(`${dir}/b`, { accept: "rnnspn" }),
     /b\/model\.json is corrupt: SHA-256 [0-9a-f]+ != [0-9a-f]+ recorded in manifest\.json/,
   );
   await rejectsFast(() => tf.loadLayersModel(fileIO(`${dir}/b`)), /model\.json is corrupt: SHA-256/);
   // Without a manifest (saved before manifests existed) or with one rewritten to match: the structure check.
   const dangling =
     /layer "loc_theta" takes its input from \["loc_grw",0,0,\{\}\], which is not a node of any layer/;
-  await rejectsFast(() => loadModel(`${dir}/a`), dangling);
+  await rejectsFast(() => loadModel(`${dir}/a`, { accept: "rnnspn" }), dangling);
   await rejectsFast(() => RecurrentAttention.load(`${dir}/a`), dangling);
   await rejectsFast(() => tf.loadLayersModel(fileIO(`${dir}/a`)), dangling);
   await model.save(`${dir}/c`);
   await editModelJson(`${dir}/c`, flip);
-  await rejectsFast(() => loadModel(`${dir}/c`), dangling);
+  await rejectsFast(() => loadModel(`${dir}/c`, { accept: "rnnspn" }), dangling);
   // A cycle is refused too (tfjs would also wait for it forever).
   await model.save(`${dir}/d`);
   await editModelJson(
     `${dir}/d`,
     (t) => t.replace('"inbound_nodes":[[["loc_pool1"', '"inbound_nodes":[[["loc_conv3"'),
   );
-  await rejectsFast(() => loadModel(`${dir}/d`), /the topology has a cycle/);
+  await rejectsFast(() => loadModel(`${dir}/d`, { accept: "rnnspn" }), /the topology has a cycle/);
   model.dispose();
   await Deno.remove(dir, { recursive: true });
 });
@@ -132,31 +132,34 @@ Deno.test("metadata that disagrees with the topology, or an edited topology, is 
   const config = (json: Json) => json.userDefinedMetadata.rnnspn.config;
   await editJson(`${dir}/m`, (json) => config(json).steps = 4);
   await rejectsFast(
-    () => loadModel(`${dir}/m`),
+    () => loadModel(`${dir}/m`, { accept: "rnnspn" }),
     /its metadata says steps 4 but its topology has 3: metadata and topology disagree/,
   );
   await model.save(`${dir}/m`);
   await editJson(`${dir}/m`, (json) => config(json).locFilters = 4000000);
-  await rejectsFast(() => loadModel(`${dir}/m`), /metadata says locFilters 4000000 but its topology has 4/);
+  await rejectsFast(
+    () => loadModel(`${dir}/m`, { accept: "rnnspn" }),
+    /metadata says locFilters 4000000 but its topology has 4/,
+  );
   // A field that does not size anything (the seed) is caught by comparing with the rebuilt topology.
   await model.save(`${dir}/m`);
   await editJson(`${dir}/m`, (json) => config(json).seed = 4);
   await rejectsFast(
-    () => loadModel(`${dir}/m`),
+    () => loadModel(`${dir}/m`, { accept: "rnnspn" }),
     /its topology is not that of a rnn-spn model with its saved config \(file vs rebuilt at modelTopology\.config\.layers\[2\]\.config\.kernel_initializer\.config\.seed: 3 vs 4\)/,
   );
   // Unknown keys in the saved config are refused like in a constructor.
   await model.save(`${dir}/m`);
   await editJson(`${dir}/m`, (json) => config(json).stepz = 3);
   await rejectsFast(
-    () => loadModel(`${dir}/m`),
+    () => loadModel(`${dir}/m`, { accept: "rnnspn" }),
     /the saved config is not valid: .*unknown config key "stepz"/,
   );
   // A weight spec that does not fit the model.
   await model.save(`${dir}/m`);
   await editJson(`${dir}/m`, (json) => json.weightsManifest[0].weights[1].name = "loc_conv1/bian");
   await rejectsFast(
-    () => loadModel(`${dir}/m`),
+    () => loadModel(`${dir}/m`, { accept: "rnnspn" }),
     /weight 1 is loc_conv1\/bian \[4\] float32; the model expects loc_conv1\/bias/,
   );
   assert.equal(tf.memory().numTensors, before, "failed loads leave no tensors behind");
@@ -231,7 +234,7 @@ Deno.test("save writes only into a missing or empty directory or one holding a s
   await model.save(`${dir}/old`);
   await Deno.remove(`${dir}/old/manifest.json`);
   await model.save(`${dir}/old`);
-  assert.equal(logits(await loadModel(`${dir}/old`)).length, 2 * 3 * 10);
+  assert.equal(logits(await loadModel(`${dir}/old`, { accept: "rnnspn" })).length, 2 * 3 * 10);
   // No temp or aside directories survive.
   const names = (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort();
   assert.deepEqual(names, ["empty", "file", "m", "new", "notes", "old", "theirs"]);
@@ -253,7 +256,7 @@ Deno.test("routes: file: URLs, http(s) URLs (manifest fetched too), tfjs IOHandl
       `file://${dir}/b`,
     ]
   ) {
-    const m = await loadModel(source);
+    const m = await loadModel(source, { accept: "rnnspn" });
     assert.deepEqual(logits(m), expected, String(source));
     m.dispose();
   }
@@ -274,14 +277,20 @@ Deno.test("routes: file: URLs, http(s) URLs (manifest fetched too), tfjs IOHandl
   const base = `http://127.0.0.1:${server.addr.port}`;
   try {
     for (const url of [`${base}/a/model.json`, `${base}/a/`, new URL(`${base}/a`)]) {
-      const m = await loadModel(url);
+      const m = await loadModel(url, { accept: "rnnspn" });
       assert.deepEqual(logits(m), expected, String(url));
       m.dispose();
     }
     assert.ok(requests.includes("/a/manifest.json"), requests.join(" "));
     corrupt = true;
-    await assert.rejects(() => loadModel(`${base}/a/model.json`), /a\/weights\.bin is corrupt: SHA-256/);
-    await assert.rejects(() => loadModel(`${base}/nothing/`), /nothing\/model\.json: HTTP 404/);
+    await assert.rejects(
+      () => loadModel(`${base}/a/model.json`, { accept: "rnnspn" }),
+      /a\/weights\.bin is corrupt: SHA-256/,
+    );
+    await assert.rejects(
+      () => loadModel(`${base}/nothing/`, { accept: "rnnspn" }),
+      /nothing\/model\.json: HTTP 404/,
+    );
   } finally {
     await server.shutdown();
   }
@@ -303,12 +312,18 @@ Deno.test("routes: file: URLs, http(s) URLs (manifest fetched too), tfjs IOHandl
   assert.deepEqual(logits(viaHandler), expected);
   viaHandler.dispose();
   new Uint8Array(stored!.weightData as ArrayBuffer)[3] ^= 4;
-  await assert.rejects(() => loadModel(memory), /the given IOHandler: the weights is corrupt: SHA-256/);
   await assert.rejects(
-    () => loadModel(42 as never),
+    () => loadModel(memory, { accept: "rnnspn" }),
+    /the given IOHandler: the weights is corrupt: SHA-256/,
+  );
+  await assert.rejects(
+    () => loadModel(42 as never, { accept: "rnnspn" }),
     /source must be a directory path, a URL or a tf\.io\.IOHandler; got number/,
   );
-  await assert.rejects(() => loadModel("nosuch://x"), /0 tfjs IO handlers for nosuch:\/\/x/);
+  await assert.rejects(
+    () => loadModel("nosuch://x", { accept: "rnnspn" }),
+    /0 tfjs IO handlers for nosuch:\/\/x/,
+  );
   await assert.rejects(() => model.save({} as tf.io.IOHandler), /the given IOHandler has no save\(\) method/);
   model.dispose();
   await Deno.remove(dir, { recursive: true });
@@ -353,14 +368,14 @@ Deno.test("a model saved before manifests (weights record at the top of model.js
   json.rnnspn = { weightsBytes: bytes, weightsSha256: sha256 };
   await Deno.writeTextFile(`${dir}/m/model.json`, JSON.stringify(json));
   await Deno.remove(`${dir}/m/manifest.json`);
-  const loaded = await loadModel(`${dir}/m`);
+  const loaded = await loadModel(`${dir}/m`, { accept: "rnnspn" });
   assert.deepEqual(logits(loaded), expected);
   loaded.dispose();
   const weights = await Deno.readFile(`${dir}/m/weights.bin`);
   weights[5] ^= 2;
   await Deno.writeFile(`${dir}/m/weights.bin`, weights);
   await rejectsFast(
-    () => loadModel(`${dir}/m`),
+    () => loadModel(`${dir}/m`, { accept: "rnnspn" }),
     /weights\.bin is corrupt: SHA-256 [0-9a-f]+ != [0-9a-f]+ recorded in model\.json/,
   );
   // Saving over it is allowed (it is ours), and the result has a manifest.
@@ -398,14 +413,17 @@ Deno.test("quantized weights (uint8 specs with scale/min, as tfjs's converter wr
   parts.reduce((o, p) => (data.set(p, o), o + p.length), 0);
   const { weights: _, ...meta } = (stored!.userDefinedMetadata as { rnnspn: Record<string, unknown> }).rnnspn;
   stored = { ...stored!, weightSpecs: specs, weightData: data.buffer, userDefinedMetadata: { rnnspn: meta } };
-  const loaded = await loadModel(memory);
+  const loaded = await loadModel(memory, { accept: "rnnspn" });
   const [a, b] = [logits(model), logits(loaded)];
   const worst = a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
   assert.ok(worst > 0 && worst < 0.05, `max |Δlogit| ${worst}`);
   loaded.dispose();
   // Too few bytes for the quantized specs: named, not a RangeError from tfjs.
   stored = { ...stored, weightData: data.slice(0, 100).buffer };
-  await rejectsFast(() => loadModel(memory), /the weights have 100 bytes, their specs need \d+/);
+  await rejectsFast(
+    () => loadModel(memory, { accept: "rnnspn" }),
+    /the weights have 100 bytes, their specs need \d+/,
+  );
   model.dispose();
 });
 
@@ -442,7 +460,7 @@ for (;;) await model.save(Deno.args[0]);
     const old = names.find((n) => n.startsWith("m.old-"));
     const source = names.includes("m") ? `${dir}/m` : old ? `${dir}/${old}` : undefined;
     assert.ok(source, `kill ${kill}: neither m nor m.old-* survived: ${names}`);
-    const loaded = await loadModel(source);
+    const loaded = await loadModel(source, { accept: "rnnspn" });
     assert.deepEqual(logits(loaded), expected, `kill ${kill}`);
     loaded.dispose();
     if (!names.includes("m")) await Deno.rename(source, `${dir}/m`);
@@ -474,7 +492,7 @@ Deno.test("fileIO: any tfjs LayersModel (Sequential too) round-trips with a mani
   tf.dispose([x, a, b]);
   // Not one of this library's models: loadModel says so.
   await assert.rejects(
-    () => loadModel(`${dir}/s`),
+    () => loadModel(`${dir}/s`, { accept: "rnnspn" }),
     /s\/model\.json has no "rnnspn" metadata \(kind and config\)/,
   );
   seq.dispose();

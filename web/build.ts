@@ -73,7 +73,7 @@ if (spec === "pretrained") {
         `--model ${spec}: no model.json there (nor in ${spec}/best); pass --model DIR, pretrained or random`,
       );
     }
-    const loaded = await loadModel(dir);
+    const loaded = await loadModel(dir, { accept: "rnnspn" });
     if (!(loaded instanceof RecurrentAttention)) {
       loaded.dispose();
       fail(`--model ${dir} holds a "${loaded.kind}" model; the page shows an RNN-SPN ("rnn-spn")`);

@@ -12,10 +12,21 @@
  * Saving into a directory writes only into an empty or missing one, or one that already holds a saved
  * model of this library, atomically (temp directory + rename).
  *
+ * In Deno and Node, {@linkcode registerFileRouter} (run when the library is imported) gives tfjs itself
+ * `file://` save and load handlers — tfjs has them only in tfjs-node — so that `model.save("file://dir")`
+ * and `tf.loadLayersModel("file://dir/model.json")` work on any LayersModel.
+ *
  * @module
  */
 import { tf } from "../tf.ts";
-import { fileSystem, fileUrlToPath, hasScheme, readFileBytes, writeDirAtomic } from "../data/files.ts";
+import {
+  fileSystem,
+  fileUrlToPath,
+  hasFileSystem,
+  hasScheme,
+  readFileBytes,
+  writeDirAtomic,
+} from "../data/files.ts";
 import {
   checkRecord,
   checkTopology,
@@ -102,6 +113,13 @@ function modelJsonBase(url: URL): URL {
   return new URL(url.pathname.endsWith("/") ? url.href : url.href + "/");
 }
 
+/** A path to a model's files as `[directory, topology file name]`: `dir/x.json` names the file, else `model.json`. */
+function splitJsonPath(path: string): [string, string] {
+  if (!path.endsWith(".json")) return [path, MODEL_FILE];
+  const slash = path.lastIndexOf("/");
+  return slash < 0 ? ["./", path] : [path.slice(0, slash + 1), path.slice(slash + 1)];
+}
+
 /**
  * The artifacts of the model at `source`, verified as far as the route allows: a path or `file:`/
  * `http(s):` URL gets the whole manifest check; other tfjs routes and IOHandlers get what the artifacts
@@ -111,10 +129,7 @@ export async function loadArtifacts(source: ModelSource): Promise<tf.io.ModelArt
   if (typeof source === "string" && !hasScheme(source)) return readModelArtifacts(source);
   if (typeof source === "string" && /^(https?|file):/i.test(source)) source = new URL(source);
   if (source instanceof URL) {
-    if (source.protocol === "file:") {
-      const path = fileUrlToPath(source);
-      return readModelArtifacts(path.endsWith(".json") ? path.slice(0, path.lastIndexOf("/") + 1) : path);
-    }
+    if (source.protocol === "file:") return readModelArtifacts(...splitJsonPath(fileUrlToPath(source)));
     if (source.protocol === "http:" || source.protocol === "https:") {
       return readArtifacts(urlReader(modelJsonBase(source)));
     }
@@ -246,7 +261,8 @@ export async function captureArtifacts(model: tf.LayersModel): Promise<tf.io.Mod
 /**
  * A tfjs `IOHandler` for the directory `dir`: `model.save(fileIO(dir))` writes `model.json`,
  * `weights.bin` and `manifest.json` atomically (only into an empty or missing directory, or one holding
- * a saved model); `tf.loadLayersModel(fileIO(dir))` reads and verifies them first.
+ * a saved model); `tf.loadLayersModel(fileIO(dir))` reads and verifies them first. `dir` may also be
+ * the path of the topology file (`dir/model.json`, or another `.json` name to load).
  *
  * @example
  * ```ts
@@ -258,6 +274,12 @@ export async function captureArtifacts(model: tf.LayersModel): Promise<tf.io.Mod
  * ```
  */
 export function fileIO(dir: string): tf.io.IOHandler {
+  const [folder, jsonName] = splitJsonPath(dir);
+  return folderIO(folder, jsonName);
+}
+
+/** {@linkcode fileIO} for a directory whose topology file is `jsonName` (saving always writes model.json). */
+function folderIO(dir: string, jsonName: string): tf.io.IOHandler {
   return {
     async save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
       if (artifacts.modelTopology instanceof ArrayBuffer) {
@@ -266,7 +288,53 @@ export function fileIO(dir: string): tf.io.IOHandler {
       return await saveToDir(dir, artifacts);
     },
     load(): Promise<tf.io.ModelArtifacts> {
-      return readModelArtifacts(dir);
+      return readModelArtifacts(dir, jsonName);
     },
   };
+}
+
+/** The scheme of a tfjs `file://` URL, whose path is what follows it (tfjs-node's reading: `file://runs/m` → `runs/m`). */
+const FILE_URL = /^file:\/\//i;
+
+/**
+ * tfjs's router for `file://` URLs: the handler of {@linkcode fileIO} for the path after the scheme
+ * (`file://runs/m` is relative, `file:///tmp/m` absolute, as in tfjs-node); `null` for other URLs.
+ * Loading accepts `…/model.json` (or another `.json` name) or the directory; saving writes the
+ * directory (`…/model.json` saves into its directory).
+ *
+ * @example
+ * ```ts
+ * import { fileRouter } from "./io.ts";
+ * const handler = fileRouter("file://runs/tiny/model.json"); // fileIO("runs/tiny/model.json")
+ * const artifacts = await handler?.load?.();
+ * ```
+ */
+export function fileRouter(url: string | string[]): tf.io.IOHandler | null {
+  if (typeof url !== "string" || !FILE_URL.test(url)) return null;
+  const path = url.replace(FILE_URL, "");
+  return path === "" ? null : fileIO(path);
+}
+
+/**
+ * Registers {@linkcode fileRouter} as tfjs's `file://` save and load router, in runtimes with a file
+ * system (Deno, Node) and only where tfjs has none already (tfjs-node brings its own): then
+ * `model.save("file://dir")` and `tf.loadLayersModel("file://dir/model.json")` work. Runs when the
+ * library is imported; calling it again does nothing.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { registerFileRouter } from "./io.ts";
+ * registerFileRouter();
+ * const model = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [2] })] });
+ * await model.save("file://runs/tiny");
+ * const again = await tf.loadLayersModel("file://runs/tiny/model.json");
+ * ```
+ */
+export function registerFileRouter(): void {
+  if (!hasFileSystem()) return;
+  // tfjs's own routers return null for URLs that are not theirs too; its IORouter type just omits it.
+  const router = fileRouter as Parameters<typeof tf.io.registerSaveRouter>[0];
+  if (tf.io.getSaveHandlers("file://probe").length === 0) tf.io.registerSaveRouter(router);
+  if (tf.io.getLoadHandlers("file://probe/model.json").length === 0) tf.io.registerLoadRouter(router);
 }

@@ -57,7 +57,7 @@ export interface PretrainedOptions {
  */
 export async function loadPretrained(options: PretrainedOptions = {}): Promise<RecurrentAttention> {
   const source = options.source ?? PRETRAINED_URL;
-  const model = await loadModel(source);
+  const model = await loadModel(source, { accept: "rnnspn" });
   if (!(model instanceof RecurrentAttention)) {
     model.dispose();
     throw new Error(`loadPretrained: expected an RNN-SPN (rnn-spn) model, got ${model.kind} from ${source}`);

@@ -70,9 +70,13 @@ function weightsName(path: unknown, where: string): string {
  * Reads and verifies a saved model through `reader`: `manifest.json` (when there is one) against
  * `model.json` and the weights, `model.json`'s own record of the weights, the weights' length against
  * the weight specs, and the topology's structure. Errors name the file and say what is wrong with it.
+ * `jsonName` is the topology file's name (`model.json` unless a `file://` URL names another).
  */
-export async function readArtifacts(reader: Reader): Promise<tf.io.ModelArtifacts> {
-  const jsonWhere = reader.where(MODEL_FILE);
+export async function readArtifacts(
+  reader: Reader,
+  jsonName: string = MODEL_FILE,
+): Promise<tf.io.ModelArtifacts> {
+  const jsonWhere = reader.where(jsonName);
   let manifest: Record<string, FileRecord> | undefined;
   try {
     manifest = parseManifest(
@@ -86,13 +90,13 @@ export async function readArtifacts(reader: Reader): Promise<tf.io.ModelArtifact
       throw new Error(message.startsWith("load model: ") ? message : `load model: ${message}`);
     }
   }
-  if (manifest && !manifest[MODEL_FILE]) {
-    throw new Error(`load model: ${reader.where(MANIFEST_FILE)} has no ${MODEL_FILE} entry`);
+  if (manifest && !manifest[jsonName]) {
+    throw new Error(`load model: ${reader.where(MANIFEST_FILE)} has no ${jsonName} entry`);
   }
   // Checked against the manifest before it is parsed: a swapped or damaged file is named by its
   // size or digest, never by what its bytes look like to a JSON parser.
-  const jsonBytes = await reader.read(MODEL_FILE, manifest?.[MODEL_FILE].bytes ?? MAX_MODEL_JSON_BYTES);
-  if (manifest) await checkRecord(jsonBytes, manifest[MODEL_FILE], `load model: ${jsonWhere}`, MANIFEST_FILE);
+  const jsonBytes = await reader.read(jsonName, manifest?.[jsonName].bytes ?? MAX_MODEL_JSON_BYTES);
+  if (manifest) await checkRecord(jsonBytes, manifest[jsonName], `load model: ${jsonWhere}`, MANIFEST_FILE);
   const text = new TextDecoder().decode(jsonBytes);
   let json: tf.io.ModelJSON & { rnnspn?: { weightsBytes: number; weightsSha256: string } };
   try {
@@ -134,7 +138,7 @@ export async function readArtifacts(reader: Reader): Promise<tf.io.ModelArtifact
   const weightsWhere = `load model: ${reader.where(names.join("+"))}`;
   const meta = (json.userDefinedMetadata as Record<string, { weights?: FileRecord }> | undefined)?.[KEY];
   const legacy = json.rnnspn;
-  if (meta?.weights) await checkRecord(weights, meta.weights, weightsWhere, MODEL_FILE);
+  if (meta?.weights) await checkRecord(weights, meta.weights, weightsWhere, jsonName);
   else if (legacy) {
     await checkRecord(
       weights,
@@ -152,7 +156,7 @@ export async function readArtifacts(reader: Reader): Promise<tf.io.ModelArtifact
   }
   if (weights.byteLength !== need) {
     throw new Error(
-      `${weightsWhere} has ${weights.byteLength} bytes but the weight specs in ${MODEL_FILE} need ${need}` +
+      `${weightsWhere} has ${weights.byteLength} bytes but the weight specs in ${jsonName} need ${need}` +
         (weights.byteLength < need ? " (truncated?)" : ""),
     );
   }
@@ -209,6 +213,9 @@ function specSizes(specs: tf.io.WeightsManifestEntry[], where: string): { bytes:
  * Reads and verifies a model directory (see {@linkcode fileIO}). Errors name the file and say what is
  * wrong with it.
  */
-export function readModelArtifacts(dir: string): Promise<tf.io.ModelArtifacts> {
-  return readArtifacts(dirReader(dir));
+export function readModelArtifacts(
+  dir: string,
+  jsonName: string = MODEL_FILE,
+): Promise<tf.io.ModelArtifacts> {
+  return readArtifacts(dirReader(dir), jsonName);
 }

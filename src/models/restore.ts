@@ -37,6 +37,13 @@ export async function loadSaved<M extends SequenceModel<object>>(
   factories: readonly ModelFactory<M>[],
   expected?: ModelKind,
 ): Promise<M> {
+  checkSource(source);
+  const artifacts = await loadArtifacts(source);
+  return restoreModel(artifacts, describeSource(source), factories, expected);
+}
+
+/** Throws unless `source` is a string, a URL or an object (an IOHandler). */
+export function checkSource(source: ModelSource): void {
   if (source == null || (typeof source !== "string" && typeof source !== "object")) {
     throw new Error(
       `load: source must be a directory path, a URL or a tf.io.IOHandler; got ${
@@ -44,8 +51,6 @@ export async function loadSaved<M extends SequenceModel<object>>(
       }`,
     );
   }
-  const artifacts = await loadArtifacts(source);
-  return restoreModel(artifacts, describeSource(source), factories, expected);
 }
 
 /** Rebuilds a model from verified `artifacts`; `where` names the source in errors. */
@@ -64,7 +69,8 @@ export function restoreModel<M extends SequenceModel<object>>(
     typeof meta?.kind !== "string" || config === null || typeof config !== "object" || Array.isArray(config)
   ) {
     throw new Error(
-      `load: ${where}/model.json has no "${METADATA_KEY}" metadata (kind and config): not saved by @rnnspn/core`,
+      `load: ${where.endsWith(".json") ? where : `${where}/model.json`} has no "${METADATA_KEY}" metadata ` +
+        `(kind and config): not saved by @rnnspn/core`,
     );
   }
   if (expected && meta.kind !== expected) {

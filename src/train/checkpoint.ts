@@ -36,7 +36,7 @@ const KEEP = 2;
  * @example
  * ```ts
  * import { ClutteredMnist, evaluate, loadMnist, loadModel, type SplitMetrics } from "@rnnspn/core";
- * const model = await loadModel("runs/rnn-spn/best");
+ * const model = await loadModel("runs/rnn-spn/best", { accept: "rnnspn" });
  * const test: SplitMetrics = await evaluate(model, new ClutteredMnist(await loadMnist()), "test");
  * console.log(test.loss, test.digitError, test.sequenceError); // fractions: 0.01 = 1%
  * ```

@@ -85,7 +85,7 @@ export interface TrainingData {
  * ```ts
  * import { ClutteredMnist, evaluate, loadMnist, loadModel, selectBackend } from "@rnnspn/core";
  * await selectBackend("wasm");
- * const model = await loadModel("runs/rnn-spn/best");
+ * const model = await loadModel("runs/rnn-spn/best", { accept: "rnnspn" });
  * const data = new ClutteredMnist(await loadMnist(), { seed: 1 });
  * const { digitError, sequenceError } = await evaluate(model, data, "test");
  * ```

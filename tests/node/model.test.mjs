@@ -67,3 +67,38 @@ test("the model Deno saved, loaded in Node, gives Deno's logits and θ bit for b
     model.dispose();
   }
 });
+
+test("file:// URLs work in Node too: a user's tf.sequential STN saves and reloads through tfjs's API bit for bit", async () => {
+  const { spatialTransformer, identityAffine } = lib;
+  await selectBackend("cpu");
+  const dir = await mkdtemp(join(tmpdir(), "rnnspn-node-file-"));
+  try {
+    const model = tf.sequential({
+      layers: [
+        spatialTransformer({
+          inputShape: [12, 12, 1],
+          outputSize: [6, 6],
+          localization: [
+            tf.layers.flatten(),
+            tf.layers.dense({ units: 6, kernelInitializer: "zeros", biasInitializer: identityAffine() }),
+          ],
+        }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 4, kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }),
+      ],
+    });
+    await model.save(`file://${dir}/stn`);
+    const loaded = await tf.loadLayersModel(`file://${dir}/stn/model.json`);
+    const bytes = (m) => m.getWeights().map((w) => Array.from(new Uint8Array(w.dataSync().slice().buffer)));
+    assert.deepEqual(bytes(loaded), bytes(model));
+    const image = tf.randomUniform([2, 12, 12, 1], 0, 1, "float32", 4);
+    assert.deepEqual(
+      Array.from(loaded.predict(image).dataSync()),
+      Array.from(model.predict(image).dataSync()),
+    );
+    model.dispose();
+    loaded.dispose();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
