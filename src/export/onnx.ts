@@ -1,0 +1,158 @@
+/**
+ * `exportOnnx`: a model of this library, or a user's own tfjs `LayersModel` built from tfjs layers
+ * and this library's spatial-transformer layers, as an ONNX model (opset 17) that ONNX Runtime (Web:
+ * WASM and WebGPU; Python; native) runs: the sampler as `GridSample`, its grid as a `MatMul`, the
+ * RNN-SPN's GRU unrolled over the steps.
+ *
+ * @module
+ */
+import { tf } from "../tf.ts";
+import { SequenceModel } from "../models/base.ts";
+import { FLOAT, INT64, ONNX_OPSET, OnnxGraph, type OnnxValue } from "./onnx_graph.ts";
+import { fail, type LayerConverter, type LayerWeight, TFJS_LAYER_CONVERTERS } from "./onnx_layers.ts";
+import { RECURRENT_CONVERTERS } from "./onnx_recurrent.ts";
+import { SAMPLER_CONVERTERS } from "./onnx_sampler.ts";
+
+export { ONNX_OPSET };
+
+/** Every layer class the exporter converts, by tfjs class name: one list. */
+const CONVERTERS: Readonly<Record<string, LayerConverter>> = {
+  ...TFJS_LAYER_CONVERTERS,
+  ...SAMPLER_CONVERTERS,
+  ...RECURRENT_CONVERTERS,
+};
+
+/** The parts of tfjs-layers' graph records the walk reads (public fields, loosely typed there). */
+interface GraphTensor {
+  id: number;
+  shape: (number | null)[];
+  sourceLayer: tf.layers.Layer;
+  nodeIndex: number;
+  tensorIndex: number;
+}
+interface GraphNode {
+  inputTensors: GraphTensor[];
+  outputTensors: GraphTensor[];
+}
+
+/**
+ * Exports `model` as ONNX bytes (a `ModelProto`, opset {@linkcode ONNX_OPSET}), for ONNX Runtime
+ * and every other ONNX runtime with `GridSample`.
+ *
+ * - A {@linkcode SequenceModel} (`RecurrentAttention`, `SpnBaseline`, `CnnBaseline`, as built or as
+ *   loaded, `loadPretrained()` included): input `images` float32 `[batch, H, W, 1]` (the library's
+ *   layout); outputs `logits` `[batch, steps, classes]`, `probabilities` (their softmax), `digits`
+ *   (int64 arg-max) and, except for the CNN, `theta` `[batch, steps, 2, 3]` (`[batch, 1, 2, 3]` for
+ *   the CNN-SPN) — what `predict` returns.
+ * - A `tf.LayersModel`: its inputs and outputs under their tfjs names, image tensors channels-last as
+ *   in tfjs. It may hold tfjs's `dense`, `conv2d`, `maxPooling2d`, `averagePooling2d`, global pools,
+ *   `flatten`, `reshape`, `activation` (and the activations of dense and conv layers), `dropout` and
+ *   noise layers (the identity at inference), merges (`add`, `concatenate`, …), `batchNormalization`
+ *   and `zeroPadding2d`, and this library's `SpatialTransformer`; any other layer is an error naming it.
+ *
+ * Sampler options map to `GridSample`'s attributes one to one (`mode`, `padding_mode`,
+ * `align_corners`). Weights are read from the backend (awaiting their data, so any backend works).
+ *
+ * @example
+ * ```ts
+ * import { exportOnnx, loadPretrained, selectBackend } from "@rnnspn/core";
+ * await selectBackend("cpu");
+ * const model = await loadPretrained();
+ * const bytes = await exportOnnx(model); // Uint8Array: write it to a .onnx file or hand it to ONNX Runtime
+ * // With onnxruntime-web: const session = await ort.InferenceSession.create(bytes);
+ * // session.run({ images: new ort.Tensor("float32", pixels, [1, 100, 100, 1]) }) → digits, probabilities, …
+ * ```
+ *
+ * @param model one of the library's models, or a tfjs `LayersModel`.
+ * @returns the ONNX model's bytes.
+ */
+export async function exportOnnx(model: SequenceModel<object> | tf.LayersModel): Promise<Uint8Array> {
+  const sequence = model instanceof SequenceModel ? model : null;
+  const layers = sequence ? sequence.model : model;
+  if (!(layers instanceof tf.LayersModel)) {
+    const got = model === null || typeof model !== "object"
+      ? JSON.stringify(model) ?? typeof model
+      : (model as object).constructor?.name;
+    throw new Error(
+      `exportOnnx: model must be a RecurrentAttention, SpnBaseline, CnnBaseline or tf.LayersModel; got ${got}`,
+    );
+  }
+  const graph = new OnnxGraph();
+  graph.reserve(
+    sequence
+      ? ["images", "logits", "probabilities", "digits", "theta"]
+      : [...layers.inputNames, ...layers.outputNames],
+  );
+  const values = await convert(graph, layers, sequence !== null);
+  if (sequence) {
+    const [logits, theta] = values;
+    graph.output("logits", logits);
+    const probabilities = graph.op("Softmax", [logits.name], { axis: -1 }, "probabilities");
+    graph.output("probabilities", { ...logits, name: probabilities });
+    const digits = graph.op("ArgMax", [logits.name], { axis: -1, keepdims: 0 }, "digits");
+    graph.output("digits", { name: digits, shape: logits.shape.slice(0, -1), nchw: false }, INT64);
+    if (theta) graph.output("theta", theta);
+  } else {
+    layers.outputNames.forEach((name, i) => graph.output(name, values[i], FLOAT));
+  }
+  const doc = sequence
+    ? `${sequence.kind} ${JSON.stringify(sequence.config)}`
+    : `tfjs LayersModel ${layers.name}`;
+  return graph.encode(sequence ? sequence.kind : layers.name, doc);
+}
+
+/** Converts every layer that `model`'s outputs depend on, inputs first; returns the output values. */
+async function convert(graph: OnnxGraph, model: tf.LayersModel, sequence: boolean): Promise<OnnxValue[]> {
+  const memo = new Map<number, OnnxValue>();
+  const inputs = model.inputs as unknown as GraphTensor[];
+  inputs.forEach((t, i) => {
+    const shape = t.shape;
+    if (shape.slice(1).some((d) => d == null)) {
+      throw new Error(
+        `exportOnnx: input ${model.inputNames[i]} has an unknown size after the batch axis (${
+          JSON.stringify(shape)
+        }); give the tf.input a full shape`,
+      );
+    }
+    memo.set(t.id, graph.input(sequence ? "images" : model.inputNames[i], shape));
+  });
+  // Every weight read once, up front (awaited, so no backend blocks on a synchronous read).
+  const weights = new Map<tf.layers.Layer, LayerWeight[]>();
+  for (const layer of model.layers) {
+    const tensors = layer.getWeights();
+    weights.set(
+      layer,
+      await Promise.all(tensors.map(async (w) => ({ shape: w.shape, data: await w.data() as Float32Array }))),
+    );
+  }
+
+  const resolve = (tensor: GraphTensor): OnnxValue => {
+    const known = memo.get(tensor.id);
+    if (known) return known;
+    const layer = tensor.sourceLayer;
+    const className = layer.getClassName();
+    const converter = Object.hasOwn(CONVERTERS, className) ? CONVERTERS[className] : undefined;
+    if (!converter) {
+      const nested = layer instanceof tf.LayersModel ? " (a nested model: build one flat model instead)" : "";
+      fail(
+        { layer },
+        `no ONNX converter for this layer class${nested}; supported: ${
+          Object.keys(CONVERTERS).sort().join(", ")
+        }`,
+      );
+    }
+    const node = (layer as unknown as { inboundNodes: GraphNode[] }).inboundNodes[tensor.nodeIndex];
+    const inputs = node.inputTensors.map(resolve);
+    const outputs = converter({
+      graph,
+      layer,
+      config: layer.getConfig(),
+      inputs,
+      outputShapes: node.outputTensors.map((t) => t.shape),
+      weights: weights.get(layer) ?? [],
+    });
+    node.outputTensors.forEach((t, i) => memo.set(t.id, outputs[i]));
+    return outputs[tensor.tensorIndex];
+  };
+  return (model.outputs as unknown as GraphTensor[]).map(resolve);
+}
