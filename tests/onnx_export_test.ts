@@ -12,19 +12,21 @@ import {
   exportOnnx,
   loadMnist,
   loadPretrained,
-  type SequenceModel,
   selectBackend,
+  type SequenceModel,
   SpatialTransformer,
 } from "../mod.ts";
 import { tinyModel } from "./_models.ts";
-import { Glimpses } from "../src/layers/glimpses.ts";
 
 await selectBackend("wasm");
 // One thread: no Worker, and CPU for the other tests.
 ort.env.wasm.numThreads = 1;
 
 /** Runs `bytes` under ORT on `feeds` (name → float32 tensor). */
-async function runOrt(bytes: Uint8Array, feeds: Record<string, tf.Tensor>): Promise<Record<string, ort.Tensor>> {
+async function runOrt(
+  bytes: Uint8Array,
+  feeds: Record<string, tf.Tensor>,
+): Promise<Record<string, ort.Tensor>> {
   const session = await ort.InferenceSession.create(bytes);
   const inputs: Record<string, ort.Tensor> = {};
   for (const [name, t] of Object.entries(feeds)) {
@@ -39,7 +41,9 @@ async function runOrt(bytes: Uint8Array, feeds: Record<string, tf.Tensor>): Prom
 function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
   assert.equal(a.length, b.length, "lengths");
   let m = 0, scale = 1;
-  for (let i = 0; i < a.length; i++) (m = Math.max(m, Math.abs(a[i] - b[i])), scale = Math.max(scale, Math.abs(b[i])));
+  for (let i = 0; i < a.length; i++) {
+    (m = Math.max(m, Math.abs(a[i] - b[i])), scale = Math.max(scale, Math.abs(b[i])));
+  }
   return m / scale;
 }
 
@@ -59,7 +63,9 @@ async function compareSequenceModel(model: SequenceModel<object>, images: tf.Ten
     assert.deepEqual(Array.from(out.digits.data as BigInt64Array, Number), Array.from(p.digits.dataSync()));
     if (p.theta) assert.deepEqual(out.theta.dims, p.theta.shape);
     else assert.equal(out.theta, undefined);
-    for (const [name, err] of Object.entries(errors)) assert.ok(err <= tol, `${name}: max |ORT − library| ${err}`);
+    for (const [name, err] of Object.entries(errors)) {
+      assert.ok(err <= tol, `${name}: max |ORT − library| ${err}`);
+    }
     return errors;
   } finally {
     tf.dispose([p.logits, p.probabilities, p.digits, p.theta!].filter(Boolean));
@@ -87,7 +93,8 @@ for (const kind of ["rnn-spn", "spn", "cnn"] as const) {
     const head = model.model.layers.find((l) => l.name === "loc_theta");
     if (head) {
       const [k, b] = head.getWeights();
-      const kr = tf.randomNormal(k.shape, 0, 0.01, "float32", 1), br = tf.add(b, tf.randomNormal(b.shape, 0, 0.2, "float32", 2));
+      const kr = tf.randomNormal(k.shape, 0, 0.2, "float32", 1),
+        br = tf.add(b, tf.randomNormal(b.shape, 0, 0.2, "float32", 2));
       head.setWeights([kr, br]);
       tf.dispose([kr, br]);
     }
@@ -100,3 +107,249 @@ for (const kind of ["rnn-spn", "spn", "cnn"] as const) {
     }
   });
 }
+
+/** A user's STN: a localization CNN predicts θ, `SpatialTransformer` samples, a small CNN classifies. */
+function userStn(options: Record<string, unknown>, thetaUnits = 6, seed = 5): tf.LayersModel {
+  const init = (s: number) => tf.initializers.glorotUniform({ seed: seed * 100 + s });
+  const image = tf.input({ shape: [40, 36, 1], name: "image" });
+  let loc = tf.layers.conv2d({ filters: 4, kernelSize: 3, activation: "relu", kernelInitializer: init(1) })
+    .apply(image) as tf.SymbolicTensor;
+  loc = tf.layers.maxPooling2d({ poolSize: 2 }).apply(loc) as tf.SymbolicTensor;
+  loc = tf.layers.flatten().apply(loc) as tf.SymbolicTensor;
+  loc = tf.layers.dense({ units: 8, activation: "tanh", kernelInitializer: init(2) }).apply(
+    loc,
+  ) as tf.SymbolicTensor;
+  const identity = thetaUnits === 6
+    ? [0.8, 0.1, 0.05, -0.1, 0.7, -0.1]
+    : [0.8, 0.1, 0.05, -0.1, 0.7, -0.1, 0.2, -0.1, 1];
+  const theta = tf.layers.dense({
+    units: thetaUnits,
+    kernelInitializer: tf.initializers.randomNormal({ stddev: 0.3, seed }),
+    biasInitializer: tf.initializers.constant({ value: 0 }),
+    weights: undefined,
+    name: "theta",
+  }).apply(loc) as tf.SymbolicTensor;
+  const glimpse = new SpatialTransformer({ ...options, name: "glimpse" }).apply([
+    image,
+    theta,
+  ]) as tf.SymbolicTensor;
+  let x = tf.layers.conv2d({
+    filters: 3,
+    kernelSize: 3,
+    padding: "same",
+    activation: "relu",
+    kernelInitializer: init(3),
+  })
+    .apply(glimpse) as tf.SymbolicTensor;
+  x = tf.layers.flatten().apply(x) as tf.SymbolicTensor;
+  x = tf.layers.dropout({ rate: 0.3 }).apply(x) as tf.SymbolicTensor;
+  const probs = tf.layers.dense({
+    units: 5,
+    activation: "softmax",
+    kernelInitializer: init(4),
+    name: "probs",
+  })
+    .apply(x) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: image, outputs: [probs, glimpse] });
+  const head = model.getLayer("theta");
+  const [k] = head.getWeights();
+  const b = tf.tensor1d(identity);
+  head.setWeights([k, b]);
+  b.dispose();
+  return model;
+}
+
+/** Compares a LayersModel's outputs under ORT and tfjs on `input`. */
+async function compareLayersModel(model: tf.LayersModel, input: tf.Tensor, tol = 1e-4): Promise<number[]> {
+  const bytes = await exportOnnx(model);
+  const out = await runOrt(bytes, { [model.inputNames[0]]: input });
+  const expected = [model.predict(input)].flat() as tf.Tensor[];
+  try {
+    return model.outputNames.map((name, i) => {
+      assert.deepEqual(out[name].dims, expected[i].shape, `${name} shape`);
+      const err = maxAbs(out[name].data as Float32Array, expected[i].dataSync());
+      assert.ok(err <= tol, `${name}: max |ORT − library| ${err}`);
+      return err;
+    });
+  } finally {
+    tf.dispose(expected);
+  }
+}
+
+/** Whether this version of the sampler layer has `options` (it throws on, or drops, options it lacks). */
+function samplerHas(options: Record<string, unknown>): boolean {
+  try {
+    const layer = new SpatialTransformer(options);
+    const kept = layer.options as Record<string, unknown>;
+    return Object.entries(options).every(([key, value]) => kept[key] === value);
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("exportOnnx: a user's STN (tfjs layers + SpatialTransformer) matches tfjs for every sampler option the library has", async () => {
+  const input = tf.randomUniform([3, 40, 36, 1], 0, 1, "float32", 4);
+  const ran: string[] = [], skipped: string[] = [];
+  for (const mode of ["bilinear", "nearest", "bicubic"]) {
+    for (const paddingMode of ["border", "zeros", "reflection"]) {
+      for (const alignCorners of [true, false]) {
+        // "bilinear" is the default: the layer need not know the `mode` option for it.
+        const options = { ...(mode === "bilinear" ? {} : { mode }), paddingMode, alignCorners };
+        const label = JSON.stringify({ mode, paddingMode, alignCorners });
+        if (!samplerHas(options)) {
+          skipped.push(label);
+          continue;
+        }
+        const model = userStn({ ...options, outputSize: [18, 20] });
+        try {
+          await compareLayersModel(model, input);
+          ran.push(label);
+        } finally {
+          model.dispose();
+        }
+      }
+    }
+  }
+  input.dispose();
+  assert.ok(ran.length >= 4, `bilinear × {border, zeros} × alignCorners at least; ran ${ran.join(", ")}`);
+  console.log(
+    `compared ${ran.length} sampler option sets; ${skipped.length} this sampler lacks: ${skipped.join(" ")}`,
+  );
+});
+
+Deno.test("exportOnnx: a projective θ (9 values) gives GridSample the grid divided by its third row", async () => {
+  // With θ's last row (0, 0, 1) a projective map is the affine one; scaling all nine values changes nothing.
+  const input = tf.randomUniform([2, 40, 36, 1], 0, 1, "float32", 8);
+  const outputs: Float32Array[] = [];
+  for (
+    const [units, bias] of [
+      [6, [0.8, 0.1, 0.05, -0.1, 0.7, -0.1]],
+      [9, [0.8, 0.1, 0.05, -0.1, 0.7, -0.1, 0, 0, 1]],
+      [9, [1.6, 0.2, 0.1, -0.2, 1.4, -0.2, 0, 0, 2]],
+    ] as const
+  ) {
+    const image = tf.input({ shape: [40, 36, 1], name: "image" });
+    const flat = tf.layers.flatten().apply(image) as tf.SymbolicTensor;
+    const theta = tf.layers.dense({
+      units,
+      kernelInitializer: "zeros",
+      biasInitializer: tf.initializers.constant({ value: 0 }),
+      name: "theta",
+    })
+      .apply(flat) as tf.SymbolicTensor;
+    const glimpse = new SpatialTransformer({ outputSize: [17, 19] }).apply([
+      image,
+      theta,
+    ]) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: image, outputs: glimpse });
+    const [k] = model.getLayer("theta").getWeights();
+    const b = tf.tensor1d([...bias]);
+    model.getLayer("theta").setWeights([k, b]);
+    b.dispose();
+    const out = await runOrt(await exportOnnx(model), { image: input });
+    outputs.push(out[model.outputNames[0]].data as Float32Array);
+    model.dispose();
+  }
+  input.dispose();
+  const mean = outputs[0].reduce((a, b) => a + b, 0) / outputs[0].length;
+  assert.ok(outputs[0].some((v) => Math.abs(v - mean) > 0.1), "the glimpse is not constant");
+  assert.ok(maxAbs(outputs[1], outputs[0]) < 1e-6, "projective with (0, 0, 1) = affine");
+  assert.ok(maxAbs(outputs[2], outputs[0]) < 1e-6, "a scaled homography samples the same points");
+});
+
+Deno.test("exportOnnx: common tfjs layers convert generically (strides, same padding, pools, merges, batch norm)", async () => {
+  const init = (seed: number) => tf.initializers.glorotUniform({ seed });
+  const input = tf.input({ shape: [21, 19, 2], name: "pixels" });
+  const a = tf.layers.conv2d({
+    filters: 5,
+    kernelSize: 3,
+    strides: 2,
+    padding: "same",
+    activation: "elu",
+    kernelInitializer: init(1),
+  })
+    .apply(input) as tf.SymbolicTensor;
+  const b = tf.layers.zeroPadding2d({ padding: [[1, 0], [0, 1]] }).apply(
+    tf.layers.averagePooling2d({ poolSize: 3, strides: 2, padding: "same" }).apply(
+      tf.layers.conv2d({
+        filters: 5,
+        kernelSize: 2,
+        dilationRate: 1,
+        useBias: false,
+        kernelInitializer: init(2),
+      }).apply(
+        input,
+      ),
+    ),
+  ) as tf.SymbolicTensor;
+  // [11, 10, 5] both: the stride-2 "same" conv, and the valid conv → "same" average pool → padding.
+  const c = tf.layers.batchNormalization({ axis: -1 }).apply(
+    tf.layers.add().apply([a, b]),
+  ) as tf.SymbolicTensor;
+  const joined = tf.layers.concatenate().apply([c, a]) as tf.SymbolicTensor;
+  const pooled = tf.layers.globalAveragePooling2d({}).apply(joined) as tf.SymbolicTensor;
+  const flat = tf.layers.flatten().apply(
+    tf.layers.maxPooling2d({ poolSize: 2, padding: "same" }).apply(joined),
+  ) as tf.SymbolicTensor;
+  const d = tf.layers.dense({ units: 12, activation: "relu6", kernelInitializer: init(3) }).apply(
+    flat,
+  ) as tf.SymbolicTensor;
+  const merged = tf.layers.multiply().apply([
+    tf.layers.dense({ units: 10, activation: "sigmoid", kernelInitializer: init(4) }).apply(
+      pooled,
+    ) as tf.SymbolicTensor,
+    tf.layers.dense({ units: 10, activation: "softplus", kernelInitializer: init(5) }).apply(
+      d,
+    ) as tf.SymbolicTensor,
+  ]) as tf.SymbolicTensor;
+  const out = tf.layers.activation({ activation: "softmax", name: "scores" }).apply(
+    tf.layers.reshape({ targetShape: [2, 5] }).apply(merged),
+  ) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: input, outputs: [out, joined] });
+  // Batch norm with non-trivial statistics.
+  const bn = model.layers.find((l) => l.getClassName() === "BatchNormalization")!;
+  const stats = bn.getWeights().map((w, i) =>
+    tf.randomUniform(w.shape, i === 3 ? 0.5 : -1, 2, "float32", 20 + i)
+  );
+  bn.setWeights(stats);
+  tf.dispose(stats);
+  const x = tf.randomUniform([4, 21, 19, 2], -1, 1, "float32", 9);
+  try {
+    await compareLayersModel(model, x);
+  } finally {
+    x.dispose();
+    model.dispose();
+  }
+});
+
+Deno.test("exportOnnx: bad inputs fail naming what is wrong", async () => {
+  await assert.rejects(
+    () => exportOnnx(null as unknown as tf.LayersModel),
+    /exportOnnx: model must be a RecurrentAttention, SpnBaseline, CnnBaseline or tf.LayersModel; got null/,
+  );
+  await assert.rejects(
+    () => exportOnnx({ predict() {} } as unknown as tf.LayersModel),
+    /model must be .* got Object/,
+  );
+  const image = tf.input({ shape: [8, 8, 1], name: "image" });
+  const up = tf.layers.upSampling2d({ size: [2, 2], name: "up" }).apply(image) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: image, outputs: up });
+  await assert.rejects(
+    () => exportOnnx(model),
+    /exportOnnx: layer "up" \(UpSampling2D\): no ONNX converter for this layer class; supported: .*Conv2D.*RnnspnGlimpses/,
+  );
+  const free = tf.input({ shape: [null, 8, 1], name: "free" });
+  const flat = tf.layers.dense({ units: 2 }).apply(free) as tf.SymbolicTensor;
+  await assert.rejects(
+    () => exportOnnx(tf.model({ inputs: free, outputs: flat })),
+    /exportOnnx: input free has an unknown size after the batch axis \(\[null,null,8,1\]\)/,
+  );
+  const gelu = tf.layers.dense({ units: 2, activation: "gelu", name: "g" }).apply(
+    tf.layers.flatten().apply(image),
+  );
+  await assert.rejects(
+    () => exportOnnx(tf.model({ inputs: image, outputs: gelu as tf.SymbolicTensor })),
+    /exportOnnx: activation "gelu" \(at g\) has no ONNX mapping/,
+  );
+  model.dispose();
+});
