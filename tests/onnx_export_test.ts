@@ -4,6 +4,7 @@
  * user's STN built from tfjs layers and `SpatialTransformer` (every GridSample option), and the errors.
  */
 import assert from "node:assert/strict";
+import { resolve } from "node:path";
 import * as ort from "onnxruntime-web";
 import { tf } from "../src/tf.ts";
 import {
@@ -17,6 +18,7 @@ import {
   SpatialTransformer,
 } from "../mod.ts";
 import { tinyModel } from "./_models.ts";
+import { runExample } from "./_example.ts";
 
 await selectBackend("wasm");
 // One thread: no Worker, and CPU for the other tests.
@@ -352,4 +354,37 @@ Deno.test("exportOnnx: bad inputs fail naming what is wrong", async () => {
     /exportOnnx: activation "gelu" \(at g\) has no ONNX mapping/,
   );
   model.dispose();
+});
+
+Deno.test("examples/export_onnx.ts: bad arguments are one line, exit 2; pretrained --check 8 agrees", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // The script runs in the temporary folder: MNIST_DIR made absolute.
+    const env = { MNIST_DIR: resolve(Deno.env.get("MNIST_DIR") ?? "../shared/mnist") };
+    for (
+      const [args, message] of [
+        [["pretrained"], "expected DIR|pretrained and OUT.onnx; got 1 arguments"],
+        [["pretrained", "out.txt"], 'OUT must be a file name ending in .onnx; got "out.txt"'],
+        [["no-such-dir", "a.onnx"], "no-such-dir is neither a model directory"],
+        [["pretrained", "missing/a.onnx"], "OUT's folder missing does not exist"],
+        [["pretrained", "a.onnx", "--check", "x"], '--check must be an integer >= 0; got "x"'],
+      ] as const
+    ) {
+      const { code, stderr } = await runExample("export_onnx.ts", [...args], dir, env);
+      assert.equal(code, 2, `${args.join(" ")}: ${stderr}`);
+      assert.equal(stderr.trim().split("\n").length, 1, stderr);
+      assert.ok(stderr.startsWith(`export_onnx.ts: ${message}`), stderr);
+    }
+    const { code, stdout, stderr } = await runExample(
+      "export_onnx.ts",
+      ["pretrained", "m.onnx", "--check", "8"],
+      dir,
+      env,
+    );
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /check on 8 test sequences: max \|Δ probability\| .*, digits equal 24\/24/);
+    assert.ok((await Deno.stat(`${dir}/m.onnx`)).size > 1e6);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
