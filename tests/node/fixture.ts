@@ -8,7 +8,10 @@
  *   with the FMA kernels (`wasm-fma`, relaxed SIMD: Deno, Chromium, Node ≥ 22) and without
  *   (`wasm-simd128`: Node 20, Safari) — they round differently; each runtime compares bit for bit
  *   with the one it runs;
- * - `images.f32`: those 4 images, float32 little-endian `[4, 100, 100, 1]` (for the browser).
+ * - `images.f32`: those 4 images, float32 little-endian `[4, 100, 100, 1]` (for the browser);
+ * - `onnx/`: `exportOnnx(loadPretrained())` as `rnn-spn-ds3.onnx`, the first 32 test images
+ *   (`images.f32`) and the library's probabilities and digits on them (`expected.json`, wasm) —
+ *   what ONNX Runtime in Node and Chromium must give.
  *
  * Usage: `MNIST_DIR=../shared/mnist deno run -A tests/node/fixture.ts [--out .ci/out/fixture]`
  *
@@ -17,7 +20,14 @@
 import { parseArgs } from "node:util";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ClutteredMnist, createModel, loadMnist, selectBackend } from "../../mod.ts";
+import {
+  ClutteredMnist,
+  createModel,
+  exportOnnx,
+  loadMnist,
+  loadPretrained,
+  selectBackend,
+} from "../../mod.ts";
 import { tf } from "../../src/tf.ts";
 import { fmaStatus, setFmaEnabled } from "../../src/kernels/wasm/fma.ts";
 
@@ -44,6 +54,35 @@ export async function hashSamples(data: ClutteredMnist, count: number): Promise<
   for (const p of parts) (all.set(p, at), at += p.length);
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", all));
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Test sequences the ONNX checks run. */
+export const ONNX_SAMPLES = 32;
+
+/** `onnx/`: the exported pretrained model, its inputs and the library's outputs (see the module doc). */
+async function writeOnnxFixture(dir: string, data: ClutteredMnist): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  setFmaEnabled(fmaStatus().supported);
+  await selectBackend("wasm");
+  const model = await loadPretrained();
+  await writeFile(join(dir, "rnn-spn-ds3.onnx"), await exportOnnx(model));
+  const { images, labels } = data.batch("test", Array.from({ length: ONNX_SAMPLES }, (_, i) => i));
+  const pixels = await images.data();
+  await writeFile(
+    join(dir, "images.f32"),
+    new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength),
+  );
+  const p = model.predict(images);
+  const expected = {
+    samples: ONNX_SAMPLES,
+    shape: images.shape,
+    probabilities: Array.from(await p.probabilities.data()),
+    digits: Array.from(await p.digits.data()),
+    labels: Array.from(await labels.data()),
+  };
+  await writeFile(join(dir, "expected.json"), JSON.stringify(expected) + "\n");
+  tf.dispose([images, labels, p.logits, p.probabilities, p.digits, p.theta!]);
+  model.dispose();
 }
 
 if (import.meta.main) {
@@ -98,5 +137,6 @@ if (import.meta.main) {
     join(out, "predictions.json"),
     JSON.stringify({ samples: PREDICTED, ...predictions }) + "\n",
   );
+  await writeOnnxFixture(join(out, "onnx"), data);
   console.log(`fixture: ${out}/ (cluttered sha256 ${cluttered.sha256.slice(0, 16)}…)`);
 }
