@@ -4,6 +4,8 @@
 // A computed specifier: `deno check tests/` (CI's check step, before the build) must not need dist/.
 const BUILD = "../../dist/browser/rnnspn.js";
 const lib = await import(BUILD);
+/** ONNX Runtime Web's WASM-only ES module, served from tests/ort's npm install (no CDN). */
+const ORT = "../../ort/ort.wasm.min.mjs";
 
 const {
   tf,
@@ -278,6 +280,43 @@ const tests = {
   "Deno's model by URL gives Deno's predictions (wasm, bitwise)": () => denoModel("wasm", true),
   "Deno's model by URL gives Deno's predictions (cpu, bitwise)": () => denoModel("cpu", true),
   "Deno's model by URL gives Deno's predictions (webgpu, tolerance)": () => denoModel("webgpu", false),
+  "ONNX: exportOnnx in the page gives Deno's bytes; ORT Web (wasm) gives the library's digits and probabilities":
+    async () => {
+      await selectBackend("wasm");
+      const ort = await import(ORT);
+      ort.env.wasm.numThreads = 1; // this page is not cross-origin isolated
+      const expected = await json("../../fixture/onnx/expected.json");
+      const fetchBytes = async (path) => {
+        const response = await fetch(new URL(path, import.meta.url));
+        check(response.ok, `GET ${path}: ${response.status}`);
+        return new Uint8Array(await response.arrayBuffer());
+      };
+      const deno = await fetchBytes("../../fixture/onnx/rnn-spn-ds3.onnx");
+      const pixels = new Float32Array((await fetchBytes("../../fixture/onnx/images.f32")).buffer);
+      const model = await loadModel(new URL("../../pretrained/rnn-spn-ds3/model.json", import.meta.url).href);
+      const bytes = await lib.exportOnnx(model);
+      check(
+        bytes.length === deno.length && bytes.every((b, i) => b === deno[i]),
+        `the page's export (${bytes.length} B) differs from Deno's (${deno.length} B)`,
+      );
+      const session = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
+      const out = await session.run({ images: new ort.Tensor("float32", pixels, expected.shape) });
+      await session.release();
+      const images = tf.tensor4d(pixels, expected.shape);
+      const p = model.predict(images);
+      const digits = Array.from(out.digits.data, Number);
+      const ours = Array.from(await p.digits.data());
+      const vsPage = compare(out.probabilities.data, await p.probabilities.data());
+      const vsDeno = compare(out.probabilities.data, expected.probabilities);
+      tf.dispose([images, p.logits, p.probabilities, p.digits, p.theta]);
+      model.dispose();
+      check(JSON.stringify(digits) === JSON.stringify(ours), `ORT's digits differ from the page's library`);
+      check(JSON.stringify(digits) === JSON.stringify(expected.digits), `ORT's digits differ from Deno's library`);
+      check(vsPage.err <= 1e-4 && vsDeno.err <= 1e-4, `max |Δp| ${vsPage.err} (page), ${vsDeno.err} (Deno)`);
+      return `${expected.samples} sequences: ${digits.length} digits equal; max |Δp| ${
+        vsPage.err.toExponential(2)
+      } (page's library), ${vsDeno.err.toExponential(2)} (Deno's); ${bytes.length} bytes = Deno's`;
+    },
   // The next two need a page where tfjs-backend-wasm has not initialised yet (it does so once).
   "an explicit wasmPaths wins (the .wasm comes from /wasm-copy/)": async () => {
     check(
