@@ -311,7 +311,10 @@ const tests = {
       tf.dispose([images, p.logits, p.probabilities, p.digits, p.theta]);
       model.dispose();
       check(JSON.stringify(digits) === JSON.stringify(ours), `ORT's digits differ from the page's library`);
-      check(JSON.stringify(digits) === JSON.stringify(expected.digits), `ORT's digits differ from Deno's library`);
+      check(
+        JSON.stringify(digits) === JSON.stringify(expected.digits),
+        `ORT's digits differ from Deno's library`,
+      );
       check(vsPage.err <= 1e-4 && vsDeno.err <= 1e-4, `max |Δp| ${vsPage.err} (page), ${vsDeno.err} (Deno)`);
       return `${expected.samples} sequences: ${digits.length} digits equal; max |Δp| ${
         vsPage.err.toExponential(2)

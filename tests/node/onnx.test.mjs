@@ -7,7 +7,9 @@ import { readFile } from "node:fs/promises";
 import { pathToFileURL } from "node:url";
 import { fixture, lib, repoPath } from "./_helpers.mjs";
 
-const ort = await import(pathToFileURL(repoPath("tests/ort/node_modules/onnxruntime-web/dist/ort.node.min.mjs")).href)
+const ort = await import(
+  pathToFileURL(repoPath("tests/ort/node_modules/onnxruntime-web/dist/ort.node.min.mjs")).href
+)
   .catch((error) => {
     throw new Error(`onnxruntime-web is missing: run \`npm ci --prefix tests/ort\` first (${error.message})`);
   });
@@ -19,7 +21,9 @@ const { tf, createModel, exportOnnx, loadPretrained, selectBackend } = lib;
 function relErr(a, b) {
   assert.equal(a.length, b.length);
   let err = 0, scale = 1;
-  for (let i = 0; i < a.length; i++) (err = Math.max(err, Math.abs(a[i] - b[i])), scale = Math.max(scale, Math.abs(b[i])));
+  for (let i = 0; i < a.length; i++) {
+    (err = Math.max(err, Math.abs(a[i] - b[i])), scale = Math.max(scale, Math.abs(b[i])));
+  }
   return err / scale;
 }
 
@@ -39,7 +43,11 @@ test("the pretrained RNN-SPN exported in Node: Deno's bytes; under ORT the libra
   const model = await loadPretrained({ source: repoPath("src/models/pretrained/rnn-spn-ds3") });
   const bytes = await exportOnnx(model);
   assert.ok(bytes instanceof Uint8Array);
-  assert.deepEqual(bytes, new Uint8Array(await readFile(`${dir}/rnn-spn-ds3.onnx`)), "Deno's export, byte for byte");
+  assert.deepEqual(
+    bytes,
+    new Uint8Array(await readFile(`${dir}/rnn-spn-ds3.onnx`)),
+    "Deno's export, byte for byte",
+  );
   const images = tf.tensor4d(pixels, expected.shape);
   const out = await runOrt(bytes, images);
   const p = model.predict(images);
