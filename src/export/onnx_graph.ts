@@ -18,7 +18,16 @@ type TensorProto = InstanceType<typeof onnx.TensorProto>;
 type ValueInfoProto = InstanceType<typeof onnx.ValueInfoProto>;
 type AttributeProto = InstanceType<typeof onnx.AttributeProto>;
 
-/** The operator set the exporter writes: GridSample exists from 16; 20 renamed its modes. */
+/**
+ * The ONNX operator set `exportOnnx` writes (default domain): `GridSample` exists from opset 16, and
+ * opset 20 renamed its modes, so 17 is read alike by every ONNX Runtime since 1.13.
+ *
+ * @example
+ * ```ts
+ * import { ONNX_OPSET } from "@rnnspn/core";
+ * console.log(`exported models need an ONNX runtime with opset ${ONNX_OPSET}`); // 17
+ * ```
+ */
 export const ONNX_OPSET = 17;
 /** IR version 8: the one opset 17 belongs to (ONNX 1.12). */
 const IR_VERSION = 8;
