@@ -20,7 +20,7 @@ type AttributeProto = InstanceType<typeof onnx.AttributeProto>;
 
 /**
  * The ONNX operator set `exportOnnx` writes (default domain): `GridSample` exists from opset 16, and
- * opset 20 renamed its modes, so 17 is read alike by every ONNX Runtime since 1.13.
+ * opset 20 renamed its modes (to "linear", "cubic"); 17 keeps PyTorch's names.
  *
  * @example
  * ```ts
