@@ -78,10 +78,9 @@ export async function exportOnnx(model: SequenceModel<object> | tf.LayersModel):
     );
   }
   const graph = new OnnxGraph();
+  const names = ioNames(layers);
   graph.reserve(
-    sequence
-      ? ["images", "logits", "probabilities", "digits", "theta"]
-      : [...layers.inputNames, ...layers.outputNames],
+    sequence ? ["images", "logits", "probabilities", "digits", "theta"] : [...names.inputs, ...names.outputs],
   );
   const values = await convert(graph, layers, sequence !== null);
   if (sequence) {
@@ -93,7 +92,7 @@ export async function exportOnnx(model: SequenceModel<object> | tf.LayersModel):
     graph.output("digits", { name: digits, shape: logits.shape.slice(0, -1), nchw: false }, INT64);
     if (theta) graph.output("theta", theta);
   } else {
-    layers.outputNames.forEach((name, i) => graph.output(name, values[i], FLOAT));
+    names.outputs.forEach((name, i) => graph.output(name, values[i], FLOAT));
   }
   const doc = sequence
     ? `${sequence.kind} ${JSON.stringify(sequence.config)}`
@@ -101,56 +100,104 @@ export async function exportOnnx(model: SequenceModel<object> | tf.LayersModel):
   return graph.encode(sequence ? sequence.kind : layers.name, doc);
 }
 
-/** Converts every layer that `model`'s outputs depend on, inputs first; returns the output values. */
+/** The `LayersModel`s a layer holds in its own public fields (a localisation network, say). */
+function ownedModels(layer: tf.layers.Layer): tf.LayersModel[] {
+  return Object.values(layer).filter((v): v is tf.LayersModel => v instanceof tf.LayersModel);
+}
+
+/**
+ * The graph's input and output names: the model's (its input and output layers' names); a
+ * `tf.sequential` model, which leaves those lists empty until compiled, names them the same way.
+ */
+function ioNames(model: tf.LayersModel): { inputs: string[]; outputs: string[] } {
+  const layerNames = (tensors: tf.SymbolicTensor[]) => tensors.map((t) => t.sourceLayer.name);
+  return {
+    inputs: model.inputNames.length ? model.inputNames : layerNames(model.inputs),
+    outputs: model.outputNames.length ? model.outputNames : layerNames(model.outputs),
+  };
+}
+
+/** Declares `model`'s inputs as graph inputs, reads every weight, and converts the graph. */
 async function convert(graph: OnnxGraph, model: tf.LayersModel, sequence: boolean): Promise<OnnxValue[]> {
-  const memo = new Map<number, OnnxValue>();
-  const inputs = model.inputs as unknown as GraphTensor[];
-  inputs.forEach((t, i) => {
+  const inputs = (model.inputs as unknown as GraphTensor[]).map((t, i) => {
     const shape = t.shape;
     if (shape.slice(1).some((d) => d == null)) {
       throw new Error(
-        `exportOnnx: input ${model.inputNames[i]} has an unknown size after the batch axis (${
+        `exportOnnx: input ${ioNames(model).inputs[i]} has an unknown size after the batch axis (${
           JSON.stringify(shape)
         }); give the tf.input a full shape`,
       );
     }
-    memo.set(t.id, graph.input(sequence ? "images" : model.inputNames[i], shape));
+    return graph.input(sequence ? "images" : ioNames(model).inputs[i], shape);
   });
-  // Every weight read once, up front (awaited, so no backend blocks on a synchronous read).
+  // Every weight (nested models' too) read once, up front: awaited, so no backend blocks on a
+  // synchronous read, and the converters stay synchronous.
   const weights = new Map<tf.layers.Layer, LayerWeight[]>();
-  for (const layer of model.layers) {
-    const tensors = layer.getWeights();
-    weights.set(
-      layer,
-      await Promise.all(tensors.map(async (w) => ({ shape: w.shape, data: await w.data() as Float32Array }))),
-    );
-  }
+  const read = async (m: tf.LayersModel): Promise<void> => {
+    for (const layer of m.layers) {
+      if (layer instanceof tf.LayersModel) await read(layer);
+      else {
+        // Models a layer owns (its public fields) are converted by its converter: read them too.
+        for (const owned of ownedModels(layer)) await read(owned);
+        weights.set(
+          layer,
+          await Promise.all(
+            layer.getWeights().map(async (w) => ({ shape: w.shape, data: await w.data() as Float32Array })),
+          ),
+        );
+      }
+    }
+  };
+  await read(model);
+  return convertGraph(graph, model, inputs, weights);
+}
 
+/**
+ * Converts every layer that `model`'s outputs depend on, inputs first, with `inputs` standing for
+ * its inputs; returns its output values. A model used as a layer inside it is converted the same way.
+ */
+function convertGraph(
+  graph: OnnxGraph,
+  model: tf.LayersModel,
+  inputs: OnnxValue[],
+  weights: Map<tf.layers.Layer, LayerWeight[]>,
+): OnnxValue[] {
+  const memo = new Map<number, OnnxValue>();
+  (model.inputs as unknown as GraphTensor[]).forEach((t, i) => memo.set(t.id, inputs[i]));
   const resolve = (tensor: GraphTensor): OnnxValue => {
     const known = memo.get(tensor.id);
     if (known) return known;
     const layer = tensor.sourceLayer;
-    const className = layer.getClassName();
-    const converter = Object.hasOwn(CONVERTERS, className) ? CONVERTERS[className] : undefined;
-    if (!converter) {
-      const nested = layer instanceof tf.LayersModel ? " (a nested model: build one flat model instead)" : "";
-      fail(
-        { layer },
-        `no ONNX converter for this layer class${nested}; supported: ${
-          Object.keys(CONVERTERS).sort().join(", ")
-        }`,
-      );
-    }
     const node = (layer as unknown as { inboundNodes: GraphNode[] }).inboundNodes[tensor.nodeIndex];
-    const inputs = node.inputTensors.map(resolve);
-    const outputs = converter({
-      graph,
-      layer,
-      config: layer.getConfig(),
-      inputs,
-      outputShapes: node.outputTensors.map((t) => t.shape),
-      weights: weights.get(layer) ?? [],
-    });
+    const values = node.inputTensors.map(resolve);
+    let outputs: OnnxValue[];
+    if (layer instanceof tf.LayersModel) {
+      // A nested model (functional or sequential): its own graph, on these values.
+      outputs = convertGraph(graph, layer, values, weights);
+    } else {
+      const className = layer.getClassName();
+      const converter = Object.hasOwn(CONVERTERS, className) ? CONVERTERS[className] : undefined;
+      if (!converter) {
+        fail(
+          { layer },
+          `no ONNX converter for this layer class; supported: ${Object.keys(CONVERTERS).sort().join(", ")}`,
+        );
+      }
+      outputs = converter({
+        graph,
+        layer,
+        config: layer.getConfig(),
+        inputs: values,
+        outputShapes: node.outputTensors.map((t) => t.shape),
+        weights: weights.get(layer) ?? [],
+        subgraph: (owned, inputs) => {
+          if (!ownedModels(layer).includes(owned)) {
+            fail({ layer }, "subgraph: the model is not one of the layer's");
+          }
+          return convertGraph(graph, owned, inputs, weights);
+        },
+      });
+    }
     node.outputTensors.forEach((t, i) => memo.set(t.id, outputs[i]));
     return outputs[tensor.tensorIndex];
   };

@@ -31,6 +31,11 @@ export interface ConvertContext {
   outputShapes: (number | null)[][];
   /** `layer.getWeights()`, in order. */
   weights: LayerWeight[];
+  /**
+   * Converts a `LayersModel` the layer owns (a public field, e.g. a transformer's localisation
+   * network) on `inputs`; returns its outputs.
+   */
+  subgraph(model: tf.LayersModel, inputs: OnnxValue[]): OnnxValue[];
 }
 
 /** Converts one applied layer; returns one value per layer output. */

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { tf } from "../tf.ts";
 import { baseCoords } from "../kernels/cpu/spatial_transform_common.ts";
 import { resolveSpatialTransformAttrs, type SpatialTransformOptions } from "../ops/spatial_transform.ts";
 import type { OnnxGraph, OnnxValue } from "./onnx_graph.ts";
@@ -120,10 +121,19 @@ const glimpses: LayerConverter = (ctx) => {
   return [sample(ctx.graph, image, theta, params, k, attrs, ctx.layer.name, ctx.outputShapes[0])];
 };
 
-/** The `SpatialTransformer` layer: `[image [N, H, W, C], θ [M, P] or [M, 2|3, 3]]` → `[M, h, w, C]`. */
+/**
+ * The `SpatialTransformer` layer: `[image [N, H, W, C], θ [M, P] or [M, 2|3, 3]]` → `[M, h, w, C]`;
+ * or, when it owns a localisation network (its `localization` model), the image alone, θ being
+ * that network's output on it.
+ */
 const spatialTransformer: LayerConverter = (ctx) => {
-  const [image, theta] = ctx.inputs;
-  if (ctx.inputs.length !== 2) fail(ctx, `expects [image, theta], got ${ctx.inputs.length} inputs`);
+  const localization = (ctx.layer as unknown as { localization?: unknown }).localization;
+  const owned = localization instanceof tf.LayersModel;
+  if (ctx.inputs.length !== (owned ? 1 : 2)) {
+    fail(ctx, `expects ${owned ? "[image]" : "[image, theta]"}, got ${ctx.inputs.length} inputs`);
+  }
+  const image = ctx.inputs[0];
+  const theta = owned ? ctx.subgraph(localization, [image])[0] : ctx.inputs[1];
   const options = (ctx.layer as unknown as { options: SpatialTransformOptions }).options;
   const params = thetaParams(ctx, theta, theta.shape.slice(1));
   const attrs = samplerAttrs(ctx, image, options);
