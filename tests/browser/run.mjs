@@ -204,6 +204,7 @@ try {
     "Deno's model by URL gives Deno's predictions (cpu, bitwise)",
     "Deno's model by URL gives Deno's predictions (webgpu, tolerance)",
     "ONNX: exportOnnx in the page gives Deno's bytes; ORT Web (wasm) gives the library's digits and probabilities",
+    "ONNX: ORT Web's WebGPU execution provider (SwiftShader) gives the library's digits (probabilities within 1e-4)",
   ], async (page) => {
     await mkdir(outDir, { recursive: true });
     await page.screenshot({
