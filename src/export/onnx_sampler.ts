@@ -17,7 +17,7 @@ const MODES = ["bilinear", "nearest", "bicubic"];
 const PADDING_MODES = ["zeros", "border", "reflection"];
 
 /** The sampler options `GridSample` needs, resolved as `spatialTransform` resolves them. */
-interface SamplerAttrs {
+export interface SamplerAttrs {
   outHeight: number;
   outWidth: number;
   alignCorners: boolean;
