@@ -27,10 +27,9 @@ const CONFIG = {
   seed: 3,
 };
 
-document.getElementById("where").textContent =
-  `${location.pathname} — crossOriginIsolated: ${
-    globalThis.crossOriginIsolated === true
-  }, ${navigator.userAgent}`;
+document.getElementById("where").textContent = `${location.pathname} — crossOriginIsolated: ${
+  globalThis.crossOriginIsolated === true
+}, ${navigator.userAgent}`;
 
 function check(condition, message) {
   if (!condition) throw new Error(message);
@@ -76,9 +75,7 @@ async function golden(backend, options = {}) {
       c.image_shape[3],
     ]);
     const output = spatialTransform(image, theta, options);
-    const grads = tf.grads((im, th) =>
-      tf.sum(tf.mul(spatialTransform(im, th, options), upstream))
-    )([
+    const grads = tf.grads((im, th) => tf.sum(tf.mul(spatialTransform(im, th, options), upstream)))([
       image,
       theta,
     ]);
@@ -98,9 +95,9 @@ async function golden(backend, options = {}) {
     tf.dispose([image, theta, upstream, output, ...grads]);
   }
   check(failures.length === 0, failures.join("; "));
-  return `16 cases × output, ∂image, ∂θ; worst error / tolerance ${
-    worst.toExponential(2)
-  }; ${JSON.stringify(await describeBackend())}`;
+  return `16 cases × output, ∂image, ∂θ; worst error / tolerance ${worst.toExponential(2)}; ${
+    JSON.stringify(await describeBackend())
+  }`;
 }
 
 /** Deno's saved model (tests/node/fixture.ts), loaded by URL, on Deno's cluttered test images. */
@@ -111,9 +108,7 @@ async function denoModel(backend, exact) {
   );
   const expected = await json("../../fixture/predictions.json");
   // Deno's wasm kernels with or without FMA (relaxed SIMD), whichever this engine runs.
-  const key = backend === "wasm"
-    ? ((await describeBackend()).fma ? "wasm-fma" : "wasm-simd128")
-    : "cpu";
+  const key = backend === "wasm" ? ((await describeBackend()).fma ? "wasm-fma" : "wasm-simd128") : "cpu";
   const reference = expected[key];
   check(reference, `the fixture has no ${key} predictions`);
   const model = await loadModel(
@@ -147,9 +142,7 @@ async function denoModel(backend, exact) {
     l.err <= l.tol && t.err <= t.tol,
     `max-abs error vs Deno's cpu: logits ${l.err}, θ ${t.err}`,
   );
-  return `max-abs error vs Deno's cpu: logits ${l.err.toExponential(2)}, θ ${
-    t.err.toExponential(2)
-  }`;
+  return `max-abs error vs Deno's cpu: logits ${l.err.toExponential(2)}, θ ${t.err.toExponential(2)}`;
 }
 
 /** One training step (single-process DataParallelStep) from seeded weights: loss and update size. */
@@ -161,9 +154,7 @@ async function trainingStep(backend, workers = 1) {
   const model = createModel("rnn-spn", CONFIG);
   const optimizer = tf.train.rmsprop(1e-3, 0.9, 0, 1e-6);
   const images = tf.randomUniform([7, 100, 100, 1], 0, 1, "float32", 11);
-  const labels = tf.tidy(() =>
-    tf.floor(tf.randomUniform([7, 3], 0, 10, "float32", 12)).toInt()
-  );
+  const labels = tf.tidy(() => tf.floor(tf.randomUniform([7, 3], 0, 10, "float32", 12)).toInt());
   const before = model.model.getWeights().map((w) => Array.from(w.dataSync()));
   const step = await DataParallelStep.create(model, { workers });
   const loss = await step.step(optimizer, images, labels);
@@ -174,9 +165,7 @@ async function trainingStep(backend, workers = 1) {
   optimizer.dispose();
   model.dispose();
   let moved = 0;
-  after.forEach((w, i) =>
-    w.forEach((v, j) => moved = Math.max(moved, Math.abs(v - before[i][j])))
-  );
+  after.forEach((w, i) => w.forEach((v, j) => moved = Math.max(moved, Math.abs(v - before[i][j]))));
   check(
     Number.isFinite(value) && moved > 0,
     `loss ${value}, largest weight change ${moved}`,
@@ -185,34 +174,32 @@ async function trainingStep(backend, workers = 1) {
 }
 
 const tests = {
-  "tfjs works before selectBackend: cpu default, tf.loadLayersModel of Deno's file":
-    async () => {
-      const x = tf.add(tf.tensor1d([1, 2]), 1);
-      check(JSON.stringify(Array.from(x.dataSync())) === "[2,3]", "tf.add");
-      check(tf.getBackend() === "cpu", `default backend ${tf.getBackend()}`);
-      x.dispose();
-      const model = await tf.loadLayersModel(
-        new URL("../../fixture/model/model.json", import.meta.url).href,
-      );
-      const n = model.countParams();
-      model.dispose();
-      return `tf.getBackend() = cpu; tf.loadLayersModel: ${n} parameters`;
-    },
-  "selectBackend() with no options picks a backend and RecurrentAttention predicts":
-    async () => {
-      const name = await selectBackend();
-      const info = await describeBackend();
-      const model = new lib.RecurrentAttention({
-        steps: 3,
-        downsampleFactor: 3,
-      });
-      const p = model.predict(tf.zeros([1, 100, 100, 1]));
-      const shape = p.digits.shape;
-      tf.dispose([p.logits, p.probabilities, p.digits, p.theta]);
-      model.dispose();
-      check(JSON.stringify(shape) === "[1,3]", `digits shape ${shape}`);
-      return `${name}: ${JSON.stringify(info)}`;
-    },
+  "tfjs works before selectBackend: cpu default, tf.loadLayersModel of Deno's file": async () => {
+    const x = tf.add(tf.tensor1d([1, 2]), 1);
+    check(JSON.stringify(Array.from(x.dataSync())) === "[2,3]", "tf.add");
+    check(tf.getBackend() === "cpu", `default backend ${tf.getBackend()}`);
+    x.dispose();
+    const model = await tf.loadLayersModel(
+      new URL("../../fixture/model/model.json", import.meta.url).href,
+    );
+    const n = model.countParams();
+    model.dispose();
+    return `tf.getBackend() = cpu; tf.loadLayersModel: ${n} parameters`;
+  },
+  "selectBackend() with no options picks a backend and RecurrentAttention predicts": async () => {
+    const name = await selectBackend();
+    const info = await describeBackend();
+    const model = new lib.RecurrentAttention({
+      steps: 3,
+      downsampleFactor: 3,
+    });
+    const p = model.predict(tf.zeros([1, 100, 100, 1]));
+    const shape = p.digits.shape;
+    tf.dispose([p.logits, p.probabilities, p.digits, p.theta]);
+    model.dispose();
+    check(JSON.stringify(shape) === "[1,3]", `digits shape ${shape}`);
+    return `${name}: ${JSON.stringify(info)}`;
+  },
   "auto skips a software WebGPU adapter and says why": async () => {
     const adapter = await navigator.gpu?.requestAdapter();
     check(
@@ -233,72 +220,68 @@ const tests = {
     );
     return `chose wasm; skipped.webgpu = ${info.skipped.webgpu}`;
   },
-  "loadMnist by URL, ClutteredMnist samples hash to Deno's, train() without outDir":
-    async () => {
-      const { ClutteredMnist, loadMnist, train } = lib;
-      await selectBackend("wasm");
-      const expected = await json("../../fixture/cluttered.json");
-      const mnist = await loadMnist({
-        url: new URL("../../mnist/", import.meta.url),
-      });
-      const data = new ClutteredMnist(mnist, { seed: expected.seed });
-      const parts = [];
-      for (let i = 0; i < expected.samples; i++) {
-        const { image, labels } = data.sample("test", i);
-        parts.push(
-          new Uint8Array(image.buffer, image.byteOffset, image.byteLength),
-        );
-        parts.push(
-          new Uint8Array(labels.buffer, labels.byteOffset, labels.byteLength),
-        );
-      }
-      const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-      parts.reduce((at, p) => (all.set(p, at), at + p.length), 0);
-      const hex = Array.from(
-        new Uint8Array(await crypto.subtle.digest("SHA-256", all)),
-        (b) => b.toString(16).padStart(2, "0"),
-      ).join("");
-      check(
-        hex === expected.sha256,
-        `sha256 ${hex} vs Deno's ${expected.sha256}`,
+  "loadMnist by URL, ClutteredMnist samples hash to Deno's, train() without outDir": async () => {
+    const { ClutteredMnist, loadMnist, train } = lib;
+    await selectBackend("wasm");
+    const expected = await json("../../fixture/cluttered.json");
+    const mnist = await loadMnist({
+      url: new URL("../../mnist/", import.meta.url),
+    });
+    const data = new ClutteredMnist(mnist, { seed: expected.seed });
+    const parts = [];
+    for (let i = 0; i < expected.samples; i++) {
+      const { image, labels } = data.sample("test", i);
+      parts.push(
+        new Uint8Array(image.buffer, image.byteOffset, image.byteLength),
       );
-      const small = new ClutteredMnist(mnist, {
-        seed: 5,
-        sizes: { train: 30, valid: 10, test: 10 },
-      });
-      const model = createModel("spn", {
-        locFilters: 4,
-        locDenseUnits: 16,
-        classifierFilters: 6,
-        denseUnits: 32,
-        seed: 3,
-      });
-      const options = {
-        epochs: 1,
-        batchSize: 15,
-        skipTest: true,
-        log: null,
-        progress: false,
-      };
-      const { history } = await train(model, small, options);
-      model.dispose();
-      check(
-        Number.isFinite(history[0].trainLoss),
-        `train loss ${history[0].trainLoss}`,
+      parts.push(
+        new Uint8Array(labels.buffer, labels.byteOffset, labels.byteLength),
       );
-      return `${expected.samples} samples hash to Deno's (${
-        hex.slice(0, 16)
-      }…); one tiny epoch: train loss ${history[0].trainLoss}`;
-    },
+    }
+    const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    parts.reduce((at, p) => (all.set(p, at), at + p.length), 0);
+    const hex = Array.from(
+      new Uint8Array(await crypto.subtle.digest("SHA-256", all)),
+      (b) => b.toString(16).padStart(2, "0"),
+    ).join("");
+    check(
+      hex === expected.sha256,
+      `sha256 ${hex} vs Deno's ${expected.sha256}`,
+    );
+    const small = new ClutteredMnist(mnist, {
+      seed: 5,
+      sizes: { train: 30, valid: 10, test: 10 },
+    });
+    const model = createModel("spn", {
+      locFilters: 4,
+      locDenseUnits: 16,
+      classifierFilters: 6,
+      denseUnits: 32,
+      seed: 3,
+    });
+    const options = {
+      epochs: 1,
+      batchSize: 15,
+      skipTest: true,
+      log: null,
+      progress: false,
+    };
+    const { history } = await train(model, small, options);
+    model.dispose();
+    check(
+      Number.isFinite(history[0].trainLoss),
+      `train loss ${history[0].trainLoss}`,
+    );
+    return `${expected.samples} samples hash to Deno's (${hex.slice(0, 16)}…); one tiny epoch: train loss ${
+      history[0].trainLoss
+    }`;
+  },
   "golden sampler cases (wasm)": () => golden("wasm"),
   "golden sampler cases (cpu)": () => golden("cpu"),
   "golden sampler cases (webgpu)": () => golden("webgpu"),
-  "Deno's model by URL gives Deno's predictions (wasm, bitwise)": () =>
-    denoModel("wasm", true),
-  "Deno's model by URL gives Deno's predictions (cpu, bitwise)": () =>
-    denoModel("cpu", true),
-  "Deno's model by URL gives Deno's predictions (webgpu, tolerance)": () =>
-    denoModel("webgpu", false),
+  "Deno's model by URL gives Deno's predictions (wasm, bitwise)": () => denoModel("wasm", true),
+  "Deno's model by URL gives Deno's predictions (cpu, bitwise)": () => denoModel("cpu", true),
+  "Deno's model by URL gives Deno's predictions (webgpu, tolerance)": () => denoModel("webgpu", false),
   "ONNX: exportOnnx in the page gives Deno's bytes; ORT Web (wasm) gives the library's digits and probabilities":
     async () => {
       await selectBackend("wasm");
@@ -355,9 +338,7 @@ const tests = {
       );
       return `${expected.samples} sequences: ${digits.length} digits equal; max |Δp| ${
         vsPage.err.toExponential(2)
-      } (page's library), ${
-        vsDeno.err.toExponential(2)
-      } (Deno's); ${bytes.length} bytes = Deno's`;
+      } (page's library), ${vsDeno.err.toExponential(2)} (Deno's); ${bytes.length} bytes = Deno's`;
     },
   "ONNX: ORT Web's WebGPU execution provider (SwiftShader) gives the library's digits (probabilities within 1e-4)":
     async () => {
@@ -414,66 +395,62 @@ const tests = {
     );
     return JSON.stringify(await describeBackend());
   },
-  "a wrong wasmPaths: wasm fails naming the folder, auto falls back to cpu with the reason":
-    async () => {
-      let message = "";
-      try {
-        await selectBackend("wasm", { wasmPaths: "/no-such-folder/" });
-      } catch (error) {
-        message = error.message;
-      }
-      check(
-        /\/no-such-folder\//.test(message),
-        `the error does not name the folder: ${message || "no error"}`,
-      );
-      const name = await selectBackend();
-      const info = await describeBackend();
-      check(name === "cpu", `auto chose ${name}`);
-      check(
-        typeof info.skipped?.wasm === "string",
-        `skipped: ${JSON.stringify(info.skipped)}`,
-      );
-      return `rejected (${message.slice(0, 100)}…); auto: ${
-        JSON.stringify(info)
+  "a wrong wasmPaths: wasm fails naming the folder, auto falls back to cpu with the reason": async () => {
+    let message = "";
+    try {
+      await selectBackend("wasm", { wasmPaths: "/no-such-folder/" });
+    } catch (error) {
+      message = error.message;
+    }
+    check(
+      /\/no-such-folder\//.test(message),
+      `the error does not name the folder: ${message || "no error"}`,
+    );
+    const name = await selectBackend();
+    const info = await describeBackend();
+    check(name === "cpu", `auto chose ${name}`);
+    check(
+      typeof info.skipped?.wasm === "string",
+      `skipped: ${JSON.stringify(info.skipped)}`,
+    );
+    return `rejected (${message.slice(0, 100)}…); auto: ${JSON.stringify(info)}`;
+  },
+  "cross-origin isolated: threaded wasm, golden cases, one training step (1 and 2 workers)": async () => {
+    check(
+      globalThis.crossOriginIsolated === true,
+      "page is not cross-origin isolated",
+    );
+    const goldenDetail = await golden("wasm");
+    const info = await describeBackend();
+    // tfjs sizes its XNNPACK pool from the core count (1 on the 2-core CI machine).
+    check(
+      info.multithreaded === true,
+      `describeBackend: ${JSON.stringify(info)} (threaded build expected)`,
+    );
+    check(
+      Number.isInteger(info.threads) && info.threads >= 1 &&
+        info.threads <= navigator.hardwareConcurrency,
+      `threads ${info.threads} with ${navigator.hardwareConcurrency} cores`,
+    );
+    const one = await trainingStep("wasm", 1);
+    const two = await trainingStep("wasm", 2);
+    const cpu = await trainingStep("cpu", 1);
+    const vs = (a, b) => compare(a.weights, b.weights).err;
+    check(
+      Math.abs(two.loss - one.loss) <= 1e-5 * Math.abs(one.loss),
+      `2 workers: loss ${two.loss} vs ${one.loss}`,
+    );
+    check(
+      Math.abs(cpu.loss - one.loss) <= 1e-4 * Math.abs(cpu.loss),
+      `cpu loss ${cpu.loss} vs wasm ${one.loss}`,
+    );
+    return `${JSON.stringify(info)}; ${
+      goldenDetail.split(";")[1]
+    }; loss wasm ${one.loss}, 2 workers ${two.loss}, ` +
+      `cpu ${cpu.loss}; weights max-abs diff: 2 workers ${vs(two, one).toExponential(2)}, cpu ${
+        vs(cpu, one).toExponential(2)
       }`;
-    },
-  "cross-origin isolated: threaded wasm, golden cases, one training step (1 and 2 workers)":
-    async () => {
-      check(
-        globalThis.crossOriginIsolated === true,
-        "page is not cross-origin isolated",
-      );
-      const goldenDetail = await golden("wasm");
-      const info = await describeBackend();
-      // tfjs sizes its XNNPACK pool from the core count (1 on the 2-core CI machine).
-      check(
-        info.multithreaded === true,
-        `describeBackend: ${JSON.stringify(info)} (threaded build expected)`,
-      );
-      check(
-        Number.isInteger(info.threads) && info.threads >= 1 &&
-          info.threads <= navigator.hardwareConcurrency,
-        `threads ${info.threads} with ${navigator.hardwareConcurrency} cores`,
-      );
-      const one = await trainingStep("wasm", 1);
-      const two = await trainingStep("wasm", 2);
-      const cpu = await trainingStep("cpu", 1);
-      const vs = (a, b) => compare(a.weights, b.weights).err;
-      check(
-        Math.abs(two.loss - one.loss) <= 1e-5 * Math.abs(one.loss),
-        `2 workers: loss ${two.loss} vs ${one.loss}`,
-      );
-      check(
-        Math.abs(cpu.loss - one.loss) <= 1e-4 * Math.abs(cpu.loss),
-        `cpu loss ${cpu.loss} vs wasm ${one.loss}`,
-      );
-      return `${JSON.stringify(info)}; ${
-        goldenDetail.split(";")[1]
-      }; loss wasm ${one.loss}, 2 workers ${two.loss}, ` +
-        `cpu ${cpu.loss}; weights max-abs diff: 2 workers ${
-          vs(two, one).toExponential(2)
-        }, cpu ${vs(cpu, one).toExponential(2)}`;
-    },
+  },
 };
 
 const body = document.getElementById("results");
