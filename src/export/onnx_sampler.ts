@@ -42,8 +42,8 @@ function samplerAttrs(ctx: ConvertContext, image: OnnxValue, options: SpatialTra
 }
 
 /**
- * Samples `image` `[N, H, W, C]` through θ (`rows` values of `params` = 6 or 9 each, `M = k·N` rows,
- * row `m` reading image `floor(m / k)`); `k` is static when known, else computed from the shapes.
+ * Samples `image` `[N, H, W, C]` through θ (`params` = 6 or 9 values a row, `M = k·N` rows, row `m`
+ * reading image `floor(m / k)`); `k` is the static number of glimpses per image, `null` if unknown.
  * Returns `[M, h, w, C]` (stored NCHW).
  */
 export function sample(
@@ -74,29 +74,29 @@ export function sample(
     const d = graph.op("Slice", [grid, graph.ints([2]), graph.ints([3]), graph.ints([2])], {}, hint);
     grid = graph.op("Div", [xy, d], {}, hint);
   }
-  grid = graph.op("Reshape", [grid, graph.ints([0, h, w, 2])], {}, hint);
-  // GridSample reads input row m for grid row m: repeat each image k times (no copy when k = 1).
-  let x = graph.nchw(image).name;
-  if (k !== 1) {
-    const c = image.shape[3]!, height = image.shape[1]!, width = image.shape[2]!;
-    let repeats: string;
-    if (k !== null) {
-      repeats = graph.ints([1, k, 1, 1, 1]);
-    } else {
-      const m = graph.op("Shape", [t], { start: 0, end: 1 }, hint);
-      const n = graph.op("Shape", [x], { start: 0, end: 1 }, hint);
-      const kk = graph.op("Div", [m, n], {}, hint);
-      repeats = graph.op("Concat", [graph.ints([1]), kk, graph.ints([1, 1, 1])], { axis: 0 }, hint);
-    }
-    const unsqueezed = graph.op("Unsqueeze", [x, graph.ints([1])], {}, hint); // [N, 1, C, H, W]
-    const tiled = graph.op("Expand", [unsqueezed, repeats], {}, hint); // [N, k, C, H, W]
-    x = graph.op("Reshape", [tiled, graph.ints([-1, c, height, width])], {}, hint);
+  const x = graph.nchw(image).name;
+  const gridSample = (g: string) =>
+    graph.op("GridSample", [x, g], {
+      align_corners: alignCorners ? 1 : 0,
+      mode: attrs.mode,
+      padding_mode: attrs.paddingMode,
+    }, hint);
+  let y: string;
+  if (k === 1) {
+    y = gridSample(graph.op("Reshape", [grid, graph.ints([0, h, w, 2])], {}, hint));
+  } else {
+    // GridSample reads input row n for grid row n. Rather than repeat each image k times, stack
+    // its k grids along the height ([N, k·h, w, 2]: row m = n·k + s is image n's s-th), sample
+    // once, and unstack: [N, C, k·h, w] → [N, C, k, h, w] → [N, k, C, h, w] → [N·k, C, h, w].
+    // No shape here needs k, so it may be unknown (a SpatialTransformer's M = k·N).
+    const c = image.shape[3]!;
+    const n = graph.op("Shape", [x], { start: 0, end: 1 }, hint);
+    const stackedShape = graph.op("Concat", [n, graph.ints([-1, w, 2])], { axis: 0 }, hint);
+    const stacked = gridSample(graph.op("Reshape", [grid, stackedShape], {}, hint));
+    const split = graph.op("Reshape", [stacked, graph.ints([0, c, -1, h, w])], {}, hint);
+    const moved = graph.op("Transpose", [split], { perm: [0, 2, 1, 3, 4] }, hint);
+    y = graph.op("Reshape", [moved, graph.ints([-1, c, h, w])], {}, hint);
   }
-  const y = graph.op("GridSample", [x, grid], {
-    align_corners: alignCorners ? 1 : 0,
-    mode: attrs.mode,
-    padding_mode: attrs.paddingMode,
-  }, hint);
   return { name: y, shape: outShape, nchw: true };
 }
 
