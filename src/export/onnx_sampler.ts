@@ -88,10 +88,15 @@ export function sample(
     // GridSample reads input row n for grid row n. Rather than repeat each image k times, stack
     // its k grids along the height ([N, k·h, w, 2]: row m = n·k + s is image n's s-th), sample
     // once, and unstack: [N, C, k·h, w] → [N, C, k, h, w] → [N, k, C, h, w] → [N·k, C, h, w].
-    // No shape here needs k, so it may be unknown (a SpatialTransformer's M = k·N).
+    // Unknown k (a SpatialTransformer's M = k·N) takes N from the image's shape at run time.
     const c = image.shape[3]!;
-    const n = graph.op("Shape", [x], { start: 0, end: 1 }, hint);
-    const stackedShape = graph.op("Concat", [n, graph.ints([-1, w, 2])], { axis: 0 }, hint);
+    let stackedShape: string;
+    if (k !== null) {
+      stackedShape = graph.ints([-1, k * h, w, 2]);
+    } else {
+      const n = graph.op("Shape", [x], { start: 0, end: 1 }, hint);
+      stackedShape = graph.op("Concat", [n, graph.ints([-1, w, 2])], { axis: 0 }, hint);
+    }
     const stacked = gridSample(graph.op("Reshape", [grid, stackedShape], {}, hint));
     const split = graph.op("Reshape", [stacked, graph.ints([0, c, -1, h, w])], {}, hint);
     const moved = graph.op("Transpose", [split], { perm: [0, 2, 1, 3, 4] }, hint);
