@@ -48,7 +48,9 @@ interface GraphNode {
  *   in tfjs. It may hold tfjs's `dense`, `conv2d`, `maxPooling2d`, `averagePooling2d`, global pools,
  *   `flatten`, `reshape`, `activation` (and the activations of dense and conv layers), `dropout` and
  *   noise layers (the identity at inference), merges (`add`, `concatenate`, …), `batchNormalization`
- *   and `zeroPadding2d`, and this library's `SpatialTransformer`; any other layer is an error naming it.
+ *   and `zeroPadding2d`, this library's `SpatialTransformer` (with θ as an input, or owning its
+ *   localisation network) and `Glimpses`, and models (functional or `tf.sequential`) used as layers;
+ *   any other layer is an error naming it. A `tf.sequential` model works as well as a functional one.
  *
  * Sampler options map to `GridSample`'s attributes one to one (`mode`, `padding_mode`,
  * `align_corners`). Weights are read from the backend (awaiting their data, so any backend works).
