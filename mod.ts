@@ -91,3 +91,4 @@ export { type OptimizerName } from "./src/train/optimizer.ts";
 export { learningRateAt, type ScheduleName, type ScheduleOptions } from "./src/train/schedule.ts";
 export { clipGradients, type ClipOptions, sequenceLoss } from "./src/train/step.ts";
 export { type DataParallelOptions, DataParallelStep } from "./src/train/data_parallel.ts";
+export { exportOnnx, ONNX_OPSET } from "./src/export/onnx.ts";

@@ -4,6 +4,10 @@
 // A computed specifier: `deno check tests/` (CI's check step, before the build) must not need dist/.
 const BUILD = "../../dist/browser/rnnspn.js";
 const lib = await import(BUILD);
+/** ONNX Runtime Web's WASM-only ES module, served from tests/ort's npm install (no CDN). */
+const ORT = "../../ort/ort.wasm.min.mjs";
+/** The same with the WebGPU execution provider. */
+const ORT_WEBGPU = "../../ort/ort.webgpu.min.mjs";
 
 const {
   tf,
@@ -327,6 +331,114 @@ const tests = {
   "Deno's model by URL gives Deno's predictions (wasm, bitwise)": () => denoModel("wasm", true),
   "Deno's model by URL gives Deno's predictions (cpu, bitwise)": () => denoModel("cpu", true),
   "Deno's model by URL gives Deno's predictions (webgpu, tolerance)": () => denoModel("webgpu", false),
+  "ONNX: exportOnnx in the page gives Deno's bytes; ORT Web (wasm) gives the library's digits and probabilities":
+    async () => {
+      await selectBackend("wasm");
+      const ort = await import(ORT);
+      ort.env.wasm.numThreads = 1; // this page is not cross-origin isolated
+      const expected = await json("../../fixture/onnx/expected.json");
+      const fetchBytes = async (path) => {
+        const response = await fetch(new URL(path, import.meta.url));
+        check(response.ok, `GET ${path}: ${response.status}`);
+        return new Uint8Array(await response.arrayBuffer());
+      };
+      const deno = await fetchBytes("../../fixture/onnx/rnn-spn-ds3.onnx");
+      const pixels = new Float32Array(
+        (await fetchBytes("../../fixture/onnx/images.f32")).buffer,
+      );
+      const model = await loadModel(
+        new URL("../../pretrained/rnn-spn-ds3/model.json", import.meta.url)
+          .href,
+      );
+      const bytes = await lib.exportOnnx(model);
+      check(
+        bytes.length === deno.length && bytes.every((b, i) => b === deno[i]),
+        `the page's export (${bytes.length} B) differs from Deno's (${deno.length} B)`,
+      );
+      const session = await ort.InferenceSession.create(bytes, {
+        executionProviders: ["wasm"],
+      });
+      const out = await session.run({
+        images: new ort.Tensor("float32", pixels, expected.shape),
+      });
+      await session.release();
+      const images = tf.tensor4d(pixels, expected.shape);
+      const p = model.predict(images);
+      const digits = Array.from(out.digits.data, Number);
+      const ours = Array.from(await p.digits.data());
+      const vsPage = compare(
+        out.probabilities.data,
+        await p.probabilities.data(),
+      );
+      const vsDeno = compare(out.probabilities.data, expected.probabilities);
+      tf.dispose([images, p.logits, p.probabilities, p.digits, p.theta]);
+      model.dispose();
+      check(
+        JSON.stringify(digits) === JSON.stringify(ours),
+        `ORT's digits differ from the page's library`,
+      );
+      check(
+        JSON.stringify(digits) === JSON.stringify(expected.digits),
+        `ORT's digits differ from Deno's library`,
+      );
+      check(
+        vsPage.err <= 1e-4 && vsDeno.err <= 1e-4,
+        `max |Δp| ${vsPage.err} (page), ${vsDeno.err} (Deno)`,
+      );
+      return `${expected.samples} sequences: ${digits.length} digits equal; max |Δp| ${
+        vsPage.err.toExponential(2)
+      } (page's library), ${vsDeno.err.toExponential(2)} (Deno's); ${bytes.length} bytes = Deno's`;
+    },
+  "ONNX: ORT Web's WebGPU execution provider (SwiftShader) gives the library's digits (probabilities within 1e-4)":
+    async () => {
+      const adapter = await navigator.gpu?.requestAdapter();
+      check(
+        adapter,
+        "this test needs --enable-unsafe-webgpu (an adapter, software is fine)",
+      );
+      const ort = await import(ORT_WEBGPU);
+      ort.env.wasm.numThreads = 1;
+      ort.env.webgpu.adapter = adapter;
+      const expected = await json("../../fixture/onnx/expected.json");
+      const get = async (path) =>
+        new Uint8Array(
+          await (await fetch(new URL(path, import.meta.url))).arrayBuffer(),
+        );
+      const bytes = await get("../../fixture/onnx/rnn-spn-ds3.onnx");
+      // 1 of the fixture's sequences: on SwiftShader (a CPU) 32 took 40 s.
+      const n = 1,
+        [, h, w, c] = expected.shape,
+        steps = expected.digits.length / expected.samples;
+      const pixels = new Float32Array(
+        (await get("../../fixture/onnx/images.f32")).buffer,
+        0,
+        n * h * w * c,
+      );
+      const t0 = performance.now();
+      const session = await ort.InferenceSession.create(bytes, {
+        executionProviders: ["webgpu"],
+      });
+      const t1 = performance.now();
+      const out = await session.run({
+        images: new ort.Tensor("float32", pixels, [n, h, w, c]),
+      });
+      const t2 = performance.now();
+      await session.release();
+      const digits = Array.from(out.digits.data, Number);
+      const { err } = compare(
+        out.probabilities.data,
+        expected.probabilities.slice(0, out.probabilities.data.length),
+      );
+      check(
+        JSON.stringify(digits) ===
+          JSON.stringify(expected.digits.slice(0, n * steps)),
+        `ORT WebGPU's digits differ from Deno's library`,
+      );
+      check(err <= 1e-4, `max |Δp| ${err}`);
+      const seconds = (ms) => (ms / 1000).toFixed(1);
+      return `${n} sequences: ${digits.length} digits equal, max |Δp| ${err.toExponential(2)} vs Deno's ` +
+        `library (session ${seconds(t1 - t0)} s, run ${seconds(t2 - t1)} s)`;
+    },
   // The next two need a page where tfjs-backend-wasm has not initialised yet (it does so once).
   "an explicit wasmPaths wins (the .wasm comes from /wasm-copy/)": async () => {
     check(

@@ -26,6 +26,10 @@ const routes = {
     "golden/",
   ),
   "/wasm-copy/": join(root, "dist/browser/"),
+  // ONNX Runtime Web's ES module and .wasm files (npm ci --prefix tests/ort), and the pretrained
+  // weights the page exports itself.
+  "/ort/": join(root, "tests/ort/node_modules/onnxruntime-web/dist/"),
+  "/pretrained/": join(root, "src/models/pretrained/"),
   "/mnist/": resolve(process.env.MNIST_DIR ?? join(root, "../shared/mnist")) +
     sep,
   // A second tfjs copy (4.21.0, `npm ci --prefix tests/node/second_tfjs`) for the two-copies page.
@@ -248,6 +252,8 @@ try {
     "Deno's model by URL gives Deno's predictions (wasm, bitwise)",
     "Deno's model by URL gives Deno's predictions (cpu, bitwise)",
     "Deno's model by URL gives Deno's predictions (webgpu, tolerance)",
+    "ONNX: exportOnnx in the page gives Deno's bytes; ORT Web (wasm) gives the library's digits and probabilities",
+    "ONNX: ORT Web's WebGPU execution provider (SwiftShader) gives the library's digits (probabilities within 1e-4)",
   ], async (page) => {
     await mkdir(outDir, { recursive: true });
     await page.screenshot({
@@ -255,6 +261,15 @@ try {
       fullPage: true,
     });
   });
+  {
+    // ORT's .mjs and .wasm came from this server's /ort/ (no CDN).
+    const ort = requests.filter((p) => /ort[.-].*\.(mjs|wasm)$/.test(p));
+    verdict(
+      "… and ORT's module and .wasm were served from /ort/ only",
+      ort.some((p) => p.endsWith(".wasm")) && ort.every((p) => p.startsWith("/ort/")),
+      `ORT requests: ${ort.join(", ") || "none"}`,
+    );
+  }
   await onPage("/coi" + PAGE, [
     "cross-origin isolated: threaded wasm, golden cases, one training step (1 and 2 workers)",
   ]);

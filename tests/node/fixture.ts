@@ -12,6 +12,9 @@
  * - `pretrained.json`: the digits `loadPretrained()` predicts for the first 200 test sequences of its
  *   own data (`pretrained/rnn-spn-ds3.json`'s seed and sizes), per wasm kernel set as above (the
  *   runtimes' default backend), their labels, and that digit error.
+ * - `onnx/`: `exportOnnx(loadPretrained())` as `rnn-spn-ds3.onnx`, the first 32 test images
+ *   (`images.f32`) and the library's probabilities and digits on them (`expected.json`, wasm) —
+ *   what ONNX Runtime in Node and Chromium must give.
  *
  * Usage: `MNIST_DIR=../shared/mnist deno run -A tests/node/fixture.ts [--out .ci/out/fixture]`
  *
@@ -23,6 +26,7 @@ import { join } from "node:path";
 import {
   ClutteredMnist,
   createModel,
+  exportOnnx,
   loadMnist,
   loadPretrained,
   PRETRAINED_URL,
@@ -56,6 +60,35 @@ export async function hashSamples(data: ClutteredMnist, count: number): Promise<
   for (const p of parts) (all.set(p, at), at += p.length);
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", all));
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Test sequences the ONNX checks run. */
+export const ONNX_SAMPLES = 32;
+
+/** `onnx/`: the exported pretrained model, its inputs and the library's outputs (see the module doc). */
+async function writeOnnxFixture(dir: string, data: ClutteredMnist): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  setFmaEnabled(fmaStatus().supported);
+  await selectBackend("wasm");
+  const model = await loadPretrained();
+  await writeFile(join(dir, "rnn-spn-ds3.onnx"), await exportOnnx(model));
+  const { images, labels } = data.batch("test", Array.from({ length: ONNX_SAMPLES }, (_, i) => i));
+  const pixels = await images.data();
+  await writeFile(
+    join(dir, "images.f32"),
+    new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength),
+  );
+  const p = model.predict(images);
+  const expected = {
+    samples: ONNX_SAMPLES,
+    shape: images.shape,
+    probabilities: Array.from(await p.probabilities.data()),
+    digits: Array.from(await p.digits.data()),
+    labels: Array.from(await labels.data()),
+  };
+  await writeFile(join(dir, "expected.json"), JSON.stringify(expected) + "\n");
+  tf.dispose([images, labels, p.logits, p.probabilities, p.digits, p.theta!]);
+  model.dispose();
 }
 
 if (import.meta.main) {
@@ -137,5 +170,7 @@ if (import.meta.main) {
     model.dispose();
   }
   await writeFile(join(out, "pretrained.json"), JSON.stringify(pretrained) + "\n");
+
+  await writeOnnxFixture(join(out, "onnx"), data);
   console.log(`fixture: ${out}/ (cluttered sha256 ${cluttered.sha256.slice(0, 16)}…)`);
 }
