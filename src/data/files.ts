@@ -70,7 +70,7 @@ export function fileUrlToPath(url: URL): string {
  * The most bytes a read takes when its caller names no limit (256 MiB): no file this library reads
  * (MNIST's largest is 9.9 MB, the largest model's weights 68 MB) comes near it.
  */
-export const DEFAULT_MAX_BYTES = 256 * 2 ** 20;
+export const DEFAULT_MAX_BYTES: number = 256 * 2 ** 20;
 
 /** Thrown by {@linkcode readUrlBytes} when the resource does not exist (HTTP 403/404/410 or no such file). */
 export class NotFoundError extends Error {}

@@ -46,9 +46,9 @@ export interface OnnxValue {
 export type OnnxAttr = number | string | number[] | { float: number };
 
 /** ONNX element types the exporter writes. */
-export const FLOAT = onnx.TensorProto.DataType.FLOAT;
+export const FLOAT: number = onnx.TensorProto.DataType.FLOAT;
 /** 64-bit integers (shapes, indices, `ArgMax`). */
-export const INT64 = onnx.TensorProto.DataType.INT64;
+export const INT64: number = onnx.TensorProto.DataType.INT64;
 
 /** Collects a graph and encodes it; see the module doc. */
 export class OnnxGraph {
@@ -70,7 +70,7 @@ export class OnnxGraph {
   }
 
   /** Adds a node of `op` and returns its `outputs` fresh output names (hinted by `hint`). */
-  node(op: string, inputs: string[], attrs: Record<string, OnnxAttr> = {}, hint = op, outputs = 1): string[] {
+  node(op: string, inputs: string[], attrs: Record<string, OnnxAttr> = {}, hint: string = op, outputs: number = 1): string[] {
     const names = Array.from({ length: outputs }, (_, i) => this.fresh(outputs > 1 ? `${hint}:${i}` : hint));
     this.#nodes.push(onnx.NodeProto.create({
       opType: op,
@@ -83,7 +83,7 @@ export class OnnxGraph {
   }
 
   /** Adds a node with one output and returns it. */
-  op(op: string, inputs: string[], attrs: Record<string, OnnxAttr> = {}, hint = op): string {
+  op(op: string, inputs: string[], attrs: Record<string, OnnxAttr> = {}, hint: string = op): string {
     return this.node(op, inputs, attrs, hint)[0];
   }
 

@@ -146,7 +146,7 @@ export const CONFIG_LIMITS: Readonly<Record<string, number>> = {
 };
 
 /** The most parameters a model may have (64 Mi: 256 MiB of float32 weights; the paper's largest has 17 M). */
-export const MAX_PARAMS = 64 * 2 ** 20;
+export const MAX_PARAMS: number = 64 * 2 ** 20;
 
 /** Checks a positive integer config value (at most `CONFIG_LIMITS[name]` where there is one). */
 export function positiveInt(value: number, name: string, where: string): number {

@@ -24,7 +24,7 @@ export interface FileRecord {
 /** Name of the manifest file beside `model.json`. */
 export const MANIFEST_FILE = "manifest.json";
 /** The most bytes a manifest may have (one read never holds more; a real one has a few hundred). */
-export const MAX_MANIFEST_BYTES = 2 ** 20;
+export const MAX_MANIFEST_BYTES: number = 2 ** 20;
 
 /**
  * Why `bytes` did not parse as JSON, in one printable line: the parser's message without the quoted

@@ -31,9 +31,9 @@ export function joinWeightData(data: tf.io.WeightData | undefined): Uint8Array {
 }
 
 /** The most bytes a `model.json` may have when no manifest records its size (the largest is 10 kB). */
-export const MAX_MODEL_JSON_BYTES = 16 * 2 ** 20;
+export const MAX_MODEL_JSON_BYTES: number = 16 * 2 ** 20;
 /** The most bytes of weights a model file may claim (4 bytes for each of the most parameters a model may have). */
-export const MAX_WEIGHTS_BYTES = 4 * 64 * 2 ** 20;
+export const MAX_WEIGHTS_BYTES: number = 4 * 64 * 2 ** 20;
 
 /**
  * Reads one file of a saved model by name (relative to `model.json`), at most `maxBytes` of it (a
