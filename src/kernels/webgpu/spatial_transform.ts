@@ -6,7 +6,7 @@
  * @module
  */
 import type { tf } from "../../tf.ts";
-import { SPATIAL_TRANSFORM } from "../spatial_transform_spec.ts";
+import { type PaddingMode, SPATIAL_TRANSFORM } from "../spatial_transform_spec.ts";
 import {
   assertFloat32,
   flatDispatch,
@@ -23,7 +23,7 @@ const WORKGROUP = 64;
 function forwardProgram(
   outShape: number[],
   alignCorners: boolean,
-  paddingMode: "border" | "zeros",
+  paddingMode: PaddingMode,
 ): WebGPUProgram {
   const pixels = outShape[0] * outShape[1] * outShape[2];
   return {

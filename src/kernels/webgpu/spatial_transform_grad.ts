@@ -10,7 +10,7 @@
  * @module
  */
 import type { tf } from "../../tf.ts";
-import { SPATIAL_TRANSFORM_GRAD } from "../spatial_transform_spec.ts";
+import { type PaddingMode, SPATIAL_TRANSFORM_GRAD } from "../spatial_transform_spec.ts";
 import { dImageProgram } from "./spatial_transform_dimage.ts";
 import {
   assertFloat32,
@@ -25,7 +25,7 @@ import {
 const ROW_GROUP = 128;
 
 /** ∂θ program: output `[M, 6]` from `Dy [M, h, w, C]`, `Image [N, H, W, C]` and `Theta [M, 6]`. */
-function dThetaProgram(m: number, alignCorners: boolean, paddingMode: "border" | "zeros"): WebGPUProgram {
+function dThetaProgram(m: number, alignCorners: boolean, paddingMode: PaddingMode): WebGPUProgram {
   return {
     variableNames: ["Dy", "Image", "Theta"],
     outputShape: [m, 6],
