@@ -18,7 +18,12 @@
  */
 import type { WebGPUProgram } from "@tensorflow/tfjs-backend-webgpu";
 import type { tf } from "../../tf.ts";
-import type { PaddingMode, SpatialTransformAttrs } from "../spatial_transform_spec.ts";
+import {
+  PADDING_MODES,
+  type PaddingMode,
+  SAMPLE_MODES,
+  type SpatialTransformAttrs,
+} from "../spatial_transform_spec.ts";
 
 /** The slice of tfjs-backend-webgpu's `WebGPUBackend` the kernels use. */
 export interface WebGpuBackendLike {
@@ -39,8 +44,11 @@ export function readAttrs(attrs: unknown, kernel: string): SpatialTransformAttrs
       `${kernel} (webgpu): outHeight/outWidth must be positive integers; got ${a.outHeight}×${a.outWidth}`,
     );
   }
-  if (a.paddingMode !== "border" && a.paddingMode !== "zeros") {
-    throw new Error(`${kernel} (webgpu): paddingMode must be "border" or "zeros"; got ${a.paddingMode}`);
+  if (!PADDING_MODES.includes(a.paddingMode)) {
+    throw new Error(`${kernel} (webgpu): unknown paddingMode ${JSON.stringify(a.paddingMode)}`);
+  }
+  if (a.mode !== undefined && !SAMPLE_MODES.includes(a.mode)) {
+    throw new Error(`${kernel} (webgpu): unknown mode ${JSON.stringify(a.mode)}`);
   }
   return a;
 }
