@@ -5,42 +5,17 @@
  */
 import assert from "node:assert/strict";
 import { tf } from "../src/tf.ts";
-import { type PaddingMode, type SampleMode, selectBackend, spatialTransform } from "../mod.ts";
+import { selectBackend, spatialTransform } from "../mod.ts";
 import { BACKENDS, needs } from "./_backends.ts";
+import { MODE_CASES, modeLabel } from "./_mode_goldens.ts";
 import { maxAbsError } from "./_reference_sampler.ts";
-
-/** One golden case, as the generator writes it. */
-export interface ModeCase {
-  mode: SampleMode;
-  padding_mode: PaddingMode;
-  align_corners: boolean;
-  transform: "affine" | "projective";
-  image_shape: [number, number, number, number];
-  output_size: [number, number];
-  theta_shape: [number, number];
-  image: number[];
-  theta: number[];
-  upstream: number[];
-  output: number[];
-  grad_image: number[];
-  grad_theta: number[];
-}
-
-/** The 36 cases. */
-export const MODE_CASES: ModeCase[] = JSON.parse(
-  await Deno.readTextFile(new URL("./golden/sampler_modes.json", import.meta.url)),
-).cases;
-
-/** A short label of a case. */
-export function modeLabel(c: ModeCase): string {
-  return `${c.mode} ${c.padding_mode} align=${c.align_corners} ${c.transform} [${c.image_shape}]→${c.output_size}`;
-}
 
 assert.equal(MODE_CASES.length, 36, "3 modes × 3 paddings × 2 align_corners × 2 transforms");
 
 for (const backend of BACKENDS) {
   Deno.test({
-    name: `spatialTransform matches PyTorch for every mode × padding × align × affine/projective (${backend})`,
+    name:
+      `spatialTransform matches PyTorch for every mode × padding × align × affine/projective (${backend})`,
     ...needs(backend),
     fn: async () => {
       await selectBackend(backend);
@@ -55,7 +30,9 @@ for (const backend of BACKENDS) {
         };
         const image = tf.tensor4d(c.image, c.image_shape);
         // Both accepted θ layouts: [M, 2|3, 3] for even cases, flat [M, 6|9] for odd ones.
-        const theta = index % 2 === 0 ? tf.tensor3d(c.theta, [m, params / 3, 3]) : tf.tensor2d(c.theta, [m, params]);
+        const theta = index % 2 === 0
+          ? tf.tensor3d(c.theta, [m, params / 3, 3])
+          : tf.tensor2d(c.theta, [m, params]);
         const upstream = tf.tensor(c.upstream, [m, ...c.output_size, c.image_shape[3]]);
         const output = spatialTransform(image, theta as tf.Tensor2D, options);
         const grads = tf.grads((im: tf.Tensor, th: tf.Tensor) =>

@@ -99,11 +99,15 @@ export function checkSpatialTransformOptions(options: SpatialTransformOptions, c
   }
   if (paddingMode !== undefined && !PADDING_MODES.includes(paddingMode)) {
     throw new Error(
-      `${caller}: options.paddingMode must be one of ${list(PADDING_MODES)}; got ${JSON.stringify(paddingMode)}`,
+      `${caller}: options.paddingMode must be one of ${list(PADDING_MODES)}; got ${
+        JSON.stringify(paddingMode)
+      }`,
     );
   }
   if (mode !== undefined && !SAMPLE_MODES.includes(mode)) {
-    throw new Error(`${caller}: options.mode must be one of ${list(SAMPLE_MODES)}; got ${JSON.stringify(mode)}`);
+    throw new Error(
+      `${caller}: options.mode must be one of ${list(SAMPLE_MODES)}; got ${JSON.stringify(mode)}`,
+    );
   }
 }
 

@@ -35,7 +35,16 @@ function forEachPoint(
   s: SamplerSetup,
   params: number,
   r: number,
-  visit: (o: number, ix: number, iy: number, x: number, y: number, gx: number, gy: number, den: number) => void,
+  visit: (
+    o: number,
+    ix: number,
+    iy: number,
+    x: number,
+    y: number,
+    gx: number,
+    gy: number,
+    den: number,
+  ) => void,
 ): void {
   const { th, xs, ys, ux, uy, h, w, c } = s;
   const t = r * params;
@@ -47,7 +56,16 @@ function forEachPoint(
       const gx = (th[t] * x + th[t + 1] * y + th[t + 2]) / den;
       const gy = (th[t + 3] * x + th[t + 4] * y + th[t + 5]) / den;
       if (!Number.isFinite(gx) || !Number.isFinite(gy)) continue;
-      visit(((r * h + i) * w + j) * c, ux.scale * gx + ux.offset, uy.scale * gy + uy.offset, x, y, gx, gy, den);
+      visit(
+        ((r * h + i) * w + j) * c,
+        ux.scale * gx + ux.offset,
+        uy.scale * gy + uy.offset,
+        x,
+        y,
+        gx,
+        gy,
+        den,
+      );
     }
   }
 }

@@ -7,7 +7,11 @@
  * @module
  */
 import type { tf } from "../../tf.ts";
-import { isBilinearAffine, SPATIAL_TRANSFORM, type SpatialTransformAttrs } from "../spatial_transform_spec.ts";
+import {
+  isBilinearAffine,
+  SPATIAL_TRANSFORM,
+  type SpatialTransformAttrs,
+} from "../spatial_transform_spec.ts";
 import { sampleForwardCpu } from "./sample_general.ts";
 import { type CpuBackend, samplerSetup } from "./spatial_transform_common.ts";
 

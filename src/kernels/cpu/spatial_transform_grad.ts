@@ -7,7 +7,11 @@
  * @module
  */
 import type { tf } from "../../tf.ts";
-import { isBilinearAffine, SPATIAL_TRANSFORM_GRAD, type SpatialTransformAttrs } from "../spatial_transform_spec.ts";
+import {
+  isBilinearAffine,
+  SPATIAL_TRANSFORM_GRAD,
+  type SpatialTransformAttrs,
+} from "../spatial_transform_spec.ts";
 import { sampleBackwardCpu } from "./sample_general.ts";
 import { type CpuBackend, floatValues, samplerSetup } from "./spatial_transform_common.ts";
 

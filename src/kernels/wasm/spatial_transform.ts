@@ -7,11 +7,7 @@
  * @module
  */
 import type { tf } from "../../tf.ts";
-import {
-  SAMPLE_MODES,
-  SPATIAL_TRANSFORM,
-  type SpatialTransformAttrs,
-} from "../spatial_transform_spec.ts";
+import { SAMPLE_MODES, SPATIAL_TRANSFORM, type SpatialTransformAttrs } from "../spatial_transform_spec.ts";
 import { arena, copyIn, copyOut, type WasmBackendLike } from "./heap.ts";
 import { wasmKernels } from "./module.ts";
 
@@ -47,7 +43,8 @@ export function stGeometry(
   attrs: unknown,
   kernel: string,
 ): StGeometry {
-  const { outHeight, outWidth, alignCorners, paddingMode, mode = "bilinear" } = attrs as SpatialTransformAttrs;
+  const { outHeight, outWidth, alignCorners, paddingMode, mode = "bilinear" } =
+    attrs as SpatialTransformAttrs;
   for (const [name, t] of [["image", image], ["theta", theta]] as const) {
     if (t.dtype !== "float32") throw new Error(`${kernel} (wasm): ${name} must be float32; got ${t.dtype}`);
   }
@@ -58,7 +55,9 @@ export function stGeometry(
   const m = theta.shape[0];
   const params = theta.shape[1];
   if (theta.shape.length !== 2 || (params !== 6 && params !== 9) || n === 0 || m % n !== 0) {
-    throw new Error(`${kernel} (wasm): theta must be [k·N, 6] or [k·N, 9] with N = ${n}; got [${theta.shape}]`);
+    throw new Error(
+      `${kernel} (wasm): theta must be [k·N, 6] or [k·N, 9] with N = ${n}; got [${theta.shape}]`,
+    );
   }
   if (!(Number.isInteger(outHeight) && outHeight > 0 && Number.isInteger(outWidth) && outWidth > 0)) {
     throw new Error(

@@ -25,7 +25,12 @@ const WORKGROUP = 64;
 const ROW_GROUP = 128;
 
 function variantOf(attrs: SpatialTransformAttrs, params: number): SampleVariant {
-  return { mode: attrs.mode ?? "bilinear", paddingMode: attrs.paddingMode, alignCorners: attrs.alignCorners, params };
+  return {
+    mode: attrs.mode ?? "bilinear",
+    paddingMode: attrs.paddingMode,
+    alignCorners: attrs.alignCorners,
+    params,
+  };
 }
 
 /** Forward: output `[M, h, w, C]` from `Image [N, H, W, C]` and `Theta [M, P]`. */

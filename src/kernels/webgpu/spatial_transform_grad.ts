@@ -127,7 +127,9 @@ function spatialTransformGradWebGpu(
     dy.shape.length !== 4 || dy.shape.some((d, i) => d !== expectedDy[i])
   ) {
     throw new Error(
-      `${SPATIAL_TRANSFORM_GRAD} (webgpu): expected theta [k·N, 6 or 9] and dy [${expectedDy.join(", ")}] for ` +
+      `${SPATIAL_TRANSFORM_GRAD} (webgpu): expected theta [k·N, 6 or 9] and dy [${
+        expectedDy.join(", ")
+      }] for ` +
         `image [${image.shape.join(", ")}]; got theta [${theta.shape.join(", ")}], dy [${
           dy.shape.join(", ")
         }]`,
