@@ -22,12 +22,13 @@ import { randomHomography } from "./_reference_modes.ts";
 const MODES: SampleMode[] = ["bilinear", "nearest", "bicubic"];
 const PADDINGS: PaddingMode[] = ["zeros", "border", "reflection"];
 
-/** Rows appended to a case's θ: NaN, +Inf, and (projective) a denominator of 0 along x = 0. */
+/** Rows appended to a case's θ: NaN, +Inf, then a huge row (affine) or a denominator of 0 along x = 0. */
 function badRows(params: 6 | 9): number[][] {
   const eye = params === 9 ? [1, 0, 0, 0, 1, 0, 0, 0, 1] : [1, 0, 0, 0, 1, 0];
   const nan = [...eye], inf = [...eye];
   nan[1] = NaN;
-  inf[5] = Infinity;
+  // Projective: an infinite denominator, which must not read as gx = gy = 0.
+  inf[params === 9 ? 8 : 5] = Infinity;
   return params === 9 ? [nan, inf, [1, 0, 0, 0, 1, 0, 1, 0, 0]] : [nan, inf, [2e30, 0, 0, 0, -3e30, 1e30]];
 }
 
@@ -158,3 +159,49 @@ for (const backend of BACKENDS) {
     },
   });
 }
+
+Deno.test({
+  name:
+    "webgpu ∂image's bounded gather finds every contribution on larger images (zeros, border; affine, projective)",
+  ...needs("webgpu"),
+  fn: async () => {
+    const failures: string[] = [];
+    const rand = prng(77);
+    for (const mode of MODES) {
+      for (const paddingMode of ["zeros", "border"] as PaddingMode[]) {
+        for (const params of [6, 9] as const) {
+          const shape: [number, number, number, number] = [2, 31, 37, 2];
+          const attrs: SpatialTransformAttrs = {
+            outHeight: 23,
+            outWidth: 19,
+            alignCorners: rand() < 0.5,
+            paddingMode,
+            mode,
+          };
+          // Rotations up to ±1 rad, scales 0.3–1.5 (zoom in and out), strong perspective.
+          const theta: number[] = [];
+          for (let r = 0; r < 4; r++) {
+            const a = 2 * rand() - 1, s = 0.3 + 1.2 * rand(), tx = rand() - 0.5, ty = rand() - 0.5;
+            theta.push(s * Math.cos(a), -s * Math.sin(a), tx, s * Math.sin(a), s * Math.cos(a), ty);
+            if (params === 9) theta.push(0.8 * (rand() - 0.5), 0.8 * (rand() - 0.5), 1);
+          }
+          const c: KernelCase = {
+            shape,
+            image: uniform(rand, shape.reduce((x, y) => x * y)),
+            theta,
+            params,
+            dy: uniform(rand, 4 * 23 * 19 * 2),
+            attrs,
+          };
+          await selectBackend("cpu");
+          const cpu = await runKernels(c);
+          await selectBackend("webgpu");
+          const gpu = await runKernels(c);
+          const { err, tol } = maxAbsError(gpu.dImage, cpu.dImage);
+          if (!(err <= tol)) failures.push(`${mode} ${paddingMode} P=${params}: ∂image ${err} > ${tol}`);
+        }
+      }
+    }
+    assert.deepEqual(failures, []);
+  },
+});

@@ -24,7 +24,8 @@
  * - bicubic: the 4×4 taps floor(ix)-1 … floor(ix)+2 with Keys' cubic weights (A = -0.75) of
  *   t = ix - floor(ix), computed from the unpadded coordinate; each tap index is then padded on its
  *   own ("border" clamps it, "reflection" reflects and clamps it, "zeros" reads 0 outside).
- * - A NaN or infinite gx or gy makes that output pixel 0 and gives it no gradient (on every backend);
+ * - A NaN or infinite gx or gy (or projective d) makes that output pixel 0 and gives it no gradient
+ *   (on every backend);
  *   no out-of-buffer read or write can happen for any θ.
  *
  * @module

@@ -202,7 +202,8 @@ impl Call {
                 };
                 let gx = (t[0] * x + t[1] * y + t[2]) / den;
                 let gy = (t[3] * x + t[4] * y + t[5]) / den;
-                if !gx.is_finite() || !gy.is_finite() {
+                // A non-finite denominator counts as non-finite coordinates, not as gx = 0.
+                if !gx.is_finite() || !gy.is_finite() || !den.is_finite() {
                     continue;
                 }
                 let o = ((mi * self.oh + i) * self.ow + j) * self.c;

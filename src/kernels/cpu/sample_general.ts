@@ -55,7 +55,8 @@ function forEachPoint(
       const den = params === 9 ? th[t + 6] * x + th[t + 7] * y + th[t + 8] : 1;
       const gx = (th[t] * x + th[t + 1] * y + th[t + 2]) / den;
       const gy = (th[t + 3] * x + th[t + 4] * y + th[t + 5]) / den;
-      if (!Number.isFinite(gx) || !Number.isFinite(gy)) continue;
+      // A non-finite denominator counts as non-finite coordinates (as on webgpu), not as gx = 0.
+      if (!Number.isFinite(gx) || !Number.isFinite(gy) || !Number.isFinite(den)) continue;
       visit(
         ((r * h + i) * w + j) * c,
         ux.scale * gx + ux.offset,

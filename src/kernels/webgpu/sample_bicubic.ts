@@ -12,6 +12,8 @@
  */
 export const BICUBIC_WGSL = `
   const TAPS : i32 = 16;
+  // Unpadded: taps floor(ix) - 1 … floor(ix) + 2 reach X exactly for ix in [X - 2, X + 2).
+  const REACH : f32 = 2.0;
   const CUBIC_A : f32 = -0.75;
 
   struct Point { xs : vec4<i32>, ys : vec4<i32>, cx : vec4<f32>, cy : vec4<f32>, sx : vec4<f32>, sy : vec4<f32> };

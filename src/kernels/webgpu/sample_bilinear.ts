@@ -13,6 +13,8 @@
  */
 export const BILINEAR_WGSL = `
   const TAPS : i32 = 4;
+  // Unpadded: taps floor(ix), floor(ix) + 1 reach X exactly for ix in (X - 1, X + 1).
+  const REACH : f32 = 1.0;
 
   struct Point { x0 : f32, y0 : f32, wx : f32, wy : f32, gxm : f32, gym : f32 };
 

@@ -8,10 +8,14 @@
  * - ∂θ `[M, P]`: one workgroup per θ row, a fixed strided walk of the row's output pixels, then a
  *   fixed-shape tree in shared memory (as the bilinear ∂θ program).
  * - ∂image `[N, H, W, C]`: a gather. Each invocation owns one input element and visits, in a fixed
- *   order (row m, then i, then j), every output pixel of its image's θ rows, adding `weightAt · dy`.
- *   Unlike the bilinear program's parallelogram bound, this visits all k·h·w output pixels: with
- *   reflection padding, bicubic taps or a projective map the preimage of a pixel is not one convex
- *   region, and a superset that is cheap and provably complete was not worth its risk here.
+ *   order (θ row m, then output row i, then column j), the output pixels whose taps can reach it,
+ *   adding `weightAt · dy`. Along an output row the pixel coordinate is `ix = u(j) / d(j)` with u
+ *   and d linear in j (d = 1 when affine), so, where d keeps one sign on the row, "ix within REACH
+ *   of X" is two linear inequalities in j, and with y's two an interval of candidates; it is widened
+ *   for rounding and every candidate is re-checked with the exact forward footprint, so it only
+ *   has to be a superset. Cost per element O(k·(h + candidates)). Reflection padding folds many
+ *   coordinate ranges onto one pixel, and a row whose denominator changes sign is not monotone:
+ *   those rows are scanned whole (O(k·h·w) per element).
  *
  * @module
  */
@@ -176,6 +180,45 @@ function dImageProgram(imageShape: number[], v: SampleVariant): WebGPUProgram {
     getUserCode: () => `
       ${sampleWgsl(v)}
 
+      // Above this θ magnitude the bound's products could overflow: scan whole rows instead.
+      const BOUND_LIMIT : f32 = 1.0e12;
+
+      // Narrows the j range r to where a·j + b ≥ 0 can hold, for j in [0, w); slack covers the
+      // rounding of a and b (their terms are at most mag in size).
+      fn halfLine(a : f32, b : f32, mag : f32, r : vec2<f32>, w : i32) -> vec2<f32> {
+        let slack = 1.0e-4 * mag;
+        let span = abs(a) * f32(w);
+        if (span <= slack) {
+          // Nearly constant along the row: all of it or none of it.
+          if (b + span < -2.0 * slack) { return vec2<f32>(1.0, 0.0); }
+          return r;
+        }
+        let t = (-slack - b) / a;
+        if (a > 0.0) { return vec2<f32>(max(r.x, t - 1.0), r.y); }
+        return vec2<f32>(r.x, min(r.y, t + 1.0));
+      }
+
+      // With u(j) = uA·j + uB the pixel coordinate's numerator and d(j) = dA·j + dB > 0 its
+      // denominator (ix = u / d), narrows r to the j where ix can lie in [lo, hi]; an edge pixel's
+      // side is open in border mode, where the clamp maps everything beyond the edge onto it.
+      // magU and magD bound the terms of u and d, so |terms of u - c·d| ≤ magU + |c|·magD.
+      fn axisRange(uA : f32, uB : f32, dA : f32, dB : f32, lo : f32, hi : f32, openLo : bool,
+                   openHi : bool, magU : f32, magD : f32, r0 : vec2<f32>, w : i32) -> vec2<f32> {
+        var r = r0;
+        if (!openLo) { r = halfLine(uA - lo * dA, uB - lo * dB, magU + abs(lo) * magD, r, w); }
+        if (!openHi) { r = halfLine(hi * dA - uA, hi * dB - uB, magU + abs(hi) * magD, r, w); }
+        return r;
+      }
+
+      // x_j = s·j + o along an output axis of n pixels, as baseCoord computes it.
+      fn axisMap(n : i32) -> vec2<f32> {
+        if (ALIGN_CORNERS) {
+          if (n > 1) { return vec2<f32>(2.0 / f32(n - 1), -1.0); }
+          return vec2<f32>(0.0, 0.0);
+        }
+        return vec2<f32>(2.0 / f32(n), 1.0 / f32(n) - 1.0);
+      }
+
       fn main(index : i32) {
         if (index >= uniforms.size) { return; }
         let N = uniforms.outShape.x;
@@ -191,12 +234,59 @@ function dImageProgram(imageShape: number[], v: SampleVariant): WebGPUProgram {
         let Y = (pix / W) % H;
         let n = pix / (W * H);
         let k = M / N;
+        let mx = axisMap(w);
+        let sx = unnormScale(W);
+        let ox = unnormOffset(W);
+        let sy = unnormScale(H);
+        let oy = unnormOffset(H);
         var acc = 0.0;
         for (var r = 0; r < k; r++) {
           let m = n * k + r;
+          let b = m * PARAMS;
+          var t : array<f32, 9>;
+          var size = 0.0;
+          var rowFinite = true;
+          for (var q = 0; q < 9; q++) {
+            t[q] = select(0.0, Theta[b + min(q, PARAMS - 1)], q < PARAMS);
+            rowFinite = rowFinite && finite(t[q]);
+            size += abs(t[q]);
+          }
+          if (PARAMS == 6) { t[8] = 1.0; }
+          // A non-finite θ entry makes every point of the row invalid (NaN·0 is NaN).
+          if (!rowFinite) { continue; }
+          // Reflection folds many coordinate ranges onto a pixel: scan whole rows there.
+          let bounded = PADDING != 2 && size < BOUND_LIMIT;
+          // |x|, |y| ≤ 1, so every term of a numerator or the denominator is at most size + 1.
+          let magD = size + 1.0;
+          let magX = (abs(sx) + abs(ox)) * magD;
+          let magY = (abs(sy) + abs(oy)) * magD;
           for (var i = 0; i < h; i++) {
             let y = baseCoord(i, h);
-            for (var j = 0; j < w; j++) {
+            var range = vec2<f32>(0.0, f32(w - 1));
+            if (bounded) {
+              // Numerators and denominator along the row, linear in j; den's sign made positive.
+              let dA = t[6] * mx.x;
+              let dB = t[6] * mx.y + t[7] * y + t[8];
+              let d0 = dB;
+              let d1 = dA * f32(w - 1) + dB;
+              if (!(d0 > 0.0 && d1 > 0.0) && !(d0 < 0.0 && d1 < 0.0)) {
+                // The denominator changes sign (or vanishes) along the row: scan it whole.
+              } else {
+                let sgn = select(-1.0, 1.0, d0 > 0.0);
+                let xA = sgn * (sx * t[0] * mx.x + ox * dA);
+                let xB = sgn * (sx * (t[0] * mx.y + t[1] * y + t[2]) + ox * dB);
+                let yA = sgn * (sy * t[3] * mx.x + oy * dA);
+                let yB = sgn * (sy * (t[3] * mx.y + t[4] * y + t[5]) + oy * dB);
+                let border = PADDING == 1;
+                range = axisRange(xA, xB, sgn * dA, sgn * dB, f32(X) - REACH, f32(X) + REACH,
+                                  border && X == 0, border && X == W - 1, magX, magD, range, w);
+                range = axisRange(yA, yB, sgn * dA, sgn * dB, f32(Y) - REACH, f32(Y) + REACH,
+                                  border && Y == 0, border && Y == H - 1, magY, magD, range, w);
+              }
+            }
+            let j0 = max(i32(ceil(clamp(range.x, -1.0, f32(w)))), 0);
+            let j1 = min(i32(floor(clamp(range.y, -1.0, f32(w)))), w - 1);
+            for (var j = j0; j <= j1; j++) {
               let s = samplePoint(m, baseCoord(j, w), y, W, H);
               if (!s.valid) { continue; }
               let wt = weightAt(point(s.ix, s.iy, W, H), X, Y);

@@ -8,6 +8,8 @@
 /** The mode's WGSL (interface in `sample_wgsl.ts`). */
 export const NEAREST_WGSL = `
   const TAPS : i32 = 1;
+  // Unpadded: round(ix) is X exactly for ix in [X - 0.5, X + 0.5].
+  const REACH : f32 = 0.5;
 
   struct Point { x : f32, y : f32 };
 

@@ -4,6 +4,8 @@
  * arithmetic) and the interface every mode file (`sample_{bilinear,nearest,bicubic}.ts`) implements:
  *
  * - `const TAPS : i32`, the most taps a sampling point has;
+ * - `const REACH : f32`: with zeros or border padding, a point's taps can reach pixel X only if its
+ *   unpadded coordinate ix lies within REACH of X (at the edges, beyond it as well, for border);
  * - `struct Point` and `fn point(ix, iy, W, H) -> Point`, from unpadded pixel coordinates;
  * - `fn tap(p, t, W, H) -> Tap`: tap t's pixel (`y·W + x`, -1 outside: reads 0, takes no
  *   gradient), weight, and the weight's derivatives with respect to ix and iy;
