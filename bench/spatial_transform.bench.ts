@@ -1,8 +1,11 @@
 /**
  * The spatial transform at the paper's size: images [100, 100, 100, 1], θ [300, 6] (k = 3 glimpses
- * per image, no tiling), output 33×33; forward and forward+backward (∂image and ∂θ), per backend.
+ * per image, no tiling), output 33×33; forward and forward+backward (∂image and ∂θ), per backend,
+ * for bilinear sampling (the paper's, with its own kernels) and, in their own rows, each other
+ * sampler: nearest, bicubic, bilinear with reflection padding, bilinear with projective θ [300, 9].
  *
  *   deno bench -A bench/spatial_transform.bench.ts
+ *   deno bench -A bench/spatial_transform.bench.ts --filter "/ \[100/"   # the paper's bilinear rows only
  *
  * Tensors are made before `b.start()` and results are read back (`data()`) before `b.end()`, so a
  * measurement covers the kernels and the readback, not the setup. WebGPU benches are ignored where
@@ -13,14 +16,20 @@
  * The backward pass also reads the 1.3 MB upstream gradient and writes the 4 MB ∂image.
  */
 import { tf } from "../src/tf.ts";
-import { type BackendName, hasWebGpuAdapter, selectBackend, spatialTransform } from "../mod.ts";
+import {
+  type BackendName,
+  hasWebGpuAdapter,
+  selectBackend,
+  spatialTransform,
+  type SpatialTransformOptions,
+} from "../mod.ts";
 import { env, ignoreBackend, noteSkipped } from "./_permissions.ts";
 
 const N = 100, K = 3, SIZE = 100, OUT: [number, number] = [33, 33];
 const ITERATIONS = Number(env("BENCH_N") ?? 20);
 const webgpu = await hasWebGpuAdapter();
 
-function inputs(): { image: tf.Tensor4D; theta: tf.Tensor2D } {
+function inputs(projective: boolean): { image: tf.Tensor4D; theta: tf.Tensor2D } {
   const image = tf.randomUniform([N, SIZE, SIZE, 1], 0, 1, "float32", 1) as tf.Tensor4D;
   // Scale 0.5 ± 0.1 and translation ± 0.5: glimpses of the kind RNN-SPN takes.
   const scale = tf.randomUniform([N * K, 1], 0.4, 0.6, "float32", 2);
@@ -35,23 +44,46 @@ function inputs(): { image: tf.Tensor4D; theta: tf.Tensor2D } {
     shift.slice([0, 1], [-1, 1]),
   ], 1);
   tf.dispose([scale, shift, zeros]);
-  return { image, theta: theta as tf.Tensor2D };
+  if (!projective) return { image, theta: theta as tf.Tensor2D };
+  // A mild perspective: denominators 1 + (±0.2)·x + (±0.2)·y, between 0.6 and 1.4.
+  const tilt = tf.randomUniform([N * K, 2], -0.2, 0.2, "float32", 4);
+  const ones = tf.ones([N * K, 1]);
+  const homography = tf.concat([theta, tilt, ones], 1);
+  tf.dispose([theta, tilt, ones]);
+  return { image, theta: homography as tf.Tensor2D };
 }
 
-const options = { outputSize: OUT };
+/** The rows: bilinear (the paper's sampler; its names predate the others), then each other mode. */
+const VARIANTS: { label: string; options: SpatialTransformOptions; projective: boolean }[] = [
+  { label: "", options: {}, projective: false },
+  { label: "nearest ", options: { mode: "nearest" }, projective: false },
+  { label: "bicubic ", options: { mode: "bicubic" }, projective: false },
+  { label: "bilinear reflection ", options: { paddingMode: "reflection" }, projective: false },
+  { label: "bilinear projective ", options: {}, projective: true },
+];
 
 for (const backend of ["cpu", "wasm", "webgpu"] as BackendName[]) {
   const ignore = (backend === "webgpu" && !webgpu) || ignoreBackend(backend);
   if (ignoreBackend(backend)) noteSkipped("wasm benches");
+  for (const variant of VARIANTS) benches(backend, ignore, variant);
+}
+
+function benches(
+  backend: BackendName,
+  ignore: boolean,
+  { label, options: extra, projective }: (typeof VARIANTS)[number],
+): void {
+  const options = { outputSize: OUT, ...extra };
+  const thetaShape = projective ? "θ[300,9]" : "θ[300,6]";
   Deno.bench({
-    name: `spatialTransform forward [100,100,100,1] θ[300,6] → 33×33 (${backend})`,
-    group: "forward",
+    name: `spatialTransform forward ${label}[100,100,100,1] ${thetaShape} → 33×33 (${backend})`,
+    group: `forward ${label}`.trim(),
     ignore,
     n: ITERATIONS,
     warmup: 2,
     async fn(b) {
       await selectBackend(backend);
-      const { image, theta } = inputs();
+      const { image, theta } = inputs(projective);
       b.start();
       const out = spatialTransform(image, theta, options);
       await out.data();
@@ -60,14 +92,14 @@ for (const backend of ["cpu", "wasm", "webgpu"] as BackendName[]) {
     },
   });
   Deno.bench({
-    name: `spatialTransform forward+backward [100,100,100,1] θ[300,6] → 33×33 (${backend})`,
-    group: "forward+backward",
+    name: `spatialTransform forward+backward ${label}[100,100,100,1] ${thetaShape} → 33×33 (${backend})`,
+    group: `forward+backward ${label}`.trim(),
     ignore,
     n: ITERATIONS,
     warmup: 2,
     async fn(b) {
       await selectBackend(backend);
-      const { image, theta } = inputs();
+      const { image, theta } = inputs(projective);
       b.start();
       const { value, grads } = tf.valueAndGrads((im: tf.Tensor, th: tf.Tensor) =>
         tf.sum(spatialTransform(im as tf.Tensor4D, th as tf.Tensor2D, options))
