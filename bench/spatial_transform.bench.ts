@@ -24,34 +24,11 @@ import {
   type SpatialTransformOptions,
 } from "../mod.ts";
 import { env, ignoreBackend, noteSkipped } from "./_permissions.ts";
+import { paperInputs } from "./_spatial_transform_inputs.ts";
 
-const N = 100, K = 3, SIZE = 100, OUT: [number, number] = [33, 33];
+const OUT: [number, number] = [33, 33];
 const ITERATIONS = Number(env("BENCH_N") ?? 20);
 const webgpu = await hasWebGpuAdapter();
-
-function inputs(projective: boolean): { image: tf.Tensor4D; theta: tf.Tensor2D } {
-  const image = tf.randomUniform([N, SIZE, SIZE, 1], 0, 1, "float32", 1) as tf.Tensor4D;
-  // Scale 0.5 ± 0.1 and translation ± 0.5: glimpses of the kind RNN-SPN takes.
-  const scale = tf.randomUniform([N * K, 1], 0.4, 0.6, "float32", 2);
-  const shift = tf.randomUniform([N * K, 2], -0.5, 0.5, "float32", 3);
-  const zeros = tf.zeros([N * K, 1]);
-  const theta = tf.concat([
-    scale,
-    zeros,
-    shift.slice([0, 0], [-1, 1]),
-    zeros,
-    scale,
-    shift.slice([0, 1], [-1, 1]),
-  ], 1);
-  tf.dispose([scale, shift, zeros]);
-  if (!projective) return { image, theta: theta as tf.Tensor2D };
-  // A mild perspective: denominators 1 + (±0.2)·x + (±0.2)·y, between 0.6 and 1.4.
-  const tilt = tf.randomUniform([N * K, 2], -0.2, 0.2, "float32", 4);
-  const ones = tf.ones([N * K, 1]);
-  const homography = tf.concat([theta, tilt, ones], 1);
-  tf.dispose([theta, tilt, ones]);
-  return { image, theta: homography as tf.Tensor2D };
-}
 
 /** The rows: bilinear (the paper's sampler; its names predate the others), then each other mode. */
 const VARIANTS: { label: string; options: SpatialTransformOptions; projective: boolean }[] = [
@@ -83,7 +60,7 @@ function benches(
     warmup: 2,
     async fn(b) {
       await selectBackend(backend);
-      const { image, theta } = inputs(projective);
+      const { image, theta } = paperInputs(projective);
       b.start();
       const out = spatialTransform(image, theta, options);
       await out.data();
@@ -99,7 +76,7 @@ function benches(
     warmup: 2,
     async fn(b) {
       await selectBackend(backend);
-      const { image, theta } = inputs(projective);
+      const { image, theta } = paperInputs(projective);
       b.start();
       const { value, grads } = tf.valueAndGrads((im: tf.Tensor, th: tf.Tensor) =>
         tf.sum(spatialTransform(im as tf.Tensor4D, th as tf.Tensor2D, options))

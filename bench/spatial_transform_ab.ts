@@ -20,6 +20,7 @@ import { tf } from "../src/tf.ts";
 import { type BackendName, selectBackend } from "../mod.ts";
 import { cpuUsage } from "node:process";
 import { median } from "./_timing.ts";
+import { paperInputs } from "./_spatial_transform_inputs.ts";
 
 const { values: args } = parseArgs({
   options: { baseline: { type: "string" }, reps: { type: "string", default: "15" } },
@@ -45,7 +46,7 @@ async function configs(root: URL, backend: "cpu" | "wasm"): Promise<[KernelFunc,
   return [pick(forward), pick(grad)];
 }
 
-const N = 100, K = 3, SIZE = 100;
+const M = 300;
 const attrs = { outHeight: 33, outWidth: 33, alignCorners: true, paddingMode: "border", mode: "bilinear" };
 const rows: string[] = [];
 for (const backend of ["cpu", "wasm"] as const satisfies readonly BackendName[]) {
@@ -54,19 +55,8 @@ for (const backend of ["cpu", "wasm"] as const satisfies readonly BackendName[])
     readSync(id: tf.DataId): unknown;
     disposeData(id: tf.DataId): void;
   };
-  const image = tf.randomUniform([N, SIZE, SIZE, 1], 0, 1, "float32", 1);
-  const scale = tf.randomUniform([N * K, 1], 0.4, 0.6, "float32", 2);
-  const shift = tf.randomUniform([N * K, 2], -0.5, 0.5, "float32", 3);
-  const zeros = tf.zeros([N * K, 1]);
-  const theta = tf.concat([
-    scale,
-    zeros,
-    shift.slice([0, 0], [-1, 1]),
-    zeros,
-    scale,
-    shift.slice([0, 1], [-1, 1]),
-  ], 1);
-  const dy = tf.randomUniform([N * K, 33, 33, 1], -1, 1, "float32", 4);
+  const { image, theta } = paperInputs();
+  const dy = tf.randomUniform([M, 33, 33, 1], -1, 1, "float32", 4);
   const run = (f: KernelFunc, inputs: tf.NamedTensorInfoMap) => () => {
     const out = f({ inputs, backend: gpu, attrs });
     for (const info of Array.isArray(out) ? out : [out]) {
@@ -102,7 +92,7 @@ for (const backend of ["cpu", "wasm"] as const satisfies readonly BackendName[])
     });
     rows.push(`| ${backend} | ${what} | ${cells.join(" | ")} |`);
   }
-  tf.dispose([image, scale, shift, zeros, theta, dy]);
+  tf.dispose([image, theta, dy]);
 }
 console.log(`load average ${loadavg().map((v) => v.toFixed(2)).join(" ")}, ${reps} reps each`);
 console.log(

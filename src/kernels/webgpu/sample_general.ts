@@ -13,7 +13,9 @@
  *   and d linear in j (d = 1 when affine), so, where d keeps one sign on the row, "ix within REACH
  *   of X" is two linear inequalities in j, and with y's two an interval of candidates; it is widened
  *   for rounding and every candidate is re-checked with the exact forward footprint, so it only
- *   has to be a superset. Cost per element O(k·(h + candidates)). Reflection padding folds many
+ *   has to be a superset. Affine θ also bounds the output rows, as the bilinear program does (the
+ *   2×2 map inverted at the box corners): O(k·(rows hit + candidates)) per element; projective θ
+ *   visits every row, O(k·(h + candidates)). Reflection padding folds many
  *   coordinate ranges onto one pixel, and a row whose denominator changes sign is not monotone:
  *   those rows are scanned whole (O(k·h·w) per element).
  *
@@ -22,6 +24,7 @@
 import type { tf } from "../../tf.ts";
 import type { SpatialTransformAttrs } from "../spatial_transform_spec.ts";
 import { sampleKey, type SampleVariant, sampleWgsl } from "./sample_wgsl.ts";
+import { ROW_RANGE_WGSL } from "./spatial_transform_dimage.ts";
 import { flatDispatch, type WebGpuBackendLike, type WebGPUProgram } from "./spatial_transform_wgsl.ts";
 
 const WORKGROUP = 64;
@@ -182,6 +185,7 @@ function dImageProgram(imageShape: number[], v: SampleVariant): WebGPUProgram {
 
       // Above this θ magnitude the bound's products could overflow: scan whole rows instead.
       const BOUND_LIMIT : f32 = 1.0e12;
+      ${ROW_RANGE_WGSL}
 
       // Narrows the j range r to where a·j + b ≥ 0 can hold, for j in [0, w); slack covers the
       // rounding of a and b (their terms are at most mag in size).
@@ -208,15 +212,6 @@ function dImageProgram(imageShape: number[], v: SampleVariant): WebGPUProgram {
         if (!openLo) { r = halfLine(uA - lo * dA, uB - lo * dB, magU + abs(lo) * magD, r, w); }
         if (!openHi) { r = halfLine(hi * dA - uA, hi * dB - uB, magU + abs(hi) * magD, r, w); }
         return r;
-      }
-
-      // x_j = s·j + o along an output axis of n pixels, as baseCoord computes it.
-      fn axisMap(n : i32) -> vec2<f32> {
-        if (ALIGN_CORNERS) {
-          if (n > 1) { return vec2<f32>(2.0 / f32(n - 1), -1.0); }
-          return vec2<f32>(0.0, 0.0);
-        }
-        return vec2<f32>(2.0 / f32(n), 1.0 / f32(n) - 1.0);
       }
 
       fn main(index : i32) {
@@ -260,7 +255,35 @@ function dImageProgram(imageShape: number[], v: SampleVariant): WebGPUProgram {
           let magD = size + 1.0;
           let magX = (abs(sx) + abs(ox)) * magD;
           let magY = (abs(sy) + abs(oy)) * magD;
-          for (var i = 0; i < h; i++) {
+          // Affine: only the output rows whose pixels can reach the box around (X, Y) (the
+          // bilinear program's 2×2 inversion); projective rows are bounded per row only.
+          var rows = vec2<i32>(0, h - 1);
+          if (bounded && PARAMS == 6) {
+            let my = axisMap(h);
+            let Ax = sx * t[0] * mx.x;
+            let Bx = sx * t[1] * my.x;
+            let Cx = sx * (t[0] * mx.y + t[1] * my.y + t[2]) + ox;
+            let Ay = sy * t[3] * mx.x;
+            let By = sy * t[4] * my.x;
+            let Cy = sy * (t[3] * mx.y + t[4] * my.y + t[5]) + oy;
+            var lx = f32(X) - REACH;
+            var hx = f32(X) + REACH;
+            var ly = f32(Y) - REACH;
+            var hy = f32(Y) + REACH;
+            if (PADDING == 1) {
+              // Border: an edge pixel's box extends over the whole range the grid can reach.
+              let spanX = abs(Ax) * f32(w - 1) + abs(Bx) * f32(h - 1) + 1.0;
+              let spanY = abs(Ay) * f32(w - 1) + abs(By) * f32(h - 1) + 1.0;
+              if (X == 0) { lx = min(lx, Cx - spanX); }
+              if (X == W - 1) { hx = max(hx, Cx + spanX); }
+              if (Y == 0) { ly = min(ly, Cy - spanY); }
+              if (Y == H - 1) { hy = max(hy, Cy + spanY); }
+            }
+            let dX = 1.0e-4 * magX;
+            let dY = 1.0e-4 * magY;
+            rows = rowRange(Ax, Bx, Cx, Ay, By, Cy, lx - dX, hx + dX, ly - dY, hy + dY, h);
+          }
+          for (var i = rows.x; i <= rows.y; i++) {
             let y = baseCoord(i, h);
             var range = vec2<f32>(0.0, f32(w - 1));
             if (bounded) {

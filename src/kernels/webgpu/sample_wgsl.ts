@@ -21,6 +21,7 @@ import type { PaddingMode, SampleMode } from "../spatial_transform_spec.ts";
 import { BICUBIC_WGSL } from "./sample_bicubic.ts";
 import { BILINEAR_WGSL } from "./sample_bilinear.ts";
 import { NEAREST_WGSL } from "./sample_nearest.ts";
+import { coordinateWgsl } from "./spatial_transform_wgsl.ts";
 
 const MODES: Record<SampleMode, string> = {
   bilinear: BILINEAR_WGSL,
@@ -53,32 +54,10 @@ export function sampleWgsl(v: SampleVariant): string {
     throw new Error(`spatialTransform (webgpu): no sampler for ${JSON.stringify(v)}`);
   }
   return `
-  const ALIGN_CORNERS : bool = ${v.alignCorners};
+${coordinateWgsl(v.alignCorners)}
   const PADDING : i32 = ${padding}; // 0 zeros, 1 border, 2 reflection
   const PARAMS : i32 = ${v.params};
   const COORD_LIMIT : f32 = 1.0e6;
-
-  fn finite(v : f32) -> bool {
-    return (bitcast<u32>(v) & 0x7f800000u) != 0x7f800000u;
-  }
-
-  // Normalised coordinate of output pixel idx of n (PyTorch's affine_grid base grid).
-  fn baseCoord(idx : i32, n : i32) -> f32 {
-    if (ALIGN_CORNERS) {
-      if (n > 1) { return -1.0 + 2.0 * f32(idx) / f32(n - 1); }
-      return 0.0;
-    }
-    return (2.0 * f32(idx) + 1.0) / f32(n) - 1.0;
-  }
-
-  // Pixel = scale * normalised + offset.
-  fn unnormScale(size : i32) -> f32 {
-    if (ALIGN_CORNERS) { return f32(size - 1) * 0.5; }
-    return f32(size) * 0.5;
-  }
-  fn unnormOffset(size : i32) -> f32 {
-    return f32(size - 1) * 0.5;
-  }
 
   struct Tap { index : i32, w : f32, dx : f32, dy : f32 };
 
