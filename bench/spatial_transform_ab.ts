@@ -8,7 +8,11 @@
  * other work the CPU time is the steadier measure) and their ratios, with the load average.
  *
  *   git archive <commit> | tar -x -C /tmp/base
- *   deno run -A bench/spatial_transform_ab.ts --baseline /tmp/base [--reps 15]
+ *   deno run -A bench/spatial_transform_ab.ts --baseline /tmp/base [--reps 15] [--modes]
+ *
+ * `--modes` adds a table of this checkout's other samplers on the same shape (nearest, bicubic,
+ * bilinear with reflection padding, bilinear with projective θ [300, 9]), medians of wall and CPU
+ * time per call, beside its bilinear kernels.
  *
  * The baseline's wasm kernel loads its own embedded binary (its `src/kernels/wasm/binary.ts`).
  *
@@ -23,7 +27,11 @@ import { median } from "./_timing.ts";
 import { paperInputs } from "./_spatial_transform_inputs.ts";
 
 const { values: args } = parseArgs({
-  options: { baseline: { type: "string" }, reps: { type: "string", default: "15" } },
+  options: {
+    baseline: { type: "string" },
+    reps: { type: "string", default: "15" },
+    modes: { type: "boolean", default: false },
+  },
 });
 if (!args.baseline) {
   throw new Error("--baseline DIR (a checkout of the commit to compare against) is required");
@@ -48,7 +56,7 @@ async function configs(root: URL, backend: "cpu" | "wasm"): Promise<[KernelFunc,
 
 const M = 300;
 const attrs = { outHeight: 33, outWidth: 33, alignCorners: true, paddingMode: "border", mode: "bilinear" };
-const rows: string[] = [];
+const rows: string[] = [], modeRows: string[] = [];
 for (const backend of ["cpu", "wasm"] as const satisfies readonly BackendName[]) {
   await selectBackend(backend);
   const gpu = tf.backend() as unknown as {
@@ -57,8 +65,8 @@ for (const backend of ["cpu", "wasm"] as const satisfies readonly BackendName[])
   };
   const { image, theta } = paperInputs();
   const dy = tf.randomUniform([M, 33, 33, 1], -1, 1, "float32", 4);
-  const run = (f: KernelFunc, inputs: tf.NamedTensorInfoMap) => () => {
-    const out = f({ inputs, backend: gpu, attrs });
+  const run = (f: KernelFunc, inputs: tf.NamedTensorInfoMap, a: object = attrs) => () => {
+    const out = f({ inputs, backend: gpu, attrs: a });
     for (const info of Array.isArray(out) ? out : [out]) {
       gpu.readSync(info.dataId);
       gpu.disposeData(info.dataId);
@@ -92,6 +100,40 @@ for (const backend of ["cpu", "wasm"] as const satisfies readonly BackendName[])
     });
     rows.push(`| ${backend} | ${what} | ${cells.join(" | ")} |`);
   }
+  if (args.modes) {
+    const projective = paperInputs(true);
+    const variants = [
+      ["bilinear", {}, theta],
+      ["nearest", { mode: "nearest" }, theta],
+      ["bicubic", { mode: "bicubic" }, theta],
+      ["bilinear reflection", { paddingMode: "reflection" }, theta],
+      ["bilinear projective", {}, projective.theta],
+    ] as const;
+    for (const [label, extra, th] of variants) {
+      for (
+        const [what, f, inputs] of [
+          ["forward", ourForward, { image, theta: th }],
+          ["backward (∂image, ∂θ)", ourGrad, { dy, image, theta: th }],
+        ] as const
+      ) {
+        const fn = run(f, inputs, { ...attrs, ...extra });
+        const wall: number[] = [], cpu: number[] = [];
+        for (let r = -1; r < reps; r++) {
+          const [t0, c0] = [performance.now(), cpuUsage()];
+          fn();
+          const c1 = cpuUsage(c0);
+          if (r >= 0) {
+            wall.push(performance.now() - t0);
+            cpu.push((c1.user + c1.system) / 1000);
+          }
+        }
+        modeRows.push(
+          `| ${backend} | ${label} | ${what} | ${median(wall).toFixed(2)} | ${median(cpu).toFixed(2)} |`,
+        );
+      }
+    }
+    tf.dispose([projective.image, projective.theta]);
+  }
   tf.dispose([image, theta, dy]);
 }
 console.log(`load average ${loadavg().map((v) => v.toFixed(2)).join(" ")}, ${reps} reps each`);
@@ -100,3 +142,8 @@ console.log(
 );
 console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
 for (const row of rows) console.log(row);
+if (modeRows.length > 0) {
+  console.log("\n| backend | sampler | kernel | wall ms | CPU ms |");
+  console.log("| --- | --- | --- | --- | --- |");
+  for (const row of modeRows) console.log(row);
+}
