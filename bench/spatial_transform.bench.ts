@@ -9,7 +9,8 @@
  *
  * Tensors are made before `b.start()` and results are read back (`data()`) before `b.end()`, so a
  * measurement covers the kernels and the readback, not the setup. WebGPU benches are ignored where
- * `navigator.gpu` has no adapter. BENCH_N sets the iterations per bench (default 20).
+ * `navigator.gpu` has no adapter. BENCH_N sets the iterations per bench (default 20); BENCH_SLOW=1
+ * adds the webgpu reflection forward+backward row (skipped by default: see `SLOW` below).
  *
  * Bytes touched per forward call (the memory-bound floor is bytes / bandwidth): θ 7.2 kB read, at most
  * 4 taps × 326 700 pixels × 4 B ≈ 5.2 MB of image gathered (the image itself is 4 MB), 1.3 MB written.
@@ -29,6 +30,10 @@ import { paperInputs } from "./_spatial_transform_inputs.ts";
 const OUT: [number, number] = [33, 33];
 const ITERATIONS = Number(env("BENCH_N") ?? 20);
 const webgpu = await hasWebGpuAdapter();
+// WebGPU's ∂image under reflection padding scans every output pixel of each image element's θ rows
+// (O(k·h·w) per element, see src/kernels/webgpu/sample_general.ts): far too slow for a software
+// adapter at this size, so that one row runs only on request.
+const SLOW = env("BENCH_SLOW") === "1";
 
 /** The rows: bilinear (the paper's sampler; its names predate the others), then each other mode. */
 const VARIANTS: { label: string; options: SpatialTransformOptions; projective: boolean }[] = [
@@ -52,6 +57,13 @@ function benches(
 ): void {
   const options = { outputSize: OUT, ...extra };
   const thetaShape = projective ? "θ[300,9]" : "θ[300,6]";
+  const slow = backend === "webgpu" && extra.paddingMode === "reflection" && !SLOW;
+  if (slow && !ignore) {
+    noteSkipped(
+      "the webgpu reflection forward+backward bench",
+      "its ∂image scans whole rows; BENCH_SLOW=1 runs it",
+    );
+  }
   Deno.bench({
     name: `spatialTransform forward ${label}[100,100,100,1] ${thetaShape} → 33×33 (${backend})`,
     group: `forward ${label}`.trim(),
@@ -71,7 +83,7 @@ function benches(
   Deno.bench({
     name: `spatialTransform forward+backward ${label}[100,100,100,1] ${thetaShape} → 33×33 (${backend})`,
     group: `forward+backward ${label}`.trim(),
-    ignore,
+    ignore: ignore || slow,
     n: ITERATIONS,
     warmup: 2,
     async fn(b) {
