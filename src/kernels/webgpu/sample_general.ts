@@ -15,9 +15,9 @@
  *   for rounding and every candidate is re-checked with the exact forward footprint, so it only
  *   has to be a superset. Affine θ also bounds the output rows, as the bilinear program does (the
  *   2×2 map inverted at the box corners): O(k·(rows hit + candidates)) per element; projective θ
- *   visits every row, O(k·(h + candidates)). Reflection padding folds many
- *   coordinate ranges onto one pixel, and a row whose denominator changes sign is not monotone:
- *   those rows are scanned whole (O(k·h·w) per element).
+ *   visits every row, O(k·(h + candidates)). Reflection padding folds many coordinate ranges
+ *   onto one pixel, and a row whose denominator changes sign is not monotone: those rows are
+ *   scanned whole (O(k·h·w) per element; a bound over the reflected copies is left for later).
  *
  * @module
  */
