@@ -31,6 +31,7 @@ export {
 } from "./src/backend.ts";
 export {
   type PaddingMode,
+  type SampleMode,
   spatialTransform,
   type SpatialTransformOptions,
 } from "./src/ops/spatial_transform.ts";

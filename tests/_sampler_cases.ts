@@ -12,11 +12,13 @@ import {
 } from "../src/kernels/spatial_transform_spec.ts";
 import { compare, GOLDEN, label } from "./_golden.ts";
 
-/** One kernel call's inputs: image `[N,H,W,C]`, θ `[M,6]` and the upstream gradient `[M,h,w,C]`. */
+/** One kernel call's inputs: image `[N,H,W,C]`, θ `[M,P]` and the upstream gradient `[M,h,w,C]`. */
 export interface KernelCase {
   shape: [number, number, number, number];
   image: Float32Array | number[];
   theta: Float32Array | number[];
+  /** θ values per row: 6 (affine, the default) or 9 (projective). */
+  params?: 6 | 9;
   dy: Float32Array | number[];
   attrs: SpatialTransformAttrs;
 }
@@ -30,9 +32,10 @@ export interface KernelResult {
 
 /** Forward and backward of one case through the active backend's kernels. */
 export async function runKernels(c: KernelCase): Promise<KernelResult> {
-  const m = c.theta.length / 6;
+  const params = c.params ?? 6;
+  const m = c.theta.length / params;
   const image = tf.tensor4d(c.image, c.shape);
-  const theta = tf.tensor2d(c.theta, [m, 6]);
+  const theta = tf.tensor2d(c.theta, [m, params]);
   const dy = tf.tensor4d(c.dy, [m, c.attrs.outHeight, c.attrs.outWidth, c.shape[3]]);
   const attrs = c.attrs as unknown as tf.NamedAttrMap;
   const output = tf.engine().runKernel(SPATIAL_TRANSFORM, { image, theta }, attrs) as tf.Tensor;
@@ -43,7 +46,7 @@ export async function runKernels(c: KernelCase): Promise<KernelResult> {
   ) as tf.Tensor[];
   assert.deepEqual(output.shape, [m, c.attrs.outHeight, c.attrs.outWidth, c.shape[3]]);
   assert.deepEqual(dImage.shape, c.shape);
-  assert.deepEqual(dTheta.shape, [m, 6]);
+  assert.deepEqual(dTheta.shape, [m, params]);
   const result = {
     output: await output.data() as Float32Array,
     dImage: await dImage.data() as Float32Array,

@@ -33,9 +33,15 @@ function badInputs(): [string, () => Args, RegExp][] {
     [
       "theta [M, 5]",
       () => [img(), tf.zeros([2, 5])],
-      /theta must be a float32 \[M, 6\] or \[M, 2, 3\].*got shape \[2, 5\]/,
+      /theta must be a float32 affine \[M, 6\] or \[M, 2, 3\] or projective \[M, 9\] or \[M, 3, 3\].*got shape \[2, 5\]/,
     ],
     ["theta [M, 3, 2]", () => [img(), tf.zeros([2, 3, 2])], /theta must be .*got shape \[2, 3, 2\]/],
+    [
+      "theta [M, 4, 4]",
+      () => [img(), tf.zeros([2, 4, 4])],
+      /theta must be .*projective.*got shape \[2, 4, 4\]/,
+    ],
+    ["theta [M, 8]", () => [img(), tf.zeros([2, 8])], /theta must be .*got shape \[2, 8\]/],
     ["theta of rank 1", () => [img(), tf.zeros([6])], /theta must be .*got shape \[6\]/],
     ["theta of dtype int32", () => [img(), tf.zeros([2, 6], "int32")], /theta .*\(int32\)/],
     [
@@ -78,9 +84,19 @@ function badInputs(): [string, () => Args, RegExp][] {
       /downsampleFactor 9 turns the 9×8 image into a zero-size 1×0 output/,
     ],
     [
-      'paddingMode "reflection"',
-      () => [img(), th(), { paddingMode: "reflection" as "zeros" }],
-      /paddingMode must be "border" or "zeros"; got "reflection"/,
+      'paddingMode "mirror"',
+      () => [img(), th(), { paddingMode: "mirror" as "zeros" }],
+      /options\.paddingMode must be one of "border", "zeros", "reflection"; got "mirror"/,
+    ],
+    [
+      'mode "area"',
+      () => [img(), th(), { mode: "area" as "nearest" }],
+      /options\.mode must be one of "bilinear", "nearest", "bicubic"; got "area"/,
+    ],
+    [
+      "mode 1",
+      () => [img(), th(), { mode: 1 as unknown as "nearest" }],
+      /options\.mode must be one of .*got 1/,
     ],
     [
       'alignCorners "yes"',

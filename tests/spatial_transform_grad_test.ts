@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { tf } from "../src/tf.ts";
-import { type PaddingMode, selectBackend, spatialTransform } from "../mod.ts";
+import { selectBackend, spatialTransform } from "../mod.ts";
 import { BACKENDS, needs } from "./_backends.ts";
 import {
   maxAbsError,
@@ -25,7 +25,8 @@ interface Case {
   k: number;
   out: [number, number];
   alignCorners: boolean;
-  paddingMode: PaddingMode;
+  // The bilinear affine kernels' paddings; the others are tests/sampler_modes_*_test.ts'.
+  paddingMode: "border" | "zeros";
   thetaRank: 2 | 3;
 }
 

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { tf } from "../src/tf.ts";
-import { type PaddingMode, selectBackend, spatialTransform } from "../mod.ts";
+import { selectBackend, spatialTransform } from "../mod.ts";
 import { BACKENDS, needs } from "./_backends.ts";
 import { maxAbsError, prng, randomTheta, referenceForward, uniform } from "./_reference_sampler.ts";
 
@@ -14,7 +14,8 @@ interface Case {
   k: number;
   out: [number, number];
   alignCorners: boolean;
-  paddingMode: PaddingMode;
+  // The bilinear affine kernels' paddings; the others are tests/sampler_modes_*_test.ts'.
+  paddingMode: "border" | "zeros";
   image: Float32Array;
   theta: Float32Array;
   upstream: Float32Array;

@@ -245,7 +245,7 @@ Deno.test("wasm kernels reject shapes and dtypes they cannot run, naming the inp
   const goodTheta = tf.zeros([4, 6]);
   assert.throws(
     () => tf.engine().runKernel(SPATIAL_TRANSFORM, { image, theta }, attrs),
-    /theta must be \[k·N, 6\] with N = 2; got \[3,6\]/,
+    /theta must be \[k·N, 6\] or \[k·N, 9\] with N = 2; got \[3,6\]/,
   );
   assert.throws(
     () => tf.engine().runKernel(SPATIAL_TRANSFORM, { image: intImage, theta: goodTheta }, attrs),

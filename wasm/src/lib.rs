@@ -12,6 +12,7 @@ mod conv2d_backprop_filter;
 mod conv2d_backprop_input;
 mod max_pool_grad;
 mod rmsprop;
+mod sample;
 mod spatial_transform;
 mod unsorted_segment_sum;
 mod winograd;

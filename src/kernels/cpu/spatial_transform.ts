@@ -1,11 +1,18 @@
 /**
- * cpu forward kernel of {@linkcode SPATIAL_TRANSFORM}: affine grid + bilinear sampling, fused, in
- * plain TypeScript. Coordinates and weights are float64; each output is rounded to float32 once.
+ * cpu forward kernel of {@linkcode SPATIAL_TRANSFORM}: affine grid + bilinear sampling with zeros or
+ * border padding, fused, in plain TypeScript; every other mode, padding and projective θ goes to the
+ * general sampler (`sample_general.ts`). Coordinates and weights are float64; each output is
+ * rounded to float32 once.
  *
  * @module
  */
 import type { tf } from "../../tf.ts";
-import { SPATIAL_TRANSFORM } from "../spatial_transform_spec.ts";
+import {
+  isBilinearAffine,
+  SPATIAL_TRANSFORM,
+  type SpatialTransformAttrs,
+} from "../spatial_transform_spec.ts";
+import { sampleForwardCpu } from "./sample_general.ts";
 import { type CpuBackend, samplerSetup } from "./spatial_transform_common.ts";
 
 function spatialTransformCpu(
@@ -13,6 +20,9 @@ function spatialTransformCpu(
 ): tf.TensorInfo {
   const cpu = backend as CpuBackend;
   const { image, theta } = inputs as Record<string, tf.TensorInfo>;
+  if (!isBilinearAffine(attrs as SpatialTransformAttrs, theta.shape[1])) {
+    return sampleForwardCpu(cpu, image, theta, attrs);
+  }
   const { h, w, height, width, c, m, k, img, th, xs, ys, ux, uy, border, rowStride } = samplerSetup(
     cpu,
     image,

@@ -1,12 +1,18 @@
 /**
  * cpu backward kernel of the spatial transform, {@linkcode SPATIAL_TRANSFORM_GRAD}: one pass over
- * the output gradient that scatters into ∂image and accumulates ∂θ. Both accumulate in float64 and
+ * the output gradient that scatters into ∂image and accumulates ∂θ (bilinear affine, zeros or border
+ * padding; everything else goes to `sample_general.ts`). Both accumulate in float64 and
  * are rounded to float32 once at the end; the loop order is fixed, so results are deterministic.
  *
  * @module
  */
 import type { tf } from "../../tf.ts";
-import { SPATIAL_TRANSFORM_GRAD } from "../spatial_transform_spec.ts";
+import {
+  isBilinearAffine,
+  SPATIAL_TRANSFORM_GRAD,
+  type SpatialTransformAttrs,
+} from "../spatial_transform_spec.ts";
+import { sampleBackwardCpu } from "./sample_general.ts";
 import { type CpuBackend, floatValues, samplerSetup } from "./spatial_transform_common.ts";
 
 function spatialTransformGradCpu(
@@ -14,6 +20,9 @@ function spatialTransformGradCpu(
 ): tf.TensorInfo[] {
   const cpu = backend as CpuBackend;
   const { dy, image, theta } = inputs as Record<string, tf.TensorInfo>;
+  if (!isBilinearAffine(attrs as SpatialTransformAttrs, theta.shape[1])) {
+    return sampleBackwardCpu(cpu, dy, image, theta, attrs);
+  }
   const { h, w, n, height, width, c, m, k, img, th, xs, ys, ux, uy, border, rowStride } = samplerSetup(
     cpu,
     image,

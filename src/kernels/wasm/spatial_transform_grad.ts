@@ -1,6 +1,7 @@
 /**
  * wasm backward kernel of {@linkcode SPATIAL_TRANSFORM_GRAD}: ∂image (a sequential, hence
- * deterministic, scatter) and ∂θ (per-line f32 sums added in f64) in one pass of our Rust module.
+ * deterministic, scatter) and ∂θ (per-line f32 sums added in f64) in one pass of our Rust module;
+ * other modes, reflection padding and projective θ run its general sampler (`wasm/src/sample.rs`).
  *
  * @module
  */
@@ -25,20 +26,24 @@ function spatialTransformGradWasm(
   const [dyPtr, imagePtr, thetaPtr, dImagePtr, dThetaPtr] = arena([
     g.outLen * 4,
     g.imageLen * 4,
-    g.m * 24,
+    g.m * g.params * 4,
     g.imageLen * 4,
-    g.m * 24,
+    g.m * g.params * 4,
   ]);
   copyIn(wasm, dy, dyPtr);
   copyIn(wasm, image, imagePtr);
   copyIn(wasm, theta, thetaPtr);
+  const kernels = wasmKernels();
+  const pointers = [dyPtr, imagePtr, thetaPtr, dImagePtr, dThetaPtr] as const;
   checkStatus(
-    wasmKernels().rnnspn_spatial_transform_grad(dyPtr, imagePtr, thetaPtr, dImagePtr, dThetaPtr, ...g.args),
+    g.fast
+      ? kernels.rnnspn_spatial_transform_grad(...pointers, ...g.args)
+      : kernels.rnnspn_sample_grad(...pointers, ...g.args.slice(0, 7), ...g.generalArgs),
     SPATIAL_TRANSFORM_GRAD,
   );
   return [
     copyOut(wasm, [...image.shape], "float32", dImagePtr),
-    copyOut(wasm, [g.m, 6], "float32", dThetaPtr),
+    copyOut(wasm, [g.m, g.params], "float32", dThetaPtr),
   ];
 }
 

@@ -1,12 +1,14 @@
 /**
  * Forward spatial transform on WebGPU (WGSL): one invocation per output pixel `(m, i, j)`, which
- * computes the sampling footprint once and then interpolates every channel. Row `m` of θ samples
+ * computes the sampling footprint once and then interpolates every channel. Bilinear affine with
+ * zeros or border padding here; other modes, reflection and projective θ in `sample_general.ts`. Row `m` of θ samples
  * image `floor(m / k)`, `k = M / N`, so glimpses never tile the image.
  *
  * @module
  */
 import type { tf } from "../../tf.ts";
-import { SPATIAL_TRANSFORM } from "../spatial_transform_spec.ts";
+import { isBilinearAffine, type PaddingMode, SPATIAL_TRANSFORM } from "../spatial_transform_spec.ts";
+import { sampleForwardWebGpu } from "./sample_general.ts";
 import {
   assertFloat32,
   flatDispatch,
@@ -23,7 +25,7 @@ const WORKGROUP = 64;
 function forwardProgram(
   outShape: number[],
   alignCorners: boolean,
-  paddingMode: "border" | "zeros",
+  paddingMode: PaddingMode,
 ): WebGPUProgram {
   const pixels = outShape[0] * outShape[1] * outShape[2];
   return {
@@ -79,15 +81,20 @@ function spatialTransformWebGpu(
   { inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap },
 ): tf.TensorInfo {
   const { image, theta } = inputs as { image: tf.TensorInfo; theta: tf.TensorInfo };
-  const { outHeight, outWidth, alignCorners, paddingMode } = readAttrs(attrs, SPATIAL_TRANSFORM);
+  const checked = readAttrs(attrs, SPATIAL_TRANSFORM);
+  const { outHeight, outWidth, alignCorners, paddingMode } = checked;
   assertFloat32(SPATIAL_TRANSFORM, { image, theta });
   const [n, , , c] = image.shape;
   const m = theta.shape[0];
-  if (theta.shape.length !== 2 || theta.shape[1] !== 6 || n < 1 || m % n !== 0) {
+  if (theta.shape.length !== 2 || (theta.shape[1] !== 6 && theta.shape[1] !== 9) || n < 1 || m % n !== 0) {
     throw new Error(
-      `${SPATIAL_TRANSFORM} (webgpu): theta must be [k·N, 6] for image [${image.shape.join(", ")}]; ` +
-        `got [${theta.shape.join(", ")}]`,
+      `${SPATIAL_TRANSFORM} (webgpu): theta must be [k·N, 6] or [k·N, 9] for image [${
+        image.shape.join(", ")
+      }]; got [${theta.shape.join(", ")}]`,
     );
+  }
+  if (!isBilinearAffine(checked, theta.shape[1])) {
+    return sampleForwardWebGpu(backend as WebGpuBackendLike, image, theta, checked);
   }
   const program = forwardProgram([m, outHeight, outWidth, c], alignCorners, paddingMode);
   return (backend as WebGpuBackendLike).runWebGPUProgram(program, [image, theta], "float32");

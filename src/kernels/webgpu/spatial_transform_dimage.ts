@@ -26,6 +26,39 @@ import { flatDispatch, samplerWgsl, variantKey, type WebGPUProgram } from "./spa
 
 const WORKGROUP = 64;
 
+/**
+ * WGSL `rowRange(Ax, Bx, Cx, Ay, By, Cy, lx, hx, ly, hy, h)`: the inclusive range of output rows i
+ * whose pixels can land in the box [lx, hx] × [ly, hy] under the affine map (j, i) ↦ pixel
+ * coordinates, found by inverting the 2×2 map at the box corners and widened for rounding; all of
+ * [0, h) where that is not safe. Shared with the general sampler's ∂image (`sample_general.ts`).
+ */
+export const ROW_RANGE_WGSL = `
+  // Below this every product in rowRange stays finite (≤ ~1e25 / 1e-8).
+  const INVERT_LIMIT : f32 = 1.0e12;
+
+  // Inclusive range of output rows i whose pixels can map into the box [lx, hx] × [ly, hy] under
+  // (j, i) ↦ (Ax·j + Bx·i + Cx, Ay·j + By·i + Cy): the i of the box corners pulled back through
+  // the inverse map, widened for rounding. The whole of [0, h) where that is not safe to invert.
+  fn rowRange(Ax : f32, Bx : f32, Cx : f32, Ay : f32, By : f32, Cy : f32,
+              lx : f32, hx : f32, ly : f32, hy : f32, h : i32) -> vec2<i32> {
+    let det = Ax * By - Bx * Ay;
+    let size = abs(Ax * By) + abs(Bx * Ay);
+    let bounded = max(max(abs(lx), abs(hx)), max(abs(ly), abs(hy))) < INVERT_LIMIT &&
+                  max(max(abs(Ax), abs(Bx)), max(abs(Ay), abs(By))) < INVERT_LIMIT &&
+                  max(abs(Cx), abs(Cy)) < INVERT_LIMIT;
+    if (!bounded || abs(det) < max(1.0e-8, 1.0e-6 * size)) { return vec2<i32>(0, h - 1); }
+    let q0 = (Ax * (ly - Cy) - Ay * (lx - Cx)) / det;
+    let q1 = (Ax * (hy - Cy) - Ay * (lx - Cx)) / det;
+    let q2 = (Ax * (ly - Cy) - Ay * (hx - Cx)) / det;
+    let q3 = (Ax * (hy - Cy) - Ay * (hx - Cx)) / det;
+    let err = 1.0 + 1.0e-4 * (abs(Ax) * (max(abs(ly), abs(hy)) + abs(Cy)) +
+                              abs(Ay) * (max(abs(lx), abs(hx)) + abs(Cx))) / abs(det);
+    let a = clamp(min(min(q0, q1), min(q2, q3)) - err, -1.0, f32(h));
+    let b = clamp(max(max(q0, q1), max(q2, q3)) + err, -1.0, f32(h));
+    return vec2<i32>(max(i32(ceil(a)), 0), min(i32(floor(b)), h - 1));
+  }
+`;
+
 /** ∂image program: output `[N, H, W, C]` from `Dy [M, h, w, C]` and `Theta [M, 6]`. */
 export function dImageProgram(
   imageShape: number[],
@@ -48,8 +81,7 @@ export function dImageProgram(
       // this stays far outside and the divisions below stay finite.
       const EDGE : f32 = 1.0e30;
       const MAX_MAGNITUDE : f32 = 1.0e27;
-      // Below this every product in rowRange stays finite (≤ ~1e25 / 1e-8).
-      const INVERT_LIMIT : f32 = 1.0e12;
+      ${ROW_RANGE_WGSL}
 
       // Inclusive range of j in [0, w) whose linear coordinate A·j + D can land in [lo, hi];
       // empty when .x > .y. mag bounds the size of the terms that made A and D.
@@ -77,37 +109,6 @@ export function dImageProgram(
         if (p0 == P) { return 1.0 - t; }
         if (p0 + 1 == P) { return t; }
         return 0.0;
-      }
-
-      // Inclusive range of output rows i whose pixels can map into the box [lx, hx] × [ly, hy] under
-      // (j, i) ↦ (Ax·j + Bx·i + Cx, Ay·j + By·i + Cy): the i of the box corners pulled back through
-      // the inverse map, widened for rounding. The whole of [0, h) where that is not safe to invert.
-      fn rowRange(Ax : f32, Bx : f32, Cx : f32, Ay : f32, By : f32, Cy : f32,
-                  lx : f32, hx : f32, ly : f32, hy : f32, h : i32) -> vec2<i32> {
-        let det = Ax * By - Bx * Ay;
-        let size = abs(Ax * By) + abs(Bx * Ay);
-        let bounded = max(max(abs(lx), abs(hx)), max(abs(ly), abs(hy))) < INVERT_LIMIT &&
-                      max(max(abs(Ax), abs(Bx)), max(abs(Ay), abs(By))) < INVERT_LIMIT &&
-                      max(abs(Cx), abs(Cy)) < INVERT_LIMIT;
-        if (!bounded || abs(det) < max(1.0e-8, 1.0e-6 * size)) { return vec2<i32>(0, h - 1); }
-        let q0 = (Ax * (ly - Cy) - Ay * (lx - Cx)) / det;
-        let q1 = (Ax * (hy - Cy) - Ay * (lx - Cx)) / det;
-        let q2 = (Ax * (ly - Cy) - Ay * (hx - Cx)) / det;
-        let q3 = (Ax * (hy - Cy) - Ay * (hx - Cx)) / det;
-        let err = 1.0 + 1.0e-4 * (abs(Ax) * (max(abs(ly), abs(hy)) + abs(Cy)) +
-                                  abs(Ay) * (max(abs(lx), abs(hx)) + abs(Cx))) / abs(det);
-        let a = clamp(min(min(q0, q1), min(q2, q3)) - err, -1.0, f32(h));
-        let b = clamp(max(max(q0, q1), max(q2, q3)) + err, -1.0, f32(h));
-        return vec2<i32>(max(i32(ceil(a)), 0), min(i32(floor(b)), h - 1));
-      }
-
-      // x_j = s·j + o along an output axis of n pixels, as baseCoord computes it.
-      fn axisMap(n : i32) -> vec2<f32> {
-        if (ALIGN_CORNERS) {
-          if (n > 1) { return vec2<f32>(2.0 / f32(n - 1), -1.0); }
-          return vec2<f32>(0.0, 0.0);
-        }
-        return vec2<f32>(2.0 / f32(n), 1.0 / f32(n) - 1.0);
       }
 
       fn main(index : i32) {

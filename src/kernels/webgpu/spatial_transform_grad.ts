@@ -1,6 +1,8 @@
 /**
  * Backward spatial transform on WebGPU (WGSL): two programs, both deterministic (no atomics, every
- * sum in a fixed order, so repeated runs are bitwise identical).
+ * sum in a fixed order, so repeated runs are bitwise identical). Bilinear affine with zeros or
+ * border padding here; other modes, reflection and projective θ in `sample_general.ts` (also
+ * deterministic).
  *
  * - ∂θ `[M, 6]`: one workgroup per θ row; each invocation walks a fixed strided subset of the row's
  *   output pixels, then the workgroup adds the partial sums in a fixed-shape tree in shared memory.
@@ -10,7 +12,8 @@
  * @module
  */
 import type { tf } from "../../tf.ts";
-import { SPATIAL_TRANSFORM_GRAD } from "../spatial_transform_spec.ts";
+import { isBilinearAffine, type PaddingMode, SPATIAL_TRANSFORM_GRAD } from "../spatial_transform_spec.ts";
+import { sampleBackwardWebGpu } from "./sample_general.ts";
 import { dImageProgram } from "./spatial_transform_dimage.ts";
 import {
   assertFloat32,
@@ -25,7 +28,7 @@ import {
 const ROW_GROUP = 128;
 
 /** ∂θ program: output `[M, 6]` from `Dy [M, h, w, C]`, `Image [N, H, W, C]` and `Theta [M, 6]`. */
-function dThetaProgram(m: number, alignCorners: boolean, paddingMode: "border" | "zeros"): WebGPUProgram {
+function dThetaProgram(m: number, alignCorners: boolean, paddingMode: PaddingMode): WebGPUProgram {
   return {
     variableNames: ["Dy", "Image", "Theta"],
     outputShape: [m, 6],
@@ -113,23 +116,27 @@ function spatialTransformGradWebGpu(
   { inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap },
 ): tf.TensorInfo[] {
   const { dy, image, theta } = inputs as { dy: tf.TensorInfo; image: tf.TensorInfo; theta: tf.TensorInfo };
-  const { outHeight, outWidth, alignCorners, paddingMode } = readAttrs(attrs, SPATIAL_TRANSFORM_GRAD);
+  const checked = readAttrs(attrs, SPATIAL_TRANSFORM_GRAD);
+  const { outHeight, outWidth, alignCorners, paddingMode } = checked;
   assertFloat32(SPATIAL_TRANSFORM_GRAD, { dy, image, theta });
   const [n, , , c] = image.shape;
   const m = theta.shape[0];
   const expectedDy = [m, outHeight, outWidth, c];
   if (
-    theta.shape.length !== 2 || theta.shape[1] !== 6 || n < 1 || m % n !== 0 ||
+    theta.shape.length !== 2 || (theta.shape[1] !== 6 && theta.shape[1] !== 9) || n < 1 || m % n !== 0 ||
     dy.shape.length !== 4 || dy.shape.some((d, i) => d !== expectedDy[i])
   ) {
     throw new Error(
-      `${SPATIAL_TRANSFORM_GRAD} (webgpu): expected theta [k·N, 6] and dy [${expectedDy.join(", ")}] for ` +
+      `${SPATIAL_TRANSFORM_GRAD} (webgpu): expected theta [k·N, 6 or 9] and dy [${
+        expectedDy.join(", ")
+      }] for ` +
         `image [${image.shape.join(", ")}]; got theta [${theta.shape.join(", ")}], dy [${
           dy.shape.join(", ")
         }]`,
     );
   }
   const gpu = backend as WebGpuBackendLike;
+  if (!isBilinearAffine(checked, theta.shape[1])) return sampleBackwardWebGpu(gpu, dy, image, theta, checked);
   const dImage = gpu.runWebGPUProgram(
     dImageProgram(image.shape, alignCorners, paddingMode),
     [dy, theta],

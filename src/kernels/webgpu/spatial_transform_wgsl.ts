@@ -18,7 +18,12 @@
  */
 import type { WebGPUProgram } from "@tensorflow/tfjs-backend-webgpu";
 import type { tf } from "../../tf.ts";
-import type { PaddingMode, SpatialTransformAttrs } from "../spatial_transform_spec.ts";
+import {
+  PADDING_MODES,
+  type PaddingMode,
+  SAMPLE_MODES,
+  type SpatialTransformAttrs,
+} from "../spatial_transform_spec.ts";
 
 /** The slice of tfjs-backend-webgpu's `WebGPUBackend` the kernels use. */
 export interface WebGpuBackendLike {
@@ -39,8 +44,11 @@ export function readAttrs(attrs: unknown, kernel: string): SpatialTransformAttrs
       `${kernel} (webgpu): outHeight/outWidth must be positive integers; got ${a.outHeight}×${a.outWidth}`,
     );
   }
-  if (a.paddingMode !== "border" && a.paddingMode !== "zeros") {
-    throw new Error(`${kernel} (webgpu): paddingMode must be "border" or "zeros"; got ${a.paddingMode}`);
+  if (!PADDING_MODES.includes(a.paddingMode)) {
+    throw new Error(`${kernel} (webgpu): unknown paddingMode ${JSON.stringify(a.paddingMode)}`);
+  }
+  if (a.mode !== undefined && !SAMPLE_MODES.includes(a.mode)) {
+    throw new Error(`${kernel} (webgpu): unknown mode ${JSON.stringify(a.mode)}`);
   }
   return a;
 }
@@ -65,18 +73,14 @@ export function flatDispatch(count: number, size: number): [number, number, numb
 }
 
 /**
- * The geometry, in WGSL. `sampleAt(tx, ty, x, y, W, H)` takes one θ row split as `tx = (θ0,θ1,θ2)`,
- * `ty = (θ3,θ4,θ5)` and normalised output coordinates, and returns the bilinear footprint:
- * `x0, y0` (top-left tap), `wx, wy` (weights of the `+1` taps) and `dxg, dyg` (d pixel / d
- * normalised coordinate, 0 where the border clamp is active). `valid` is false where gx or gy is
- * NaN or infinite: that pixel samples 0 and passes no gradient. `tapsAt(f, n, W, H, C)` turns a
- * footprint into the four taps' buffer offsets in image `n` and their in-image flags.
+ * The coordinate conventions every spatial-transform shader shares (the bilinear programs here and
+ * the general sampler's, `sample_wgsl.ts`): `ALIGN_CORNERS`, `finite` (on the bit pattern: WGSL
+ * compilers may assume no NaN/Inf in float comparisons), `baseCoord` (PyTorch's affine_grid base
+ * grid), `axisMap` (the same as `s·j + o`) and `unnormScale` / `unnormOffset` (normalised → pixel).
  */
-export function samplerWgsl(alignCorners: boolean, paddingMode: PaddingMode): string {
+export function coordinateWgsl(alignCorners: boolean): string {
   return `
   const ALIGN_CORNERS : bool = ${alignCorners};
-  const BORDER : bool = ${paddingMode === "border"};
-  const COORD_LIMIT : f32 = 1.0e6;
 
   fn finite(v : f32) -> bool {
     return (bitcast<u32>(v) & 0x7f800000u) != 0x7f800000u;
@@ -100,6 +104,31 @@ export function samplerWgsl(alignCorners: boolean, paddingMode: PaddingMode): st
     return f32(size - 1) * 0.5;
   }
 
+  // x_j = s·j + o along an output axis of n pixels, as baseCoord computes it.
+  fn axisMap(n : i32) -> vec2<f32> {
+    if (ALIGN_CORNERS) {
+      if (n > 1) { return vec2<f32>(2.0 / f32(n - 1), -1.0); }
+      return vec2<f32>(0.0, 0.0);
+    }
+    return vec2<f32>(2.0 / f32(n), 1.0 / f32(n) - 1.0);
+  }
+`;
+}
+
+/**
+ * The geometry, in WGSL. `sampleAt(tx, ty, x, y, W, H)` takes one θ row split as `tx = (θ0,θ1,θ2)`,
+ * `ty = (θ3,θ4,θ5)` and normalised output coordinates, and returns the bilinear footprint:
+ * `x0, y0` (top-left tap), `wx, wy` (weights of the `+1` taps) and `dxg, dyg` (d pixel / d
+ * normalised coordinate, 0 where the border clamp is active). `valid` is false where gx or gy is
+ * NaN or infinite: that pixel samples 0 and passes no gradient. `tapsAt(f, n, W, H, C)` turns a
+ * footprint into the four taps' buffer offsets in image `n` and their in-image flags.
+ */
+export function samplerWgsl(alignCorners: boolean, paddingMode: PaddingMode): string {
+  return `
+  const BORDER : bool = ${paddingMode === "border"};
+  const COORD_LIMIT : f32 = 1.0e6;
+
+${coordinateWgsl(alignCorners)}
   struct Footprint {
     valid : bool,
     x0 : i32,
