@@ -303,3 +303,41 @@ Deno.test("Glimpses (exported): k glimpses per image as spatialTransform's rows,
   model.dispose();
   reloaded.dispose();
 });
+
+Deno.test("SpatialTransformer passes mode, reflection padding and a projective θ to the sampler, and saves them", async () => {
+  await selectBackend("wasm");
+  const rand = prng(31);
+  const images = tf.tensor4d(uniform(rand, 2 * SIZE * SIZE), [2, SIZE, SIZE, 1]);
+  const options = {
+    outputSize: [8, 8] as [number, number],
+    mode: "bicubic" as const,
+    paddingMode: "reflection" as const,
+  };
+  const model = tf.sequential({
+    layers: [
+      spatialTransformer({
+        inputShape: [SIZE, SIZE, 1],
+        ...options,
+        localization: [
+          tf.layers.flatten(),
+          // A projective θ: 9 values, drawn small around a tilted identity so every mode term is live.
+          tf.layers.dense({
+            units: 9,
+            kernelInitializer: tf.initializers.randomNormal({ stddev: 0.01, seed: 3 }),
+            biasInitializer: identityProjective(),
+          }),
+        ],
+      }),
+    ],
+  });
+  const theta = (model.layers[0] as SpatialTransformer).localization!.predict(images) as tf.Tensor2D;
+  assert.deepEqual(theta.shape, [2, 9]);
+  const want = await spatialTransform(images, theta, options).data();
+  const got = await (model.predict(images) as tf.Tensor).data();
+  assert.deepEqual(got, want);
+  const config = model.layers[0].getConfig();
+  assert.equal(config.mode, "bicubic");
+  assert.equal(config.paddingMode, "reflection");
+  tf.dispose([images, theta]);
+  model.dispose();
+});
