@@ -32,9 +32,7 @@ const { tf, ClutteredMnist, describeBackend, exportOnnx, loadMnist, loadPretrain
 
 await selectBackend("wasm");
 ort.env.wasm.numThreads = 1;
-const model = await loadPretrained({
-  source: fileURLToPath(new URL("src/models/pretrained/rnn-spn-ds3", root)),
-});
+const model = await loadPretrained(); // the copy deno task build put in dist/node
 const session = await ort.InferenceSession.create(await exportOnnx(model), { executionProviders: ["wasm"] });
 const data = new ClutteredMnist(await loadMnist({ dir: process.env.MNIST_DIR ?? "../shared/mnist" }), {
   seed: 1,
