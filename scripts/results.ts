@@ -176,14 +176,30 @@ const files: Record<string, string> = {
   }),
 };
 
+const FOOTNOTE =
+  "† beyond the paper: new training sequences every epoch (the paper trained on one fixed set). " +
+  "Seeds: each seed changes the weights, the data and its order; ± is the sample standard deviation. " +
+  "Budget: the rows of one equal-budget comparison share a recipe and epoch count; ‡ marks a row outside " +
+  "them, which compares with the others only loosely. Model kept: `best/` committed, re-scored by " +
+  "`examples/evaluate.ts results/<row>/best`.";
+
+/** Greedy wrap at deno fmt's line width (110), so `deno fmt` leaves the generated block as it is. */
+function wrap(text: string, width = 110): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return [...lines, line].join("\n");
+}
+
 const README = "README.md";
 const readme = await readFile(README, "utf8");
 const block = `${markdownTable(header, cells)}\n\n` +
-  `† beyond the paper: new training sequences every epoch (the paper trained on one fixed set). ` +
-  `Seeds: each seed changes the weights, the data and its order; ± is the sample standard deviation. ` +
-  `Budget: the rows of one equal-budget comparison share a recipe and epoch count; ‡ marks a row outside ` +
-  `them, which compares with the others only loosely. Model kept: \`best/\` committed, re-scored by ` +
-  `\`examples/evaluate.ts results/<row>/best\`.\n\n` +
+  `${wrap(FOOTNOTE)}\n\n` +
   `Time to accuracy: when the test per-digit error first fell below each mark (epoch; wall-clock, CPU as above).\n\n` +
   `${markdownTable(reachedHeader, reachedCells)}\n\n` +
   `![test error by epoch](results/test-error-epochs.svg)\n![test error by wall-clock](results/test-error-hours.svg)\n\n`;

@@ -70,7 +70,13 @@ export class OnnxGraph {
   }
 
   /** Adds a node of `op` and returns its `outputs` fresh output names (hinted by `hint`). */
-  node(op: string, inputs: string[], attrs: Record<string, OnnxAttr> = {}, hint: string = op, outputs: number = 1): string[] {
+  node(
+    op: string,
+    inputs: string[],
+    attrs: Record<string, OnnxAttr> = {},
+    hint: string = op,
+    outputs: number = 1,
+  ): string[] {
     const names = Array.from({ length: outputs }, (_, i) => this.fresh(outputs > 1 ? `${hint}:${i}` : hint));
     this.#nodes.push(onnx.NodeProto.create({
       opType: op,
