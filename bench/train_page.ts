@@ -1,9 +1,11 @@
 /**
  * The training page's throughput and time to lock on, in Chromium: builds and serves the demo (`deno task
  * web`, MNIST from `MNIST_DIR`), opens `train.html` with the given settings (a fresh run each time) and
- * prints one JSON line per run: samples/s over the last 20 steps (the page's own figure: training steps
- * only, as `train()` counts them) and, with `--lock`, the seconds and steps until the first validation
- * point (500 sequences) with a per-digit error below `--lock-error`.
+ * prints one JSON line per run: `samplesPerSecond`, the batch over the median step time of the steps after
+ * `--warmup` (training steps only, loss read back: what `deno task bench:train` times, whose defaults —
+ * batch 100, 2 warm-up steps, 10 timed — these follow), the page's own figure (`pageSamplesPerSecond`: the
+ * last 20 steps' samples over their seconds), and, with `--lock`, the seconds and steps until the first
+ * validation point (500 sequences) with a per-digit error below `--lock-error`.
  *
  * ```sh
  * MNIST_DIR=../shared/mnist npx -y deno@2.9.6 run -A bench/train_page.ts --batch 100 --steps 22 --workers 1,2
@@ -22,7 +24,8 @@ const { values: args } = parseArgs({
     model: { type: "string", default: "rnn-spn" },
     ds: { type: "string", default: "3" },
     batch: { type: "string", default: "100" },
-    steps: { type: "string", default: "22" },
+    steps: { type: "string", default: "12" },
+    warmup: { type: "string", default: "2" },
     workers: { type: "string" },
     lock: { type: "boolean", default: false },
     "lock-error": { type: "string", default: "0.3" },
@@ -34,7 +37,7 @@ const { values: args } = parseArgs({
 });
 if (args.help) {
   console.log(`deno run -A bench/train_page.ts [--model rnn-spn|spn] [--ds N] [--batch N] [--steps N]
-    [--workers LIST] [--lock [--lock-error 0.3] [--every N] [--max-minutes M]] [--screenshot FILE]`);
+    [--warmup N] [--workers LIST] [--lock [--lock-error 0.3] [--every N] [--max-minutes M]] [--screenshot FILE]`);
   Deno.exit(0);
 }
 
@@ -89,6 +92,12 @@ try {
       { timeout: 600_000 },
     );
     const d = await page.evaluate(() => ({ ...document.body.dataset }));
+    const seconds = (await page.evaluate(() =>
+      (globalThis as unknown as { trainPage: { stepSeconds(): number[] } }).trainPage.stepSeconds()
+    )).slice(Number(args.warmup)).sort((a, b) =>
+      a - b
+    );
+    const median = seconds[seconds.length >> 1];
     if (args.screenshot) await page.screenshot({ path: args.screenshot, fullPage: true });
     const detail = await page.locator("#status").getAttribute("title");
     console.log(JSON.stringify({
@@ -99,7 +108,11 @@ try {
       backend: d.backend,
       detail,
       steps: Number(d.step),
-      samplesPerSecond: Number(d.samplesPerSecond),
+      samplesPerSecond: Number((Number(args.batch) / median).toFixed(1)),
+      stepMsMedian: Number((median * 1000).toFixed(1)),
+      timedSteps: seconds.length,
+      pageSamplesPerSecond: Number(d.samplesPerSecond),
+      load: (await Deno.readTextFile("/proc/loadavg").catch(() => "")).split(" ").slice(0, 3).join(" "),
       error: d.error,
       ...(args.lock ? { lock, lockBound: Number(args["lock-error"]) } : {}),
     }));

@@ -7,7 +7,8 @@
  * Query parameters (all optional): `model=rnn-spn|spn`, `ds=1..4`, `batch=N`, `lr=X`, `workers=N`
  * (data-parallel instances; default one per core), `backend=wasm|webgpu|cpu` (default auto), `steps=N`
  * (stop at step N), `autostart=1` (train without a click), `fresh=1` (drop the checkpoint first),
- * `every=N` (steps between validation points), `checkpoint=N` (steps between checkpoints).
+ * `every=N` (steps between validation points), `checkpoint=N` (steps between checkpoints), `fma=1` (the
+ * relaxed-SIMD FMA kernels: a few per cent faster, but a resumed run is then not bit-exact in Chromium).
  *
  * For tests, `document.body.dataset` mirrors the state: `step`, `loss` (mean of the last 10 steps),
  * `firstLoss`, `backend`, `samplesPerSecond`, `error` (empty unless something failed), `state`
@@ -49,6 +50,8 @@ const send = (m: TrainRequest) => worker.postMessage(m);
 let losses: number[] = [];
 let evals: EvalPoint[] = [];
 let samplesPerSecond = 0;
+/** Seconds of each step taken in this page (resumed steps have none), for `bench/train_page.ts`. */
+const stepSeconds: number[] = [];
 let stored: { config: RunConfig; step: number } | null = null;
 
 function fail(message: string): void {
@@ -270,6 +273,7 @@ worker.onmessage = (event: MessageEvent<TrainReply>) => {
       losses.push(r.loss);
       if (losses.length !== r.step) fail(`step ${r.step} arrived after ${losses.length - 1} steps`);
       samplesPerSecond = r.samplesPerSecond;
+      stepSeconds.push(r.seconds);
       showStats();
       if (r.step % 5 === 0 || r.step < 20) drawCurves();
       break;
@@ -319,7 +323,7 @@ function train(): void {
     ds: Number(dsSelect.value),
     batch: Math.max(1, Math.floor(Number(batchInput.value)) || 50),
     learningRate: Number(params.get("lr") ?? 5e-4),
-    workers: intParam("workers", navigator.hardwareConcurrency || 1),
+    workers,
     steps: params.has("steps") ? intParam("steps", 1) : null,
     fresh: params.get("fresh") === "1" && !trainButton.dataset.used,
     evalEvery: intParam("every", 200),
@@ -343,6 +347,16 @@ if (params.has("ds")) dsSelect.value = String(intParam("ds", 3));
 if (params.has("batch")) batchInput.value = String(intParam("batch", 50));
 body.error = "";
 setState("loading");
-send({ type: "init", backend: params.get("backend") });
+const workers = intParam("workers", navigator.hardwareConcurrency || 1);
+send({
+  type: "init",
+  backend: params.get("backend"),
+  wasmThreads: workers === 1,
+  // Off unless asked for: in Chromium a resumed page's first step with the relaxed-SIMD FMA kernels came out
+  // a rounding apart from the uninterrupted page's (identical with them off, and in Deno either way).
+  fma: params.get("fma") === "1",
+});
 // A handle for people poking at the page from the console, and for the Chromium test.
-Object.assign(globalThis, { trainPage: { losses: () => [...losses], evals: () => [...evals] } });
+Object.assign(globalThis, {
+  trainPage: { losses: () => [...losses], evals: () => [...evals], stepSeconds: () => [...stepSeconds] },
+});

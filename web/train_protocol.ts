@@ -29,7 +29,17 @@ export interface StartOptions {
 
 /** Page → Worker. */
 export type TrainRequest =
-  | { type: "init"; backend: string | null }
+  | {
+    type: "init";
+    backend: string | null;
+    /**
+     * Let tfjs-wasm start its threaded build (cross-origin-isolated pages): only for one instance; with
+     * several, each runs single-threaded on its core, as in Deno.
+     */
+    wasmThreads: boolean;
+    /** The FMA kernels on or off (`selectBackend`'s `fma`). */
+    fma: boolean;
+  }
   | { type: "start"; options: StartOptions }
   | { type: "pause" }
   | { type: "export" }
@@ -61,7 +71,7 @@ export type TrainReply =
     evals: EvalPoint[];
     resumed: boolean;
   }
-  | { type: "step"; step: number; loss: number; samplesPerSecond: number }
+  | { type: "step"; step: number; loss: number; seconds: number; samplesPerSecond: number }
   | { type: "eval"; point: EvalPoint; view: ViewSample[]; inputSize: [number, number] }
   | { type: "checkpoint"; step: number }
   | { type: "stopped"; step: number; reason: "paused" | "done" }

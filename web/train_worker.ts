@@ -98,10 +98,11 @@ async function fetchMnist(): Promise<Record<string, Uint8Array> | null> {
   return files;
 }
 
-async function init(preference: string | null): Promise<void> {
+async function init(preference: string | null, wasmThreads: boolean, fma: boolean): Promise<void> {
   // The tfjs .wasm files are copied beside this bundle by the build.
   const wasmPaths = new URL("./", scope.location.href).href;
-  backend = await selectBackend((preference ?? "auto") as BackendName | "auto", { wasmPaths });
+  if (!wasmThreads) tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
+  backend = await selectBackend((preference ?? "auto") as BackendName | "auto", { wasmPaths, fma });
   const info = await describeBackend();
   const files = await fetchMnist();
   const stored = await loadStored().catch(() => null);
@@ -283,7 +284,7 @@ async function start(o: StartOptions): Promise<void> {
       sizes.push(r.config.batch);
       if (times.length > WINDOW) [times.shift(), sizes.shift()];
       const samplesPerSecond = sizes.reduce((a, b) => a + b, 0) / times.reduce((a, b) => a + b, 0);
-      post({ type: "step", step: r.step, loss, samplesPerSecond });
+      post({ type: "step", step: r.step, loss, seconds, samplesPerSecond });
       if (r.step % o.evalEvery === 0) await validate(r);
       if (r.step % o.checkpointEvery === 0) [await checkpoint(r), saved = r.step];
       if (exportRequested) await exportModel(r);
@@ -300,7 +301,7 @@ async function start(o: StartOptions): Promise<void> {
 async function handle(m: TrainRequest): Promise<void> {
   switch (m.type) {
     case "init":
-      return await init(m.backend);
+      return await init(m.backend, m.wasmThreads, m.fma);
     case "start":
       return await start(m.options);
     case "pause":

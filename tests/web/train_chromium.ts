@@ -41,7 +41,9 @@ const PAUSE_AFTER = 20; // Pause is pressed once at least this many steps are do
 // loss), and no periodic checkpoint: the one written by Pause is what the reload resumes from.
 const LR = Deno.env.get("TRAIN_LR") ?? "5e-4";
 const QUERY =
-  `model=rnn-spn&ds=3&batch=${BATCH}&lr=${LR}&steps=${STEPS}&every=40&checkpoint=1000&backend=wasm`;
+  `model=rnn-spn&ds=3&batch=${BATCH}&lr=${LR}&steps=${STEPS}&every=40&checkpoint=1000&backend=wasm${
+    Deno.env.get("TRAIN_QUERY") ?? ""
+  }`;
 
 let server: Awaited<ReturnType<typeof serve>>, browser: Browser, context: BrowserContext;
 try {
