@@ -29,6 +29,14 @@ export interface Attention {
 /**
  * The attention of `model` (an RNN-SPN or CNN-SPN: a model with θ and a `glimpses` layer) on `pixels`
  * (`h · w` values of one image).
+ *
+ * @example
+ * ```ts ignore
+ * import { RecurrentAttention } from "../mod.ts";
+ * import { attend } from "./attention.ts";
+ * const a = await attend(new RecurrentAttention(), new Float32Array(100 * 100));
+ * console.log(a.digits, a.quads[0]); // three digits; step 1's region corners in input pixels
+ * ```
  */
 export async function attend(model: AnyModel, pixels: Float32Array): Promise<Attention> {
   const layer = model.model.getLayer("glimpses");

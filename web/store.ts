@@ -76,22 +76,57 @@ async function transact<T>(mode: IDBTransactionMode, fn: (store: IDBObjectStore)
   }
 }
 
-/** Writes `checkpoint` as the latest one (replacing the previous one in one transaction). */
+/**
+ * Writes `checkpoint` as the latest one (replacing the previous one in one transaction).
+ *
+ * @example
+ * ```ts ignore
+ * import { loadStored, saveStored } from "./store.ts";
+ * const latest = await loadStored();
+ * if (latest) await saveStored({ ...latest, savedAt: new Date().toISOString() });
+ * ```
+ */
 export function saveStored(checkpoint: StoredCheckpoint): Promise<void> {
   return transact("readwrite", (s) => s.put(checkpoint, KEY));
 }
 
-/** The latest checkpoint, or null. */
+/**
+ * The latest checkpoint, or null.
+ *
+ * @example
+ * ```ts ignore
+ * import { loadStored } from "./store.ts";
+ * const latest = await loadStored();
+ * console.log(latest ? `step ${latest.step} of ${latest.config.model}` : "nothing trained here yet");
+ * ```
+ */
 export async function loadStored(): Promise<StoredCheckpoint | null> {
   return (await transact<StoredCheckpoint | undefined>("readonly", (s) => s.get(KEY))) ?? null;
 }
 
-/** Removes the checkpoint ("start over"). */
+/**
+ * Removes the checkpoint ("start over").
+ *
+ * @example
+ * ```ts ignore
+ * import { deleteStored } from "./store.ts";
+ * await deleteStored();
+ * ```
+ */
 export function deleteStored(): Promise<void> {
   return transact("readwrite", (s) => s.delete(KEY));
 }
 
-/** The model of a checkpoint's files, verified like a directory (manifest, weights record, topology). */
+/**
+ * The model of a checkpoint's files, verified like a directory (manifest, weights record, topology).
+ *
+ * @example
+ * ```ts ignore
+ * import { loadStored, modelFromFiles } from "./store.ts";
+ * const latest = await loadStored();
+ * if (latest) console.log((await modelFromFiles(latest.files)).kind);
+ * ```
+ */
 export async function modelFromFiles(files: Record<string, Uint8Array | string>): Promise<AnyModel> {
   const artifacts = await readArtifacts({
     where: (name) => `indexeddb:${DB}/${name}`,

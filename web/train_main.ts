@@ -27,6 +27,7 @@ import type {
 
 const STEP_COLOURS = ["#00c8ff", "#ffc800", "#ff50ff", "#50ff78", "#ff8c3c"];
 const VIEW_ZOOM = 2;
+const VIEW_MARGIN = 10; // input pixels
 const GLIMPSE_ZOOM = 2;
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const body = document.body.dataset;
@@ -159,7 +160,8 @@ function showStats(): void {
 
 // ---- the fixed validation sequences ----
 
-function grey(pixels: Float32Array, w: number, h: number, zoom: number): HTMLCanvasElement {
+/** `pixels` (w × h) enlarged `zoom` times on a grey border of `margin` input pixels. */
+function grey(pixels: Float32Array, w: number, h: number, zoom: number, margin = 0): HTMLCanvasElement {
   const small = new OffscreenCanvas(w, h);
   const img = new ImageData(w, h);
   for (let i = 0; i < w * h; i++) {
@@ -168,10 +170,12 @@ function grey(pixels: Float32Array, w: number, h: number, zoom: number): HTMLCan
   }
   small.getContext("2d")!.putImageData(img, 0, 0);
   const canvas = document.createElement("canvas");
-  [canvas.width, canvas.height] = [w * zoom, h * zoom];
+  [canvas.width, canvas.height] = [(w + 2 * margin) * zoom, (h + 2 * margin) * zoom];
   const ctx = canvas.getContext("2d")!;
   ctx.imageSmoothingEnabled = false;
-  ctx.drawImage(small, 0, 0, w * zoom, h * zoom);
+  ctx.fillStyle = "#2c2c2c";
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  ctx.drawImage(small, margin * zoom, margin * zoom, w * zoom, h * zoom);
   return canvas;
 }
 
@@ -180,13 +184,19 @@ function drawViews(view: ViewSample[], [h, w]: [number, number], step: number): 
   views.replaceChildren(...view.map((v) => {
     const card = document.createElement("div");
     card.className = "view";
-    const canvas = grey(v.image, w, h, VIEW_ZOOM);
+    // A border, so that regions reaching past the image (early in training they often do) stay visible.
+    const canvas = grey(v.image, w, h, VIEW_ZOOM, VIEW_MARGIN);
     const ctx = canvas.getContext("2d")!;
     v.quads.forEach((quad, s) => {
       ctx.strokeStyle = STEP_COLOURS[s % STEP_COLOURS.length];
       ctx.lineWidth = 2;
       ctx.beginPath();
-      quad.forEach(([x, y], k) => ctx[k ? "lineTo" : "moveTo"]((x + 0.5) * VIEW_ZOOM, (y + 0.5) * VIEW_ZOOM));
+      quad.forEach(([x, y], k) =>
+        ctx[k ? "lineTo" : "moveTo"](
+          (x + 0.5 + VIEW_MARGIN) * VIEW_ZOOM,
+          (y + 0.5 + VIEW_MARGIN) * VIEW_ZOOM,
+        )
+      );
       ctx.closePath();
       ctx.stroke();
     });
