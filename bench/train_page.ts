@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The training page's throughput and time to lock on, in Chromium: builds and serves the demo (`deno task
  * web`, MNIST from `MNIST_DIR`), opens `train.html` with the given settings (a fresh run each time) and

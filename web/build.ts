@@ -101,7 +101,7 @@ await renameWorker(resolve(ROOT, rel)); // train_worker.js (worker.js does not u
 await copyWasmFiles(rel);
 
 // 4. The page and the MNIST subset.
-for (const f of ["index.html", "train.html", "mnist_subset.bin.gz", "mnist_subset.json"]) {
+for (const f of ["index.html", "train.html", "demo.css", "mnist_subset.bin.gz", "mnist_subset.json"]) {
   await copyFile(join(web, f), join(temp, f));
 }
 await writeFile(

@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The training page in a real browser: `deno task web` builds and serves it (MNIST from `MNIST_DIR` under
  * `/mnist/`), Debian's Chromium (playwright-core) loads `train.html`, and the test checks
@@ -27,10 +28,10 @@ import assert from "node:assert/strict";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Download, Page } from "playwright-core";
 import * as tf from "@tensorflow/tfjs";
 import { ClutteredMnist, createModel, loadMnist, loadModel, selectBackend, sequenceLoss } from "../../mod.ts";
-import { Checks, serve } from "./_demo_harness.ts";
+import { Checks, collectErrors, setUp } from "./_demo_harness.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const OUT = new URL(".ci/out/", ROOT);
@@ -45,30 +46,16 @@ const QUERY =
     Deno.env.get("TRAIN_QUERY") ?? ""
   }`;
 
-let server: Awaited<ReturnType<typeof serve>>, browser: Browser, context: BrowserContext;
-try {
-  server = await serve(ROOT);
-  browser = await chromium.launch({
-    executablePath: Deno.env.get("CHROMIUM") ?? "/usr/bin/chromium",
-    args: ["--no-sandbox", "--enable-unsafe-webgpu", "--use-angle=swiftshader"],
-  });
-  context = await browser.newContext({ viewport: { width: 1100, height: 900 }, acceptDownloads: true });
-} catch (e) {
-  console.log(
-    `FAIL set-up (build, serve, launch Chromium): ${e instanceof Error ? e.stack ?? e.message : e}`,
-  );
-  console.log("train page (Chromium): 0 passed, 1 failed");
-  Deno.exit(1);
-}
+const { server, browser, context } = await setUp(ROOT, "train page (Chromium)", {
+  viewport: { width: 1100, height: 900 },
+  acceptDownloads: true,
+});
 const errors: string[] = [];
 const checks = new Checks();
 
 async function open(url: string): Promise<Page> {
   const page = await context.newPage();
-  page.on("console", (m) => {
-    if (m.type() === "error") errors.push(`console: ${m.text()}`);
-  });
-  page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
+  collectErrors(page, errors);
   await page.goto(url);
   return page;
 }
@@ -219,7 +206,7 @@ try {
       try {
         const names: string[] = [];
         const saved: Promise<void>[] = [];
-        const onDownload = (d: import("playwright-core").Download) => {
+        const onDownload = (d: Download) => {
           names.push(d.suggestedFilename());
           saved.push(d.saveAs(join(dir, d.suggestedFilename())));
         };
