@@ -28,6 +28,7 @@ const { values: args } = parseArgs({
     steps: { type: "string", default: "12" },
     warmup: { type: "string", default: "2" },
     workers: { type: "string" },
+    backend: { type: "string" },
     lock: { type: "boolean", default: false },
     "lock-error": { type: "string", default: "0.3" },
     "max-minutes": { type: "string", default: "30" },
@@ -38,14 +39,15 @@ const { values: args } = parseArgs({
 });
 if (args.help) {
   console.log(`deno run -A bench/train_page.ts [--model rnn-spn|spn] [--ds N] [--batch N] [--steps N]
-    [--warmup N] [--workers LIST] [--lock [--lock-error 0.3] [--every N] [--max-minutes M]] [--screenshot FILE]`);
+    [--warmup N] [--workers LIST] [--backend wasm|webgpu|cpu] [--lock [--lock-error 0.3] [--every N] [--max-minutes M]] [--screenshot FILE]`);
   Deno.exit(0);
 }
 
 const server = await serve(new URL("../", import.meta.url));
 const browser = await chromium.launch({
   executablePath: Deno.env.get("CHROMIUM") ?? "/usr/bin/chromium",
-  args: ["--no-sandbox"],
+  // --enable-unsafe-webgpu: Chromium's WebGPU on Linux (where `--backend webgpu` is asked for).
+  args: ["--no-sandbox", "--enable-unsafe-webgpu"],
 });
 try {
   const context = await browser.newContext({ viewport: { width: 1100, height: 1000 } });
@@ -61,6 +63,7 @@ try {
       fresh: "1",
       ...(args.lock ? {} : { steps: args.steps! }),
       ...(workers ? { workers: String(workers) } : {}),
+      ...(args.backend ? { backend: args.backend } : {}),
     });
     const page = await context.newPage();
     page.on("pageerror", (e) => console.error(`pageerror: ${e.message}`));
@@ -119,7 +122,10 @@ try {
     }));
     await page.close();
   }
+} catch (error) {
+  console.error(`train_page: ${error instanceof Error ? error.stack ?? error.message : error}`);
+  Deno.exitCode = 1;
 } finally {
   await browser.close();
-  await server.stop();
+  await server.stop().catch((e) => console.error(`train_page: stopping the server: ${e.message}`));
 }
