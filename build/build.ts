@@ -63,9 +63,17 @@ async function denoBundle(args: string[]): Promise<void> {
 
 /**
  * Points the Worker literal at `rnnspn_worker.js` (beside every output file) in the `.js` files of
- * `dir`; fails unless it is found exactly once in all.
+ * `dir`; fails unless it is found exactly `expected` times in all (once per bundle holding the library).
+ *
+ * @example
+ * ```ts
+ * import { bundleBrowser, renameWorker } from "./build.ts";
+ * await bundleBrowser("build/rnnspn.ts", "out/rnnspn.js");
+ * await bundleBrowser("build/rnnspn_worker.ts", "out/rnnspn_worker.js");
+ * await renameWorker("out");
+ * ```
  */
-async function renameWorker(dir: string): Promise<void> {
+export async function renameWorker(dir: string, expected = 1): Promise<void> {
   const { readdir } = await import("node:fs/promises");
   let count = 0;
   for (const name of await readdir(dir)) {
@@ -76,8 +84,10 @@ async function renameWorker(dir: string): Promise<void> {
     count += found;
     await writeFile(join(dir, name), text.replaceAll(WORKER_LITERAL, '"./rnnspn_worker.js"'));
   }
-  if (count !== 1) {
-    throw new Error(`build: expected ${WORKER_LITERAL} once in ${dir}/*.js, found it ${count} times`);
+  if (count !== expected) {
+    throw new Error(
+      `build: expected ${WORKER_LITERAL} ${expected} time(s) in ${dir}/*.js, found it ${count} times`,
+    );
   }
 }
 

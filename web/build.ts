@@ -1,7 +1,9 @@
 /**
- * `deno task build:web`: builds the demo page into `dist/web/` — the page, its two bundles (`main.js`, and
- * `worker.js` holding this library and TensorFlow.js), tfjs's `.wasm` files, the MNIST subset and the model
- * under `model/`. Everything the page needs is in that folder: no CDN, no network once loaded.
+ * `deno task build:web`: builds the demo into `dist/web/` — the viewing page (`index.html`: `main.js`, and
+ * `worker.js` holding this library and TensorFlow.js), the training page (`train.html`: `train_main.js`,
+ * `train_worker.js`, and `rnnspn_worker.js`, the data-parallel helper Worker), tfjs's `.wasm` files, the
+ * MNIST subset and the model under `model/`. Everything the pages need is in that folder (no CDN); the
+ * training page also fetches full MNIST from `/mnist/`, which `deno task web` serves from `MNIST_DIR`.
  *
  * ```sh
  * npx -y deno@2.9.6 task build:web                                   # default model (see --help)
@@ -14,7 +16,7 @@ import { parseArgs } from "node:util";
 import { copyFile, mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { bundleBrowser, copyWasmFiles, ROOT, WASM_FILES } from "../build/build.ts";
+import { bundleBrowser, copyWasmFiles, renameWorker, ROOT, WASM_FILES } from "../build/build.ts";
 import { loadModel, loadPretrained, PRETRAINED_URL, RecurrentAttention, selectBackend } from "../mod.ts";
 
 const HELP = `Usage: deno run -A web/build.ts [--model DIR|pretrained|random] [--out DIR] [--no-minify]
@@ -84,16 +86,22 @@ if (spec === "pretrained") {
   model.dispose();
 }
 
-// 2. The two bundles (build/build.ts's bundler): the page (no tfjs) and the Worker (library + tfjs).
+// 2. The bundles (build/build.ts's bundler): each page (no tfjs) and its Worker (library + tfjs), and the
+// data-parallel helper Worker, whose literal path the training Worker gets pointed at.
 const rel = relative(ROOT, resolve(temp));
-await bundleBrowser("web/main.ts", join(rel, "main.js"), !args["no-minify"]);
-await bundleBrowser("web/worker.ts", join(rel, "worker.js"), !args["no-minify"]);
+const minify = !args["no-minify"];
+await bundleBrowser("web/main.ts", join(rel, "main.js"), minify);
+await bundleBrowser("web/worker.ts", join(rel, "worker.js"), minify);
+await bundleBrowser("web/train_main.ts", join(rel, "train_main.js"), minify);
+await bundleBrowser("web/train_worker.ts", join(rel, "train_worker.js"), minify);
+await bundleBrowser("build/rnnspn_worker.ts", join(rel, "rnnspn_worker.js"), minify);
+await renameWorker(resolve(ROOT, rel)); // train_worker.js (worker.js does not use it)
 
 // 3. tfjs-backend-wasm's .wasm files; the Worker passes its own folder as wasmPaths.
 await copyWasmFiles(rel);
 
 // 4. The page and the MNIST subset.
-for (const f of ["index.html", "mnist_subset.bin.gz", "mnist_subset.json"]) {
+for (const f of ["index.html", "train.html", "demo.css", "mnist_subset.bin.gz", "mnist_subset.json"]) {
   await copyFile(join(web, f), join(temp, f));
 }
 await writeFile(
@@ -105,7 +113,8 @@ await rm(out, { recursive: true, force: true });
 await rename(temp, out);
 
 const sizes: [string, number][] = [];
-for (const f of ["main.js", "worker.js", ...WASM_FILES, "mnist_subset.bin.gz", "model"]) {
+const bundles = ["main.js", "worker.js", "train_main.js", "train_worker.js", "rnnspn_worker.js"];
+for (const f of [...bundles, ...WASM_FILES, "mnist_subset.bin.gz", "model"]) {
   const path = join(out, f);
   const s = await stat(path);
   const bytes = s.isDirectory()

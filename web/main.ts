@@ -3,7 +3,9 @@
  * The demo page: shows a cluttered test sequence, or what the user draws, with each step's sampling region,
  * glimpse and prediction. The model runs in `worker.ts`; this thread only draws and handles input.
  *
- * Query parameters: `?backend=wasm|webgpu|cpu` forces a backend (default: the library's auto choice).
+ * Query parameters: `?backend=wasm|webgpu|cpu` forces a backend (default: the library's auto choice);
+ * `?trained=1` shows the RNN-SPN trained on `train.html` in this browser (its IndexedDB checkpoint) instead
+ * of the shipped model (the "use the model trained here" switch sets it).
  *
  * @module
  */
@@ -133,7 +135,7 @@ function show(r: Result, ink: Float32Array | null = null): void {
   const median = [...times].sort((a, b) => a - b)[times.length >> 1];
   status.textContent =
     `backend: ${info!.backend} · ${median.toFixed(1)} ms per prediction (median of the last ` +
-    `${times.length}) · model ready in ${(info!.loadMs / 1000).toFixed(1)} s · ${
+    `${times.length}) · ${info!.source} ready in ${(info!.loadMs / 1000).toFixed(1)} s · ${
       info!.params.toLocaleString()
     } weights`;
   status.dataset.backend = info!.backend;
@@ -262,15 +264,24 @@ indexInput.onchange = () => sequence(Math.max(0, Math.min(9999, Math.floor(Numbe
 $<HTMLButtonElement>("draw").onclick = () => clearDrawing();
 $<HTMLButtonElement>("clear").onclick = () => clearDrawing();
 clutterBox.onchange = () => setClutter(clutterBox.checked);
+const params = new URLSearchParams(location.search);
+const trainedBox = $<HTMLInputElement>("trained");
+trainedBox.checked = params.get("trained") === "1";
+trainedBox.onchange = () => {
+  if (trainedBox.checked) params.set("trained", "1");
+  else params.delete("trained");
+  location.search = params.toString();
+};
 
 async function start(): Promise<Ready> {
-  const backend = new URLSearchParams(location.search).get("backend");
+  const backend = params.get("backend");
   const meta = await (await fetch("./mnist_subset.json")).json();
   worker.postMessage(
     {
       type: "init",
       backend,
       model: "./model/",
+      trained: trainedBox.checked,
       subset: `./${meta.file}`,
       sha256: meta.sha256,
     } satisfies Request,

@@ -7,7 +7,15 @@
 
 /** Page → Worker. */
 export type Request =
-  | { type: "init"; backend: string | null; model: string; subset: string; sha256: string }
+  | {
+    type: "init";
+    backend: string | null;
+    model: string;
+    /** Use the model the training page left in IndexedDB instead of `model`. */
+    trained: boolean;
+    subset: string;
+    sha256: string;
+  }
   | { type: "sequence"; id: number; index: number }
   | { type: "predict"; id: number; pixels: Float32Array; clutterSeed: number | null };
 
@@ -20,6 +28,8 @@ export interface Ready {
   detail: string;
   /** Milliseconds from the Worker's start to a warmed-up model. */
   loadMs: number;
+  /** Where the model came from, in words. */
+  source: string;
   /** The model's weights. */
   params: number;
   /** Steps (digits per sequence). */

@@ -4,9 +4,7 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
 import {
-  affineGrid,
   type BackendName,
   type ClutteredMnist,
   describeBackend,
@@ -17,13 +15,13 @@ import {
 import { readResponseBytes } from "../src/data/files.ts";
 import { addClutter, demoDataset, parseSubset } from "./subset.ts";
 import type { Reply, Request, Result } from "./protocol.ts";
+import { attend } from "./attention.ts";
+import { loadStored, modelFromFiles } from "./store.ts";
 
 interface State {
   model: RecurrentAttention;
   mnist: Mnist;
   data: ClutteredMnist;
-  glimpses: tf.layers.Layer;
-  alignCorners: boolean;
 }
 let state: State | null = null;
 const t0 = performance.now();
@@ -44,18 +42,33 @@ async function fetchBytes(url: string): Promise<Uint8Array> {
   return readResponseBytes(response, url, "fetch", MAX_SUBSET_BYTES);
 }
 
+let trainedStep = 0;
+
+/** The RNN-SPN of the training page's checkpoint in this browser's IndexedDB (see `store.ts`). */
+async function trainedModel(): Promise<RecurrentAttention> {
+  const stored = await loadStored();
+  if (!stored) throw new Error("no model trained in this browser yet: train one on train.html first");
+  const model = await modelFromFiles(stored.files);
+  if (!(model instanceof RecurrentAttention)) {
+    model.dispose();
+    throw new Error(
+      `the model trained in this browser is a ${stored.config.model}; this page shows an RNN-SPN`,
+    );
+  }
+  trainedStep = stored.step;
+  return model;
+}
+
 async function init(r: Extract<Request, { type: "init" }>): Promise<void> {
   // The tfjs .wasm files are copied beside this bundle by the build.
   const wasmPaths = new URL("./", scope.location.href).href;
   const backend = await selectBackend((r.backend ?? "auto") as BackendName | "auto", { wasmPaths });
   const [model, mnist] = await Promise.all([
     // Checked on load: manifest (length + SHA-256 of each file), weights record, topology.
-    RecurrentAttention.load(new URL(r.model, scope.location.href)),
+    r.trained ? trainedModel() : RecurrentAttention.load(new URL(r.model, scope.location.href)),
     fetchBytes(r.subset).then((gz) => parseSubset(gz, r.sha256)),
   ]);
-  const glimpses = model.model.getLayer("glimpses");
-  const alignCorners = (glimpses.getConfig().alignCorners as boolean | undefined) ?? true;
-  state = { model, mnist, data: demoDataset(mnist), glimpses, alignCorners };
+  state = { model, mnist, data: demoDataset(mnist) };
   // Warm-up: the first call compiles shaders / kernels; the page reports steady-state times.
   const [h, w] = model.inputSize;
   await predict(new Float32Array(h * w), null, null, -1);
@@ -66,6 +79,7 @@ async function init(r: Extract<Request, { type: "init" }>): Promise<void> {
     backend,
     detail: JSON.stringify(detail),
     loadMs: performance.now() - t0,
+    source: r.trained ? `trained in this browser (step ${trainedStep})` : "shipped model",
     params: model.countParams(),
     steps: model.steps,
     inputSize: [h, w],
@@ -82,50 +96,20 @@ async function predict(
   index: number | null,
   id: number,
 ): Promise<Result> {
-  const { model, glimpses: layer, alignCorners } = state!;
-  const [h, w] = model.inputSize, steps = model.steps;
-  const images = tf.tensor4d(pixels, [1, h, w, 1]);
-  const start = performance.now();
-  const p = model.predict(images);
-  // data(), not dataSync(): WebGPU can only read back asynchronously.
-  const [digits, probabilities, theta] = await Promise.all([
-    p.digits.data(),
-    p.probabilities.data(),
-    p.theta!.data(),
-  ]);
-  const ms = performance.now() - start;
-  // What the classifier saw: the model's own Glimpses layer on the predicted θ; and its region's corners.
-  const [glimpses, grid] = tf.tidy(() => {
-    const rows = tf.reshape(p.theta!, [steps, 6]) as tf.Tensor2D;
-    const g = layer.apply([images, tf.reshape(rows, [1, steps, 6])]) as tf.Tensor4D;
-    return [g, affineGrid(rows, [g.shape[1], g.shape[2]], alignCorners)];
-  });
-  const [, gh, gw] = glimpses.shape;
-  const [g, glimpseData] = await Promise.all([grid.data(), glimpses.data()]);
-  const toPixel = (x: number, n: number) => alignCorners ? (x + 1) / 2 * (n - 1) : ((x + 1) * n - 1) / 2;
-  const corner = (s: number, r: number, c: number): [number, number] => {
-    const o = ((s * gh + r) * gw + c) * 2;
-    return [toPixel(g[o], w), toPixel(g[o + 1], h)];
-  };
-  const quads = Array.from(
-    { length: steps },
-    (_, s) => [corner(s, 0, 0), corner(s, 0, gw - 1), corner(s, gh - 1, gw - 1), corner(s, gh - 1, 0)],
-  );
-  const result: Result = {
+  const a = await attend(state!.model, pixels);
+  return {
     type: "result",
     id,
     image: pixels,
     labels,
     index,
-    digits: Array.from(digits),
-    probabilities: probabilities as Float32Array,
-    theta: theta as Float32Array,
-    quads,
-    glimpses: glimpseData as Float32Array,
-    ms,
+    digits: a.digits,
+    probabilities: a.probabilities,
+    theta: a.theta,
+    quads: a.quads,
+    glimpses: a.glimpses,
+    ms: a.ms,
   };
-  tf.dispose([images, p.logits, p.theta!, p.probabilities, p.digits, glimpses, grid]);
-  return result;
 }
 
 async function handle(r: Request): Promise<void> {

@@ -126,13 +126,14 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--rounds", type=int, default=1, help="print one JSON line per round of --steps steps")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu", help="torch device: cpu (default) or cuda (bench/gpu_check.sh)")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
-    net = build(a.model, a.ds)
+    net = build(a.model, a.ds).to(a.device)
     opt = torch.optim.RMSprop(net.parameters(), lr=5e-4, alpha=0.9, eps=1e-6)
-    x = torch.rand(a.batch, 1, CANVAS, CANVAS)
-    y = torch.randint(0, 10, (a.batch, 3))
+    x = torch.rand(a.batch, 1, CANVAS, CANVAS).to(a.device)
+    y = torch.randint(0, 10, (a.batch, 3)).to(a.device)
 
     def step():
         opt.zero_grad(set_to_none=True)
@@ -154,7 +155,7 @@ def main():
             times.append(time.perf_counter() - t0)
         med = statistics.median(times)
         print(json.dumps({
-            "model": a.model, "ds": a.ds, "batch": a.batch, "threads": a.threads,
+            "model": a.model, "ds": a.ds, "batch": a.batch, "threads": a.threads, "device": a.device,
             "params": sum(p.numel() for p in net.parameters()),
             "samples_per_s": a.batch / med, "step_ms": [round(t * 1000, 2) for t in times],
         }), flush=True)

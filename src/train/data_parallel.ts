@@ -131,12 +131,18 @@ export class DataParallelStep {
       for (const p of peers) p.worker.terminate();
       throw new Error(`DataParallelStep: could not start a worker: ${(error as Error).message}`);
     }
+    // The Workers run the tfjs-wasm build this instance runs: the threaded one only where this one is
+    // (a page that leaves threads on for one instance), so one instance per core never grows a thread
+    // pool per instance on top (cross-origin-isolated pages would otherwise start the threaded build).
+    const wasmThreads = backend === "wasm" &&
+      (await tf.env().getAsync("WASM_HAS_MULTITHREAD_SUPPORT")) === true;
     const init = (p: Peer): InitMessage => ({
       type: "init",
       kind: model.kind,
       config: model.config as Record<string, unknown>,
       backend,
       fma: fmaEnabled(),
+      wasmThreads,
       weights: weights.buffer as SharedArrayBuffer,
       grads: p.grads.buffer as SharedArrayBuffer,
       shapes: vars.map((v) => v.shape),

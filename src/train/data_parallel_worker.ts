@@ -24,6 +24,8 @@ export interface InitMessage {
   backend: BackendName;
   /** Whether the main thread has the FMA kernels switched on (the Worker's module state starts fresh). */
   fma: boolean;
+  /** Whether the main thread runs tfjs-wasm's threaded build; when not, neither does the Worker. */
+  wasmThreads: boolean;
   /** Every trainable variable, concatenated in `trainableVariables` order (float32). */
   weights: SharedArrayBuffer;
   /** This worker's gradient region, same layout as `weights`. */
@@ -54,6 +56,7 @@ let weights: Float32Array;
 let grads: Float32Array;
 
 async function init(m: InitMessage): Promise<void> {
+  if (m.backend === "wasm" && !m.wasmThreads) tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
   await selectBackend(m.backend, { fma: m.fma });
   model = createModel(m.kind, m.config);
   const shapes = trainableVariables(model).map((v) => v.shape);

@@ -4,7 +4,13 @@
  *
  * @module
  */
-import type { BrowserContext, Page } from "playwright-core";
+import {
+  type Browser,
+  type BrowserContext,
+  type BrowserContextOptions,
+  chromium,
+  type Page,
+} from "playwright-core";
 
 /** What the page's `demo.sequence(i)` gives, as plain arrays. */
 export interface PageResult {
@@ -62,6 +68,41 @@ export async function sequence(page: Page, index: number): Promise<PageResult> {
   }, index) as PageResult;
 }
 
+/**
+ * `deno task web` (see {@linkcode serve}), Debian's Chromium (env CHROMIUM) and a browser context with
+ * `options`. On a failure it prints the FAIL line and the group's summary ("`group`: 0 passed, 1 failed")
+ * and exits 1.
+ */
+export async function setUp(
+  root: URL,
+  group: string,
+  options: BrowserContextOptions,
+): Promise<{ server: Awaited<ReturnType<typeof serve>>; browser: Browser; context: BrowserContext }> {
+  try {
+    const server = await serve(root);
+    const browser = await chromium.launch({
+      executablePath: Deno.env.get("CHROMIUM") ?? "/usr/bin/chromium",
+      // --no-sandbox: CI runs as root; --enable-unsafe-webgpu: Chromium's WebGPU on Linux (SwiftShader here).
+      args: ["--no-sandbox", "--enable-unsafe-webgpu", "--use-angle=swiftshader"],
+    });
+    return { server, browser, context: await browser.newContext(options) };
+  } catch (e) {
+    console.log(
+      `FAIL set-up (build, serve, launch Chromium): ${e instanceof Error ? e.stack ?? e.message : e}`,
+    );
+    console.log(`${group}: 0 passed, 1 failed`);
+    Deno.exit(1);
+  }
+}
+
+/** Collects `page`'s console errors and page errors into `errors`. */
+export function collectErrors(page: Page, errors: string[]): void {
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(`console: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
+}
+
 /** Opens `url`, collecting console and page errors into `errors`; resolves once the model is ready. */
 export async function openPage(
   context: BrowserContext,
@@ -69,10 +110,7 @@ export async function openPage(
   errors: string[],
 ): Promise<{ page: Page; loadMs: number }> {
   const page = await context.newPage();
-  page.on("console", (m) => {
-    if (m.type() === "error") errors.push(`console: ${m.text()}`);
-  });
-  page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
+  collectErrors(page, errors);
   const t0 = performance.now();
   await page.goto(url);
   await page.evaluate(() => (globalThis as unknown as { demo: { ready: Promise<unknown> } }).demo.ready);

@@ -23,11 +23,11 @@
  */
 import assert from "node:assert/strict";
 import { mkdir, readFile, stat } from "node:fs/promises";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import * as tf from "@tensorflow/tfjs";
 import { RecurrentAttention, selectBackend } from "../../mod.ts";
 import { demoDataset, parseSubset } from "../../web/subset.ts";
-import { Checks, openPage, type PageResult, sequence, serve } from "./_demo_harness.ts";
+import { Checks, openPage, type PageResult, sequence, setUp } from "./_demo_harness.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const OUT = new URL(".ci/out/", ROOT);
@@ -46,22 +46,9 @@ const MIN_IOU = 0.45;
 const INK = 128; // pixels at or above this (of 255) are traced
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-let server: Awaited<ReturnType<typeof serve>>, browser: Browser, context: BrowserContext;
-try {
-  server = await serve(ROOT);
-  browser = await chromium.launch({
-    executablePath: Deno.env.get("CHROMIUM") ?? "/usr/bin/chromium",
-    // --no-sandbox: CI runs as root; --enable-unsafe-webgpu: Chromium's WebGPU on Linux (SwiftShader here).
-    args: ["--no-sandbox", "--enable-unsafe-webgpu", "--use-angle=swiftshader"],
-  });
-  context = await browser.newContext({ viewport: { width: 1100, height: 720 } });
-} catch (e) {
-  console.log(
-    `FAIL set-up (build, serve, launch Chromium): ${e instanceof Error ? e.stack ?? e.message : e}`,
-  );
-  console.log("demo (Chromium): 0 passed, 1 failed");
-  Deno.exit(1);
-}
+const { server, browser, context } = await setUp(ROOT, "demo (Chromium)", {
+  viewport: { width: 1100, height: 720 },
+});
 const errors: string[] = [];
 const checks = new Checks();
 

@@ -115,3 +115,38 @@ Deno.test("serve: MIME types (application/wasm), index.html for /, 404, 405, and
     await rm(root, { recursive: true, force: true });
   }
 });
+
+Deno.test("serve: cross-origin isolated, and /mnist/ serves the four MNIST file names of its folder only", async () => {
+  const tmp = Deno.makeTempDirSync();
+  const root = await mkdtemp(join(tmp, "web-")), mnist = await mkdtemp(join(tmp, "mnist-"));
+  try {
+    await writeFile(join(root, "index.html"), "<p>hi</p>");
+    await writeFile(join(mnist, "train-labels-idx1-ubyte.gz"), new Uint8Array([1, 2, 3]));
+    await writeFile(join(mnist, "secret.txt"), "no");
+    const get = (serve: (r: Request) => Promise<Response>, path: string) =>
+      serve(new Request(`http://127.0.0.1${path}`));
+    const withMnist = staticHandler(root, { mnist });
+    const page = await get(withMnist, "/");
+    assert.equal(page.headers.get("cross-origin-opener-policy"), "same-origin");
+    assert.equal(page.headers.get("cross-origin-embedder-policy"), "require-corp");
+    await page.body?.cancel();
+    const labels = await get(withMnist, "/mnist/train-labels-idx1-ubyte.gz");
+    assert.equal(labels.status, 200);
+    assert.deepEqual(new Uint8Array(await labels.arrayBuffer()), new Uint8Array([1, 2, 3]));
+    assert.equal(labels.headers.get("cross-origin-embedder-policy"), "require-corp");
+    const other = await get(withMnist, "/mnist/secret.txt");
+    assert.equal(other.status, 404);
+    assert.match(await other.text(), /secret\.txt is not an MNIST file/);
+    const absent = await get(withMnist, "/mnist/t10k-images-idx3-ubyte.gz"); // a valid name not in the folder
+    assert.equal(absent.status, 404);
+    await absent.body?.cancel();
+    const escape = await get(withMnist, "/mnist/..%2fsecret.txt");
+    assert.equal(escape.status, 400);
+    await escape.body?.cancel();
+    const none = await get(staticHandler(root), "/mnist/train-labels-idx1-ubyte.gz");
+    assert.equal(none.status, 404);
+    assert.match(await none.text(), /no MNIST_DIR given to the server/);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+});
