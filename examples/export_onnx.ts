@@ -74,7 +74,9 @@ await runCli("export_onnx.ts", async () => {
   }
 
   await selectBackend(backend);
-  const model: AnyModel = dir === "pretrained" ? await loadPretrained() : await loadModel(dir);
+  const model: AnyModel = dir === "pretrained"
+    ? await loadPretrained()
+    : await loadModel(dir, { accept: "rnnspn" });
   const bytes = await exportOnnx(model);
   await writeFile(out, bytes);
   console.log(`${model.kind} from ${dir} → ${out} (${(bytes.length / 1e6).toFixed(2)} MB, ONNX opset 17)`);

@@ -136,5 +136,5 @@ export async function modelFromFiles(files: Record<string, Uint8Array | string>)
       return Promise.resolve(typeof f === "string" ? new TextEncoder().encode(f) : f);
     },
   });
-  return await loadModel({ load: () => Promise.resolve(artifacts) });
+  return await loadModel({ load: () => Promise.resolve(artifacts) }, { accept: "rnnspn" });
 }

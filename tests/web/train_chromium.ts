@@ -218,7 +218,8 @@ try {
         page.off("download", onDownload);
         assert.deepEqual(names.sort(), ["manifest.json", "model.json", "weights.bin"]);
         await selectBackend("wasm");
-        const model = await loadModel(dir); // verifies the manifest, the weights record and the topology
+        // verifies the manifest, the weights record and the topology
+        const model = await loadModel(dir, { accept: "rnnspn" });
         assert.equal(model.kind, "rnn-spn");
         assert.equal((model.config as { downsampleFactor: number }).downsampleFactor, 3);
         model.dispose();
