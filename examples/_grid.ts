@@ -276,39 +276,17 @@ export const GRID: Row[] = [
   // rnn-spn-ds3-e13-lasagne), the fast recipe stretched from rnn-spn-ds3-long's 100 epochs (1.62 %, its
   // cosine converged: last ten epochs 1.62–1.74 %) to 150, three seeds. ≈ 2.8 h a seed on this host, so
   // each row spans sessions on its committed checkpoint.
-  {
-    row: "rnn-spn-ds3-h-s1",
+  ...[1, 2, 3].map((seed): Row => ({
+    row: `rnn-spn-ds3-h-s${seed}`,
     model: "rnn-spn",
     downsample: 3,
     recipe: fastRecipe("rnn-spn", 150),
     maxHours: 6,
     minutesPerEpoch: 1.2,
     paper: 0.015,
-    seed: 1,
+    seed,
     study: "headline",
-  },
-  {
-    row: "rnn-spn-ds3-h-s2",
-    model: "rnn-spn",
-    downsample: 3,
-    recipe: fastRecipe("rnn-spn", 150),
-    maxHours: 6,
-    minutesPerEpoch: 1.2,
-    paper: 0.015,
-    seed: 2,
-    study: "headline",
-  },
-  {
-    row: "rnn-spn-ds3-h-s3",
-    model: "rnn-spn",
-    downsample: 3,
-    recipe: fastRecipe("rnn-spn", 150),
-    maxHours: 6,
-    minutesPerEpoch: 1.2,
-    paper: 0.015,
-    seed: 3,
-    study: "headline",
-  },
+  })),
 ];
 
 /** A row's seed (weights, data and order) unless it names its own. */
