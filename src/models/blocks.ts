@@ -269,6 +269,23 @@ export function checkGlimpse(
   return glimpseSize(h, w, downsampleFactor);
 }
 
+/**
+ * The glimpse size of a spatial-transformer model (RNN-SPN, CNN-SPN) on an `h × w` image, after checking
+ * that the image fits the localisation stack, the factor is valid and the glimpse fits the classifier
+ * stack (`where` names the model in errors).
+ */
+export function checkSpnSizes(
+  h: number,
+  w: number,
+  downsampleFactor: number,
+  where: string,
+): [number, number] {
+  checkStackFits(h, w, localizationStack(1), "inputSize", where);
+  const [gh, gw] = checkGlimpse(h, w, downsampleFactor, where);
+  checkStackFits(gh, gw, classifierStack(1), `the glimpse (downsampleFactor ${downsampleFactor})`, where);
+  return [gh, gw];
+}
+
 /** The glimpse size the sampler gives for `downsampleFactor` on an `h × w` image (floor(h / f)). */
 export function glimpseSize(h: number, w: number, downsampleFactor: number): [number, number] {
   return [Math.floor(h / downsampleFactor), Math.floor(w / downsampleFactor)];

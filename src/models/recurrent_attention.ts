@@ -16,9 +16,8 @@ import { loadSaved, type ModelFactory } from "./restore.ts";
 import {
   affineHead,
   buildOrDispose,
-  checkGlimpse,
   checkParams,
-  checkStackFits,
+  checkSpnSizes,
   classifierStack,
   convStack,
   dense,
@@ -179,15 +178,7 @@ export class RecurrentAttention extends SequenceModel<RecurrentAttentionConfig> 
  */
 function paramCount(c: Required<RecurrentAttentionConfig>): number {
   const [h, w] = c.inputSize;
-  checkStackFits(h, w, localizationStack(1), "inputSize", "RecurrentAttention");
-  const [gh, gw] = checkGlimpse(h, w, c.downsampleFactor, "RecurrentAttention");
-  checkStackFits(
-    gh,
-    gw,
-    classifierStack(1),
-    `the glimpse (downsampleFactor ${c.downsampleFactor})`,
-    "RecurrentAttention",
-  );
+  const [gh, gw] = checkSpnSizes(h, w, c.downsampleFactor, "RecurrentAttention");
   const [lh, lw] = stackOutputSize(h, w, localizationStack(c.locFilters));
   const [ch, cw] = stackOutputSize(gh, gw, classifierStack(c.classifierFilters));
   const u = c.gruUnits;

@@ -13,10 +13,8 @@ import { loadSaved, type ModelFactory } from "./restore.ts";
 import {
   affineHead,
   buildOrDispose,
-  checkGlimpse,
   checkParams,
-  checkStackFits,
-  classifierStack,
+  checkSpnSizes,
   convStack,
   dense,
   denseParams,
@@ -149,15 +147,7 @@ export class SpnBaseline extends SequenceModel<SpnBaselineConfig> {
  */
 function paramCount(c: Required<SpnBaselineConfig>): number {
   const [h, w] = c.inputSize;
-  checkStackFits(h, w, localizationStack(1), "inputSize", "SpnBaseline");
-  const [gh, gw] = checkGlimpse(h, w, c.downsampleFactor, "SpnBaseline");
-  checkStackFits(
-    gh,
-    gw,
-    classifierStack(1),
-    `the glimpse (downsampleFactor ${c.downsampleFactor})`,
-    "SpnBaseline",
-  );
+  const [gh, gw] = checkSpnSizes(h, w, c.downsampleFactor, "SpnBaseline");
   const [lh, lw] = stackOutputSize(h, w, localizationStack(c.locFilters));
   return stackParams(localizationStack(c.locFilters), 1) +
     denseParams(lh * lw * c.locFilters, c.locDenseUnits) + denseParams(c.locDenseUnits, 6) +
