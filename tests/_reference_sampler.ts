@@ -91,3 +91,25 @@ export function maxAbsError(
   }
   return { err, tol: 1e-4 * Math.max(1, ref) };
 }
+
+/**
+ * Pushes onto `failures` a line for each of ∂image and ∂θ whose max-abs error against the
+ * finite-difference `numeric` passes {@linkcode maxAbsError}'s tolerance; `tag` names the case.
+ */
+export async function checkGradients(
+  tag: string,
+  dImage: { data(): Promise<ArrayLike<number>> },
+  dTheta: { data(): Promise<ArrayLike<number>> },
+  numeric: { dImage: ArrayLike<number>; dTheta: ArrayLike<number> },
+  failures: string[],
+): Promise<void> {
+  for (
+    const [what, actual, expected] of [
+      ["∂image", await dImage.data(), numeric.dImage],
+      ["∂θ", await dTheta.data(), numeric.dTheta],
+    ] as const
+  ) {
+    const { err, tol } = maxAbsError(actual, expected);
+    if (!(err <= tol)) failures.push(`${tag} ${what}: max-abs error ${err} > ${tol}`);
+  }
+}

@@ -12,6 +12,7 @@ import { tf } from "../src/tf.ts";
 import { selectBackend, spatialTransform } from "../mod.ts";
 import { BACKENDS, needs } from "./_backends.ts";
 import {
+  checkGradients,
   maxAbsError,
   prng,
   randomTheta,
@@ -99,15 +100,7 @@ for (const backend of BACKENDS) {
         assert.deepEqual(dTheta.shape, theta.shape, "∂θ has θ's own shape");
         assert.deepEqual(dImage.shape, image.shape, "∂image has the image's shape");
         const tag = `[${c.shape}] k=${c.k} →${c.out.join("×")} align=${c.alignCorners} ${c.paddingMode}`;
-        for (
-          const [what, actual, expected] of [
-            ["∂image", await dImage.data(), numeric.dImage],
-            ["∂θ", await dTheta.data(), numeric.dTheta],
-          ] as const
-        ) {
-          const { err, tol } = maxAbsError(actual, expected);
-          if (!(err <= tol)) failures.push(`${tag} ${what}: max-abs error ${err} > ${tol}`);
-        }
+        await checkGradients(tag, dImage, dTheta, numeric, failures);
         // A gradient that is identically zero would match a zero reference: make sure it is not.
         assert.ok(numeric.dTheta.some((v) => Math.abs(v) > 1e-3), `${tag}: the case exercises ∂θ`);
         tf.dispose([image, theta, upstream, dImage, dTheta]);
